@@ -193,12 +193,17 @@ def _as_paths(inputs: Path | str | Sequence[Path | str]) -> list[Path]:
     return [Path(p) for p in inputs]
 
 
-def _benchmark_dir(root: Path, benchmark: str, marker: str) -> Path | None:
-    """The folder of ``benchmark`` under ``root`` (or ``root`` itself) holding ``marker``."""
-    for name in FOLDER_NAMES[benchmark]:
+def _benchmark_dir(root: Path, benchmark: str, marker: str, dataset: str = "") -> Path | None:
+    """The folder of ``benchmark`` under ``root`` (or ``root`` itself) holding ``marker``.
+
+    Besides the official names (``xsub``, ``xview``, …) the suite's own ``<dataset>-<benchmark>``
+    folders are accepted, so a 300-frame output can be turned into 50 or 64 frames later.
+    """
+    names = FOLDER_NAMES[benchmark] + ((f"{dataset}-{benchmark}",) if dataset else ())
+    for name in names:
         if (root / name / marker).is_file():
             return root / name
-    if root.name in FOLDER_NAMES[benchmark] and (root / marker).is_file():
+    if root.name in names and (root / marker).is_file():
         return root
     return None
 
@@ -245,7 +250,7 @@ def read_stgcn(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict[
     found: dict[str, BenchmarkInput] = {}
     for bench in BENCHMARKS[dataset]:
         for root in _as_paths(inputs):
-            folder = _benchmark_dir(root, bench, "train_data.npy") or _benchmark_dir(root, bench, "val_data.npy")
+            folder = _benchmark_dir(root, bench, "train_data.npy", dataset) or _benchmark_dir(root, bench, "val_data.npy", dataset)
             if folder is None:
                 continue
             parts: dict[str, PartInput] = {}
@@ -277,7 +282,7 @@ def read_crossclr(inputs: Path | str | Sequence[Path | str], dataset: str) -> di
     found: dict[str, BenchmarkInput] = {}
     for bench in BENCHMARKS[dataset]:
         for root in roots:
-            folder = _benchmark_dir(root, bench, "train_position.npy") or _benchmark_dir(root, bench, "val_position.npy")
+            folder = _benchmark_dir(root, bench, "train_position.npy", dataset) or _benchmark_dir(root, bench, "val_position.npy", dataset)
             if folder is None:
                 continue
             parts: dict[str, PartInput] = {}
@@ -290,7 +295,7 @@ def read_crossclr(inputs: Path | str | Sequence[Path | str], dataset: str) -> di
                 label_path = folder / f"{part}_label.pkl"
                 if not label_path.is_file():
                     for other in roots:
-                        cand = _benchmark_dir(other, bench, f"{part}_label.pkl")
+                        cand = _benchmark_dir(other, bench, f"{part}_label.pkl", dataset)
                         if cand is not None:
                             label_path = cand / f"{part}_label.pkl"
                             break
