@@ -128,8 +128,12 @@ class CTRGCNSource(Source):
     def array(self) -> np.ndarray:
         if self._array is None:
             self._array = np.memmap(
-                self.path, dtype=np.dtype(self.dtype), mode="r", offset=self.offset,
-                shape=self.shape, order="F" if self.fortran else "C",
+                self.path,
+                dtype=np.dtype(self.dtype),
+                mode="r",
+                offset=self.offset,
+                shape=self.shape,
+                order="F" if self.fortran else "C",
             )
         return self._array
 
@@ -250,7 +254,9 @@ def read_stgcn(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict[
     found: dict[str, BenchmarkInput] = {}
     for bench in BENCHMARKS[dataset]:
         for root in _as_paths(inputs):
-            folder = _benchmark_dir(root, bench, "train_data.npy", dataset) or _benchmark_dir(root, bench, "val_data.npy", dataset)
+            folder = _benchmark_dir(root, bench, "train_data.npy", dataset) or _benchmark_dir(
+                root, bench, "val_data.npy", dataset
+            )
             if folder is None:
                 continue
             parts: dict[str, PartInput] = {}
@@ -282,7 +288,9 @@ def read_crossclr(inputs: Path | str | Sequence[Path | str], dataset: str) -> di
     found: dict[str, BenchmarkInput] = {}
     for bench in BENCHMARKS[dataset]:
         for root in roots:
-            folder = _benchmark_dir(root, bench, "train_position.npy", dataset) or _benchmark_dir(root, bench, "val_position.npy", dataset)
+            folder = _benchmark_dir(root, bench, "train_position.npy", dataset) or _benchmark_dir(
+                root, bench, "val_position.npy", dataset
+            )
             if folder is None:
                 continue
             parts: dict[str, PartInput] = {}
@@ -366,7 +374,7 @@ def read_pyskl(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict[
         if not all(k in obj["split"] for k in keys):
             continue
         parts: dict[str, PartInput] = {}
-        for part, key in zip(PARTS, keys):
+        for part, key in zip(PARTS, keys, strict=True):
             names, labels, kpts = [], [], []
             for name in obj["split"][key]:
                 ann = by_name.get(str(name))
@@ -394,7 +402,9 @@ def npz_member(path: Path, key: str) -> tuple[int, tuple[int, ...], str, bool] |
         try:
             info = zf.getinfo(key + ".npy")
         except KeyError:
-            raise FormatError(f"{path} has no array {key!r}; a CTR-GCN file holds x_train, y_train, x_test, y_test") from None
+            raise FormatError(
+                f"{path} has no array {key!r}; a CTR-GCN file holds x_train, y_train, x_test, y_test"
+            ) from None
         if info.compress_type != zipfile.ZIP_STORED:
             return None
     with open(path, "rb") as f:
@@ -441,7 +451,9 @@ def read_ctrgcn(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict
             continue
         train_names, val_names = split_ntu(available_samples(dataset), dataset, bench)
         parts: dict[str, PartInput] = {}
-        for part, (xkey, ykey), names in zip(PARTS, (("x_train", "y_train"), ("x_test", "y_test")), (train_names, val_names)):
+        for part, (xkey, ykey), names in zip(
+            PARTS, (("x_train", "y_train"), ("x_test", "y_test")), (train_names, val_names), strict=True
+        ):
             x = _ctrgcn_array(path, xkey)
             if isinstance(x, np.ndarray):  # compressed member, already in memory
                 source: Source = _InMemoryCTRGCN(x)
@@ -466,7 +478,11 @@ def read_ctrgcn(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict
                 )
             parts[part] = PartInput([_normalise_name(n, dataset) for n in names], labels.tolist(), source)
         found[bench] = BenchmarkInput(
-            bench, parts, "ctrgcn", shape[1], [str(path)],
+            bench,
+            parts,
+            "ctrgcn",
+            shape[1],
+            [str(path)],
             {"coordinates": "CTR-GCN seq_translation: origin at joint 2 of the first frame; missing frames removed"},
         )
     return found

@@ -43,13 +43,30 @@ import numpy as np
 from datasets.skeleton import NUM_JOINTS, NUM_PERSONS
 
 JOINT_FIELDS: tuple[str, ...] = (
-    "x", "y", "z", "depthX", "depthY", "colorX", "colorY",
-    "orientationW", "orientationX", "orientationY", "orientationZ", "trackingState",
+    "x",
+    "y",
+    "z",
+    "depthX",
+    "depthY",
+    "colorX",
+    "colorY",
+    "orientationW",
+    "orientationX",
+    "orientationY",
+    "orientationZ",
+    "trackingState",
 )
 #: Body fields after ``bodyID`` (which is kept apart, as an exact 64-bit integer).
 BODY_FIELDS: tuple[str, ...] = (
-    "clipedEdges", "handLeftConfidence", "handLeftState", "handRightConfidence",
-    "handRightState", "isResticted", "leanX", "leanY", "trackingState",
+    "clipedEdges",
+    "handLeftConfidence",
+    "handLeftState",
+    "handRightConfidence",
+    "handRightState",
+    "isResticted",
+    "leanX",
+    "leanY",
+    "trackingState",
 )
 _JOINT_VALUES = NUM_JOINTS * len(JOINT_FIELDS)  # 300 numbers per body record
 BODY_SELECTIONS = ("stgcn", "pyskl")

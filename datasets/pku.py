@@ -41,8 +41,10 @@ SKELETON_DIRS = ("PKU_Skeleton_Renew", "skeleton", "skeletons", "Skeleton", "Dat
 LABEL_DIRS = ("Train_Label_PKU_final", "label", "labels", "Label", "Label/Train_Label_PKU_final")
 SPLIT_FILES = {
     "pku1": {"xsub": ("cross-subject.txt", "cross_subject.txt"), "xview": ("cross-view.txt", "cross_view.txt")},
-    "pku2": {"xsub": ("cross_subject_v2.txt", "cross-subject_v2.txt", "cross-subject.txt"),
-             "xview": ("cross_view_v2.txt", "cross-view_v2.txt", "cross-view.txt")},
+    "pku2": {
+        "xsub": ("cross_subject_v2.txt", "cross-subject_v2.txt", "cross-subject.txt"),
+        "xview": ("cross_view_v2.txt", "cross-view_v2.txt", "cross-view.txt"),
+    },
 }
 
 
@@ -84,7 +86,9 @@ def read_pku_skeleton(path: Path | str) -> np.ndarray:
         parts = lines[i].split()
         if len(parts) != PKU_VALUES_PER_FRAME:
             raise SkeletonFormatError(
-                str(path), i + 1, f"expected {PKU_VALUES_PER_FRAME} values (2 persons × 25 joints × xyz), found {len(parts)}"
+                str(path),
+                i + 1,
+                f"expected {PKU_VALUES_PER_FRAME} values (2 persons × 25 joints × xyz), found {len(parts)}",
             )
         for p in parts:
             try:
@@ -111,7 +115,9 @@ def read_pku_labels(path: Path | str) -> list[PKULabel]:
         try:
             nums = [float(p) for p in parts[:4]]
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: expected numbers action,start,end,confidence; found {line.strip()[:60]!r}") from None
+            raise ValueError(
+                f"{path}:{lineno}: expected numbers action,start,end,confidence; found {line.strip()[:60]!r}"
+            ) from None
         if any(v != int(v) for v in nums):
             raise ValueError(f"{path}:{lineno}: action, start and end must be integers; found {line.strip()[:60]!r}")
         action, start, end = int(nums[0]), int(nums[1]), int(nums[2])
@@ -182,7 +188,7 @@ class PKUInput:
 def _first_existing(root: Path, names: tuple[str, ...], kind: str) -> Path | None:
     for name in names:
         p = root / name
-        if (p.is_dir() if kind == "dir" else p.is_file()):
+        if p.is_dir() if kind == "dir" else p.is_file():
             return p
     return None
 

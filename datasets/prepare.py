@@ -33,7 +33,16 @@ from tqdm import tqdm
 
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
 from datasets.ntu import BODY_SELECTIONS, read_skeleton, select_bodies
-from datasets.pku import PART_PATTERNS, SPLIT_FILES, PKULabel, clip_name, cut_clip, discover_pku, read_pku_labels, read_pku_skeleton
+from datasets.pku import (
+    PART_PATTERNS,
+    SPLIT_FILES,
+    PKULabel,
+    clip_name,
+    cut_clip,
+    discover_pku,
+    read_pku_labels,
+    read_pku_skeleton,
+)
 from datasets.preprocess import preprocess_sample
 from datasets.splits import (
     BENCHMARKS,
@@ -199,8 +208,13 @@ def _run(job: _Job, workers: int, desc: str, skip_bad: bool) -> list[tuple[int, 
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
             pool = ctx.Pool(workers, initializer=_worker_init, initargs=(job,))
             results = pool.imap_unordered(_worker_run, tasks)
-        with tqdm(total=n, desc=desc, unit="file" if isinstance(job.source, (NTURawSource, PKURawSource)) else "sample",
-                  dynamic_ncols=True, disable=None) as bar:
+        with tqdm(
+            total=n,
+            desc=desc,
+            unit="file" if isinstance(job.source, (NTURawSource, PKURawSource)) else "sample",
+            dynamic_ncols=True,
+            disable=None,
+        ) as bar:
             for count, errors in results:
                 bar.update(count)
                 if errors and not skip_bad:
@@ -284,7 +298,8 @@ def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> 
     in_dataset = sorted(s for s in files if ntu_in_dataset(s, dataset))
     if not in_dataset:
         raise FileNotFoundError(
-            f"no {DATASET_TITLES[dataset]} .skeleton files (SsssCcccPpppRrrrAaaa.skeleton) under {', '.join(map(str, roots))}"
+            f"no {DATASET_TITLES[dataset]} .skeleton files (SsssCcccPpppRrrrAaaa.skeleton) "
+            f"under {', '.join(map(str, roots))}"
         )
     ignored = missing_skeletons(dataset)
     use = [s for s in in_dataset if s not in ignored]
@@ -306,7 +321,10 @@ def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> 
             bench,
             {"train": [names[s] for s in train], "val": [names[s] for s in val]},
             {"train": [labels[s] for s in train], "val": [labels[s] for s in val]},
-            bodies, [str(r.resolve()) for r in roots], dict(notes), dict(missing),
+            bodies,
+            [str(r.resolve()) for r in roots],
+            dict(notes),
+            dict(missing),
         )
         rows[bench] = {s: k for k, s in enumerate(train)} | {s: k for k, s in enumerate(val)}
     targets = [
@@ -361,11 +379,14 @@ def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) 
     if not clips:
         raise FileNotFoundError(f"no PKU-MMD videos with both a skeleton and a label file under {roots[0]}")
     if no_skeleton:
-        _warn(f"{len(no_skeleton)} PKU-MMD videos have a label file but no skeleton file (e.g. {no_skeleton[0]}); skipped")
+        _warn(
+            f"{len(no_skeleton)} PKU-MMD videos have a label file but no skeleton file (e.g. {no_skeleton[0]}); skipped"
+        )
     missing_videos = sorted(set(listed) - {c[2] for c in clips})
     if missing_videos:
         _warn(
-            f"{len(missing_videos)} of the {len(listed)} {DATASET_TITLES[dataset]} videos in the split files are missing "
+            f"{len(missing_videos)} of the {len(listed)} {DATASET_TITLES[dataset]} videos in the split files "
+            "are missing "
             f"from {roots[0]} (e.g. {missing_videos[0]}); preparing the clips of the others"
         )
     clips.sort()
@@ -381,9 +402,17 @@ def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) 
             names[part].append(name)
             labels[part].append(label)
         benches[bench] = _Bench(
-            bench, names, labels, "pku", [str(roots[0].resolve())],
-            {"split_file": str(inp.split_files[bench]), "ignore_list": str(inp.ignore_list) if inp.ignore_list else None,
-             "clips": "AimCLR: frames [start-1:end], > 300 frames centre-cropped, person 2 kept where its values do not sum to 0"},
+            bench,
+            names,
+            labels,
+            "pku",
+            [str(roots[0].resolve())],
+            {
+                "split_file": str(inp.split_files[bench]),
+                "ignore_list": str(inp.ignore_list) if inp.ignore_list else None,
+                "clips": "AimCLR: frames [start-1:end], > 300 frames centre-cropped, "
+                "person 2 kept where its values do not sum to 0",
+            },
             {"count_videos": len(missing_videos), "expected_videos": len(listed), "examples": missing_videos[:50]},
             list(bad),
         )
@@ -405,8 +434,9 @@ def _preprocessing_text(frames: int, mode: str) -> str:
     )
 
 
-def _execute(plan: _Plan, dataset: str, fmt: str, out_dir: Path, frames: int, workers: int, skip_bad: bool,
-             desc: str) -> list[Path]:
+def _execute(
+    plan: _Plan, dataset: str, fmt: str, out_dir: Path, frames: int, workers: int, skip_bad: bool, desc: str
+) -> list[Path]:
     writers: dict[str, BenchmarkWriter] = {}
     try:
         for bench, b in plan.benches.items():
@@ -485,7 +515,8 @@ def _plans_from_formats(found: dict[str, BenchmarkInput], dataset: str, fmt: str
         else:
             raise FormatError(
                 f"{inp.origin[0]} holds {stored}-frame arrays, not {frames}; no official pipeline resamples those "
-                f"again — use --frames {stored}, or prepare {frames} frames from the 300-frame ST-GCN arrays or raw files"
+                f"again — use --frames {stored}, or prepare {frames} frames from the 300-frame ST-GCN arrays "
+                "or raw files"
             )
         missing: dict = {}
         notes = dict(inp.notes)
@@ -499,7 +530,10 @@ def _plans_from_formats(found: dict[str, BenchmarkInput], dataset: str, fmt: str
                 bench,
                 {part: p.names, other: inp.parts[other].names},
                 {part: p.labels, other: inp.parts[other].labels},
-                inp.body_selection, inp.origin, notes, missing,
+                inp.body_selection,
+                inp.origin,
+                notes,
+                missing,
             )
             job = _Job(p.source, frames, mode, {}, [[[((bench, part), i)]] for i in range(len(p.source))])
             plans.append(_Plan({bench: b}, job, [p.source.describe(i) for i in range(len(p.source))]))
@@ -534,7 +568,9 @@ def prepare(
     if bodies not in BODY_SELECTIONS:
         raise ValueError(f"unknown body selection {bodies!r}; choose one of {', '.join(BODY_SELECTIONS)}")
     if fmt != "raw" and bodies not in ("stgcn", FORMAT_BODIES[fmt]):
-        raise ValueError(f"--bodies applies to raw files; {fmt} input carries the {FORMAT_BODIES[fmt]} selection already")
+        raise ValueError(
+            f"--bodies applies to raw files; {fmt} input carries the {FORMAT_BODIES[fmt]} selection already"
+        )
     if dataset.startswith("pku") and fmt == "raw" and bodies != "stgcn":
         raise ValueError("--bodies applies to raw NTU files; PKU-MMD files hold fixed person slots")
     roots = [Path(input_path)] if isinstance(input_path, (str, Path)) else [Path(p) for p in input_path]
@@ -597,8 +633,13 @@ def _merge(group: list[_Plan]) -> _Plan:
     first = group[0]
     if len(group) == 1:
         return first
-    job = _Job(_ChainSource([p.job.source for p in group]), first.job.frames, first.job.mode, {},
-               [t for p in group for t in p.job.targets])
+    job = _Job(
+        _ChainSource([p.job.source for p in group]),
+        first.job.frames,
+        first.job.mode,
+        {},
+        [t for p in group for t in p.job.targets],
+    )
     return _Plan(first.benches, job, [n for p in group for n in p.unit_names])
 
 
@@ -637,27 +678,52 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m datasets.prepare", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("dataset", choices=DATASETS, help="which dataset: ntu60, ntu120, pku1 (PKU-MMD I) or pku2 (PKU-MMD II)")
-    p.add_argument("--format", dest="fmt", required=True, choices=FORMATS,
-                   help="the form the input is in (see the layouts above)")
-    p.add_argument("--input", action="append", required=True, metavar="PATH",
-                   help="the input folder or file; give it twice for crossclr arrays whose label pickles are in the ST-GCN folder")
+    p.add_argument(
+        "dataset", choices=DATASETS, help="which dataset: ntu60, ntu120, pku1 (PKU-MMD I) or pku2 (PKU-MMD II)"
+    )
+    p.add_argument(
+        "--format", dest="fmt", required=True, choices=FORMATS, help="the form the input is in (see the layouts above)"
+    )
+    p.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="the input folder or file; give it twice for crossclr arrays whose label pickles are in the ST-GCN folder",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="where the benchmark folders are written (DIR/<id>/)")
-    p.add_argument("--frames", type=int, default=50, choices=FRAME_CHOICES,
-                   help="frames per sample: 50 (CrosSCLR, AimCLR; default), 64 (SkeleMixCLR) — both made by the official "
-                        "NTUMotionProcessor preprocessing — or 300, the raw ST-GCN layout (zero-padded, no resampling)")
-    p.add_argument("--bodies", choices=BODY_SELECTIONS, default=None,
-                   help="body selection for raw NTU files: stgcn (default; the first two bodies listed in each frame, as "
-                        "ST-GCN's gendata and the contrastive papers) or pyskl (bodies tracked by ID and denoised as "
-                        "pyskl/CTR-GCN do). Other formats carry their own; the manifest records it")
-    p.add_argument("--skip-bad", action="store_true",
-                   help="skip malformed or truncated files (listed in the manifest) instead of stopping at the first")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes that parse files in parallel (default: all cores)")
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=50,
+        choices=FRAME_CHOICES,
+        help="frames per sample: 50 (CrosSCLR, AimCLR; default), 64 (SkeleMixCLR) — both made by the official "
+        "NTUMotionProcessor preprocessing — or 300, the raw ST-GCN layout (zero-padded, no resampling)",
+    )
+    p.add_argument(
+        "--bodies",
+        choices=BODY_SELECTIONS,
+        default=None,
+        help="body selection for raw NTU files: stgcn (default; the first two bodies listed in each frame, as "
+        "ST-GCN's gendata and the contrastive papers) or pyskl (bodies tracked by ID and denoised as "
+        "pyskl/CTR-GCN do). Other formats carry their own; the manifest records it",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip malformed or truncated files (listed in the manifest) instead of stopping at the first",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes that parse files in parallel (default: all cores)",
+    )
     return p
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
@@ -665,15 +731,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     bodies = args.bodies or "stgcn"
     if args.bodies and args.fmt != "raw" and args.bodies != FORMAT_BODIES[args.fmt]:
-        print(f"error: --bodies applies to raw files; {args.fmt} input carries the {FORMAT_BODIES[args.fmt]} "
-              "selection already", file=sys.stderr)
+        print(
+            f"error: --bodies applies to raw files; {args.fmt} input carries the {FORMAT_BODIES[args.fmt]} "
+            "selection already",
+            file=sys.stderr,
+        )
         return 2
     if args.fmt != "raw":
         bodies = "stgcn"
     warnings.showwarning = _show_warning
     try:
-        done = prepare(args.dataset, args.fmt, args.input, args.out, frames=args.frames, bodies=bodies,
-                       skip_bad=args.skip_bad, workers=args.workers)
+        done = prepare(
+            args.dataset,
+            args.fmt,
+            args.input,
+            args.out,
+            frames=args.frames,
+            bodies=bodies,
+            skip_bad=args.skip_bad,
+            workers=args.workers,
+        )
     except (PrepareError, FormatError, ValueError, FileNotFoundError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -684,8 +761,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for folder in done:
         m = read_manifest(folder)
-        print(f"{folder}: train {m['counts'].get('train', 0):,} / val {m['counts'].get('val', 0):,} samples, "
-              f"{m['frames']} frames, bodies {m['body_selection']}")
+        print(
+            f"{folder}: train {m['counts'].get('train', 0):,} / val {m['counts'].get('val', 0):,} samples, "
+            f"{m['frames']} frames, bodies {m['body_selection']}"
+        )
     return 0
 
 

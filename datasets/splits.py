@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -32,8 +32,41 @@ NTU60_XSUB_TRAIN_SUBJECTS: frozenset[int] = frozenset(
     {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
 )
 NTU120_XSUB_TRAIN_SUBJECTS: frozenset[int] = NTU60_XSUB_TRAIN_SUBJECTS | frozenset(
-    {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86,
-     89, 91, 92, 93, 94, 95, 97, 98, 100, 103}
+    {
+        45,
+        46,
+        47,
+        49,
+        50,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        59,
+        70,
+        74,
+        78,
+        80,
+        81,
+        82,
+        83,
+        84,
+        85,
+        86,
+        89,
+        91,
+        92,
+        93,
+        94,
+        95,
+        97,
+        98,
+        100,
+        103,
+    }
 )
 NTU_XVIEW_TRAIN_CAMERAS: frozenset[int] = frozenset({2, 3})
 
@@ -49,10 +82,12 @@ NUM_CLASSES: dict[str, int] = {"ntu60": 60, "ntu120": 120, "pku1": 51, "pku2": 5
 #: Human-readable split rules, copied into every manifest.
 SPLIT_RULES: dict[tuple[str, str], str] = {
     ("ntu60", "xsub"): "NTU-60 cross-subject: performers "
-    + ",".join(map(str, sorted(NTU60_XSUB_TRAIN_SUBJECTS))) + " train, the other 20 test",
+    + ",".join(map(str, sorted(NTU60_XSUB_TRAIN_SUBJECTS)))
+    + " train, the other 20 test",
     ("ntu60", "xview"): "NTU-60 cross-view: cameras 2,3 train, camera 1 tests",
     ("ntu120", "xsub"): "NTU-120 cross-subject: performers "
-    + ",".join(map(str, sorted(NTU120_XSUB_TRAIN_SUBJECTS))) + " train, the other 53 test",
+    + ",".join(map(str, sorted(NTU120_XSUB_TRAIN_SUBJECTS)))
+    + " train, the other 53 test",
     ("ntu120", "xset"): "NTU-120 cross-setup: even setup IDs train, odd test",
     ("pku1", "xsub"): "PKU-MMD I cross-subject: videos on line 2 of cross-subject.txt train, the rest test",
     ("pku1", "xview"): "PKU-MMD I cross-view: videos on line 2 of cross-view.txt train, the rest test",
@@ -80,7 +115,7 @@ class NTUName:
 def sample_stem(name: str) -> str:
     """``S001C001P001R001A001.skeleton`` or a path → ``S001C001P001R001A001``."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base[: -len(".skeleton")] if base.endswith(".skeleton") else base
+    return base.removesuffix(".skeleton")
 
 
 def parse_ntu_name(name: str) -> NTUName:
@@ -146,7 +181,7 @@ def read_sample_list(path: Path | str) -> list[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def available_samples(dataset: str) -> tuple[str, ...]:
     """Every sample of ``dataset`` that has a skeleton, sorted (the shipped CTR-GCN list)."""
     if dataset not in ("ntu60", "ntu120"):
@@ -154,7 +189,7 @@ def available_samples(dataset: str) -> tuple[str, ...]:
     return tuple(read_sample_list(RESOURCES / "ntu" / f"{dataset}_available_samples.txt"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def missing_skeletons(dataset: str) -> frozenset[str]:
     """The 302 (NTU-60) or 535 (NTU-120) samples whose skeletons are missing."""
     if dataset not in ("ntu60", "ntu120"):

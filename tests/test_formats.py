@@ -9,13 +9,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.formats import FormatError, is_duplicate_actor, npz_member, read_crossclr, read_ctrgcn, read_pyskl, read_stgcn
+from datasets.formats import (
+    FormatError,
+    is_duplicate_actor,
+    npz_member,
+    read_crossclr,
+    read_ctrgcn,
+    read_pyskl,
+    read_stgcn,
+)
 from datasets.prepare import PrepareWarning, prepare
 from datasets.preprocess import preprocess_sample
 from datasets.store import load_split, read_manifest
 
 # a few NTU-60 names on both sides of both splits (xsub: P001/P002 train, P003 test; xview: C001 test)
-NAMES = ["S001C001P001R001A001", "S001C002P003R001A002", "S001C003P002R002A050", "S002C001P003R001A060", "S002C002P008R002A010"]
+NAMES = [
+    "S001C001P001R001A001",
+    "S001C002P003R001A002",
+    "S001C003P002R002A050",
+    "S002C001P003R001A060",
+    "S002C002P008R002A010",
+]
 
 
 def sample(rng: np.random.Generator, t: int, two: bool = False) -> np.ndarray:
@@ -26,7 +40,9 @@ def sample(rng: np.random.Generator, t: int, two: bool = False) -> np.ndarray:
     return x
 
 
-def write_stgcn(root: Path, bench: str, data: dict[str, np.ndarray], names: dict[str, list[str]], suffix: str = "data") -> None:
+def write_stgcn(
+    root: Path, bench: str, data: dict[str, np.ndarray], names: dict[str, list[str]], suffix: str = "data"
+) -> None:
     folder = root / bench
     folder.mkdir(parents=True, exist_ok=True)
     for part in ("train", "val"):
@@ -36,7 +52,10 @@ def write_stgcn(root: Path, bench: str, data: dict[str, np.ndarray], names: dict
 
 
 def xsub_parts() -> dict[str, list[str]]:
-    return {"train": [n for n in NAMES if n[9:12] in ("001", "002", "008")], "val": [n for n in NAMES if n[9:12] == "003"]}
+    return {
+        "train": [n for n in NAMES if n[9:12] in ("001", "002", "008")],
+        "val": [n for n in NAMES if n[9:12] == "003"],
+    }
 
 
 def quiet(fn, *args, **kwargs):
@@ -97,7 +116,9 @@ def test_crossclr_position_with_the_stgcn_label_pickle(tmp_path: Path) -> None:
         (tmp_path / f"{part}_label.pkl").rename(tmp_path / "st" / "xsub" / f"{part}_label.pkl")
     found = read_crossclr([tmp_path / "frame50", tmp_path / "st"], "ntu60")
     assert found["xsub"].stored_frames == 50 and found["xsub"].body_selection == "stgcn"
-    (out,) = quiet(prepare, "ntu60", "crossclr", [tmp_path / "frame50", tmp_path / "st"], tmp_path / "out", frames=50, workers=1)
+    (out,) = quiet(
+        prepare, "ntu60", "crossclr", [tmp_path / "frame50", tmp_path / "st"], tmp_path / "out", frames=50, workers=1
+    )
     np.testing.assert_array_equal(load_split(out, "train").data, pos["train"])
     assert len(read_manifest(out)["source"]) == 2
     with pytest.raises(FormatError, match="holds 50-frame arrays, not 64"):
@@ -110,12 +131,23 @@ def test_pyskl_annotations(tmp_path: Path) -> None:
     anns = []
     for k, n in enumerate(NAMES):
         m, t = (2 if k == 2 else 1), 30 + 7 * k
-        anns.append({"frame_dir": n, "label": int(n[-3:]) - 1, "total_frames": t,
-                     "keypoint": rng.normal(size=(m, t, 25, 3)).astype(np.float16)})
+        anns.append(
+            {
+                "frame_dir": n,
+                "label": int(n[-3:]) - 1,
+                "total_frames": t,
+                "keypoint": rng.normal(size=(m, t, 25, 3)).astype(np.float16),
+            }
+        )
     anns.append(None)  # pyskl leaves None for files without bodies
     parts = xsub_parts()
     view = {"train": [n for n in NAMES if "C001" not in n], "val": [n for n in NAMES if "C001" in n]}
-    split = {"xsub_train": parts["train"], "xsub_val": parts["val"], "xview_train": view["train"], "xview_val": view["val"]}
+    split = {
+        "xsub_train": parts["train"],
+        "xsub_val": parts["val"],
+        "xview_train": view["train"],
+        "xview_val": view["val"],
+    }
     with open(tmp_path / "ntu60_3danno.pkl", "wb") as f:
         pickle.dump({"split": split, "annotations": anns}, f)
     found = read_pyskl(tmp_path, "ntu60")
@@ -156,10 +188,19 @@ def ctrgcn_data(names: dict[str, list[str]], num_class: int, duplicate: bool, rn
 
 
 def test_ctrgcn_npz_rebuilds_names_and_removes_duplicate_actors(tmp_path: Path, monkeypatch) -> None:
-    small = ("S001C001P001R001A001", "S001C002P045R001A002", "S018C001P003R001A061", "S019C003P046R002A120", "S020C002P008R001A005")
+    small = (
+        "S001C001P001R001A001",
+        "S001C002P045R001A002",
+        "S018C001P003R001A061",
+        "S019C003P046R002A120",
+        "S020C002P008R001A005",
+    )
     monkeypatch.setattr("datasets.formats.available_samples", lambda dataset: small)
     monkeypatch.setattr("datasets.prepare.available_samples", lambda dataset: small)
-    names = {"train": [n for n in small if n[9:12] in ("001", "045", "046", "008")], "val": [n for n in small if n[9:12] == "003"]}
+    names = {
+        "train": [n for n in small if n[9:12] in ("001", "045", "046", "008")],
+        "val": [n for n in small if n[9:12] == "003"],
+    }
     rng = np.random.default_rng(4)
     x, y = ctrgcn_data(names, 120, duplicate=True, rng=rng)
     write_ctrgcn(tmp_path / "NTU120_CSub.npz", x, y)

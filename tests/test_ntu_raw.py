@@ -53,8 +53,11 @@ def test_parses_every_field_of_a_literal_file() -> None:
     np.testing.assert_array_equal(seq.body_info[1], [1, 0, 0, 1, 1, 0, -0.437266, -0.117168, 2])
     assert seq.joints.shape == (3, 25, 12) and seq.joints.dtype == np.float32
     np.testing.assert_array_equal(
-        seq.joints[1, 7], np.array([1.07, -0.138, 3.507, 207.5, 102.25, 907.75, 501.5,
-                                    -0.2059419, 0.05349901, 0.9692109, -0.1239193, 1], dtype=np.float64).astype(np.float32)
+        seq.joints[1, 7],
+        np.array(
+            [1.07, -0.138, 3.507, 207.5, 102.25, 907.75, 501.5, -0.2059419, 0.05349901, 0.9692109, -0.1239193, 1],
+            dtype=np.float64,
+        ).astype(np.float32),
     )
     assert np.array_equal(seq.xyz[0, :, 2], (3.5 + 0.001 * np.arange(25)).astype(np.float32))
 
@@ -190,16 +193,20 @@ def _error(text: str) -> str:
 
 def test_errors_name_the_file_and_line() -> None:
     good = literal_file().split("\n")
-    assert _error("\n".join(good[:20])) .startswith("S001C001P001R001A001.skeleton:21: unexpected end of file")
+    assert _error("\n".join(good[:20])).startswith("S001C001P001R001A001.skeleton:21: unexpected end of file")
     bad = list(good)
     bad[9] = " ".join(bad[9].split()[:11])  # joint 6 of the first body loses a value
-    assert _error("\n".join(bad)).startswith("S001C001P001R001A001.skeleton:10: expected joint 6 of body 1 of 1 in frame 1")
+    assert _error("\n".join(bad)).startswith(
+        "S001C001P001R001A001.skeleton:10: expected joint 6 of body 1 of 1 in frame 1"
+    )
     bad = list(good)
     bad[5] = bad[5].replace("0.9692109", "0.96x2109")
     assert "S001C001P001R001A001.skeleton:6: '0.96x2109'" in _error("\n".join(bad))
     bad = list(good)
     bad[1] = "one"
-    assert _error("\n".join(bad)).startswith("S001C001P001R001A001.skeleton:2: expected the number of bodies of frame 1")
+    assert _error("\n".join(bad)).startswith(
+        "S001C001P001R001A001.skeleton:2: expected the number of bodies of frame 1"
+    )
     bad = list(good)
     bad[3] = "24"
     assert ":4: body 1 of 1 in frame 1 has 24 joints" in _error("\n".join(bad))

@@ -12,8 +12,8 @@ import pytest
 
 from datasets import prepare as prep
 from datasets.ntu import format_skeleton, read_ntu_sample
-from datasets.preprocess import preprocess_sample
 from datasets.prepare import PrepareError, PrepareWarning, benchmark_ids, main, prepare
+from datasets.preprocess import preprocess_sample
 from datasets.store import is_complete, load_split, read_manifest, sha256_file
 
 # NTU-60 samples from the official list: xsub train P001/P002, test P003; xview test C001
@@ -65,8 +65,16 @@ def run_quiet(*args, **kwargs):
 
 
 def test_benchmark_ids() -> None:
-    assert benchmark_ids() == ["ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset",
-                               "pku1-xsub", "pku1-xview", "pku2-xsub", "pku2-xview"]
+    assert benchmark_ids() == [
+        "ntu60-xsub",
+        "ntu60-xview",
+        "ntu120-xsub",
+        "ntu120-xset",
+        "pku1-xsub",
+        "pku1-xview",
+        "pku2-xsub",
+        "pku2-xview",
+    ]
 
 
 def test_raw_ntu_to_300_frames(tmp_path: Path) -> None:
@@ -84,7 +92,9 @@ def test_raw_ntu_to_300_frames(tmp_path: Path) -> None:
     assert not hole[:, 30].any() and hole[:, 29].any() and hole[:, 31].any() and not hole[:, 80:].any()
     k = xsub_train.names.index(f"{PAIR}.skeleton")
     pair = xsub_train.data[k]
-    np.testing.assert_allclose(pair[:, 40, :, 0].T, np.asarray(frames[PAIR][40][0]), atol=1e-6)  # ST-GCN: noise listed first
+    np.testing.assert_allclose(
+        pair[:, 40, :, 0].T, np.asarray(frames[PAIR][40][0]), atol=1e-6
+    )  # ST-GCN: noise listed first
     np.testing.assert_allclose(pair[:, 39, :, 1].T, np.asarray(frames[PAIR][39][1]), atol=1e-6)
     m = read_manifest(outs[0])
     assert m["body_selection"] == "stgcn" and m["frames"] == 300 and m["counts"] == {"train": 3, "val": 2}
@@ -144,7 +154,9 @@ def test_bad_file_stops_cleanly_or_is_skipped(tmp_path: Path) -> None:
     assert len(m["bad_files"]) == 1 and f"{SOLO[1]}.skeleton:13:" in m["bad_files"][0]
     xview = load_split(outs[1], "train")
     assert f"{SOLO[1]}.skeleton" not in xview.names and xview.data.shape[0] == 2 and m["counts"]["train"] == 2
-    good = load_split(run_quiet("ntu60", "raw", tmp_path / "raw", tmp_path / "ref", workers=1, skip_bad=True)[1], "train")
+    good = load_split(
+        run_quiet("ntu60", "raw", tmp_path / "raw", tmp_path / "ref", workers=1, skip_bad=True)[1], "train"
+    )
     np.testing.assert_array_equal(xview.data, good.data)
 
 
@@ -227,7 +239,9 @@ def test_raw_pku_errors_name_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(PrepareError, match=r"0003-M\.txt:2: expected numbers"):
         run_quiet("pku1", "raw", tmp_path / "pku", tmp_path / "out", workers=1)
     label.write_text("51,1,999,1\n")
-    with pytest.raises(PrepareError, match=r"0003-M\.txt:1: the action ends at frame 999 but the skeleton file has 200"):
+    with pytest.raises(
+        PrepareError, match=r"0003-M\.txt:1: the action ends at frame 999 but the skeleton file has 200"
+    ):
         run_quiet("pku1", "raw", tmp_path / "pku", tmp_path / "out", workers=1)
     label.write_text("51,1,120,1\n")
     skel = tmp_path / "pku" / "PKU_Skeleton_Renew" / "0002-L.txt"
@@ -249,15 +263,42 @@ def test_cli_help_explains_every_option(capsys) -> None:
         main(["--help"])
     assert e.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--format", "--input", "--out", "--frames", "--bodies", "--skip-bad", "--workers",
-                   "raw", "stgcn", "crossclr", "pyskl", "ctrgcn", "ntu120-xset", "zero-padded"):
+    for option in (
+        "--format",
+        "--input",
+        "--out",
+        "--frames",
+        "--bodies",
+        "--skip-bad",
+        "--workers",
+        "raw",
+        "stgcn",
+        "crossclr",
+        "pyskl",
+        "ctrgcn",
+        "ntu120-xset",
+        "zero-padded",
+    ):
         assert option in text
 
 
 def test_cli_runs_and_reports(tmp_path: Path, capsys) -> None:
     write_ntu_tree(tmp_path / "raw")
-    rc = main(["ntu60", "--format", "raw", "--input", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
-               "--frames", "64", "--workers", "1"])
+    rc = main(
+        [
+            "ntu60",
+            "--format",
+            "raw",
+            "--input",
+            str(tmp_path / "raw"),
+            "--out",
+            str(tmp_path / "out"),
+            "--frames",
+            "64",
+            "--workers",
+            "1",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0
     assert "ntu60-xsub: train 3 / val 2 samples, 64 frames, bodies stgcn" in out
@@ -272,5 +313,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["ntu120", "--format", "raw", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
     assert "no NTU-120 .skeleton files" in capsys.readouterr().err
-    assert main(["ntu60", "--format", "pyskl", "--bodies", "stgcn", "--input", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert (
+        main(["ntu60", "--format", "pyskl", "--bodies", "stgcn", "--input", str(tmp_path), "--out", str(tmp_path)]) == 2
+    )
     assert "--bodies applies to raw files" in capsys.readouterr().err

@@ -116,7 +116,9 @@ def _rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-@pytest.mark.parametrize(("t_in", "frames"), [(1, 50), (7, 50), (50, 50), (64, 50), (103, 50), (300, 50), (37, 64), (120, 300)])
+@pytest.mark.parametrize(
+    ("t_in", "frames"), [(1, 50), (7, 50), (50, 50), (64, 50), (103, 50), (300, 50), (37, 64), (120, 300)]
+)
 def test_generic_resize_is_bit_exact(t_in: int, frames: int) -> None:
     x = _rng(t_in).normal(size=(t_in, 25, 3)).astype(F32)
     ref = cv2_generic_resize(x, 25, frames)
@@ -215,7 +217,9 @@ def test_against_opencv_when_installed() -> None:
         for t_in in (1, 7, 58, 103, 300):
             x = rng.normal(size=(t_in, 25, 3)).astype(F32)
             cv2.ipp.setUseIPP(False)
-            np.testing.assert_array_equal(linear_resize_time(x, 50, "generic"), cv2.resize(x, (25, 50), interpolation=cv2.INTER_LINEAR))
+            np.testing.assert_array_equal(
+                linear_resize_time(x, 50, "generic"), cv2.resize(x, (25, 50), interpolation=cv2.INTER_LINEAR)
+            )
             cv2.ipp.setUseIPP(True)
             ref = cv2.resize(x, (25, 50), interpolation=cv2.INTER_LINEAR)
             np.testing.assert_allclose(linear_resize_time(x, 50), ref, rtol=0, atol=3e-7)

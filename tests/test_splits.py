@@ -53,7 +53,9 @@ def test_rules_on_single_names() -> None:
     assert not ntu_is_train("S001C001P001R001A001", "ntu60", "xview")
     assert ntu_is_train("S018C001P045R001A061", "ntu120", "xsub")  # 45 is an NTU-120 training subject
     assert not ntu_is_train("S018C001P045R001A061", "ntu60", "xsub")
-    assert ntu_is_train("S002C001P001R001A001", "ntu120", "xset") and not ntu_is_train("S001C001P001R001A001", "ntu120", "xset")
+    assert ntu_is_train("S002C001P001R001A001", "ntu120", "xset") and not ntu_is_train(
+        "S001C001P001R001A001", "ntu120", "xset"
+    )
     n = parse_ntu_name("/data/S017C003P020R002A060.skeleton")
     assert (n.setup, n.camera, n.performer, n.replication, n.action, n.label) == (17, 3, 20, 2, 60, 59)
     with pytest.raises(ValueError, match="not an NTU sample name"):
