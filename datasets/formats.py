@@ -31,7 +31,15 @@ import numpy as np
 
 from datasets.ntu import keypoint_to_array
 from datasets.skeleton import NUM_JOINTS, NUM_PERSONS
-from datasets.splits import BENCHMARKS, available_samples, parse_ntu_name, sample_stem, split_ntu
+from datasets.splits import (
+    BENCHMARKS,
+    available_samples,
+    ntu_in_dataset,
+    ntu_is_train,
+    parse_ntu_name,
+    sample_stem,
+    split_ntu,
+)
 from datasets.store import read_label_pkl
 
 FORMATS = ("raw", "stgcn", "crossclr", "pyskl", "ctrgcn")
@@ -231,14 +239,14 @@ def _normalise_name(name: str, dataset: str) -> str:
 
 def _check_ntu_split(names: list[str], dataset: str, benchmark: str, part: str, origin: Path) -> None:
     """Refuse NTU arrays whose names do not follow the official rule (e.g. xview files in xsub)."""
-    from datasets.splits import ntu_is_train
-
     want_train = part == "train"
     for name in names:
         try:
             is_train = ntu_is_train(name, dataset, benchmark)
         except ValueError as err:
             raise FormatError(f"{origin}: {err}") from None
+        if not ntu_in_dataset(name, dataset):
+            raise FormatError(f"{origin}: sample {name} is not part of {dataset}; is this the right dataset?")
         if is_train != want_train:
             raise FormatError(
                 f"{origin}: sample {name} belongs to the {'training' if is_train else 'test'} part of "

@@ -255,3 +255,12 @@ def test_formats_refuse_what_they_cannot_read(tmp_path: Path) -> None:
         pickle.dump((["S001C001P001R001A001.skeleton", "S001C001P002R001A001.skeleton"], [0, 0]), f)
     with pytest.raises(FormatError, match=r"expected \(N, 3, T, 25, 2\)"):
         read_stgcn(tmp_path, "ntu60")
+
+
+def test_stgcn_refuses_samples_of_another_dataset(tmp_path: Path) -> None:
+    names = {"train": ["S018C001P045R001A061"], "val": ["S001C001P003R001A001"]}
+    rng = np.random.default_rng(6)
+    write_stgcn(tmp_path, "xsub", {p: np.stack([sample(rng, 20)]) for p in names}, names)
+    with pytest.raises(FormatError, match="S018C001P045R001A061.skeleton is not part of ntu60"):
+        read_stgcn(tmp_path, "ntu60")
+    assert set(read_stgcn(tmp_path, "ntu120")) == {"xsub"}
