@@ -1,0 +1,178 @@
+"""The MoCo core every method of the registry shares (methods.md §2.0).
+
+A method subclasses :class:`MoCoMethod` and adds only what is unique to it: its views, its
+``training_step`` and its defaults. The base owns the query/key encoders and projection heads,
+the queue, the momentum update, the official weight init, and the optimiser recipe.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from datasets.feeder import ViewFn
+from datasets.skeleton import to_stream
+from methods.encoders import build_encoder
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An optimisation recipe. ``paper`` is the official one; ``quick`` fits the embedded data
+    on a CPU (issue 2 item 6) and says how it differs in ``note``."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    lr: float
+    milestones: tuple[int, ...]
+    queue_size: int
+    key_momentum: float
+    weight_decay: float = 1e-4
+    sgd_momentum: float = 0.9
+    nesterov: bool = False
+    note: str = ""
+
+    def lr_at(self, epoch: int) -> float:
+        """Step decay ×0.1 for every milestone the 1-based ``epoch`` is past (``adjust_lr``)."""
+        return self.lr * 0.1 ** sum(epoch > m for m in self.milestones)
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Architecture and loss constants of a method (not the optimisation recipe)."""
+
+    frames: int = 50
+    encoder: str = "stgcn"
+    graph: str = "stgcn_spatial"
+    hidden_channels: int = 16
+    out_channels: int = 256
+    dropout: float = 0.5
+    feature_dim: int = 128
+    head: str = "mlp"  # "mlp": Linear-ReLU-Linear; "mlp_bn": Linear-BN-ReLU-Linear (SkeleMixCLR)
+    temperature: float = 0.07
+    stream: str = "joint"
+    key_init: str = "official"  # "official": independent re-init of the key encoder (§7.1); "copy": MoCo paper
+    extra: dict = field(default_factory=dict)
+
+    def encoder_kwargs(self) -> dict:
+        return {"hidden_channels": self.hidden_channels, "out_channels": self.out_channels,
+                "graph": self.graph, "dropout": self.dropout}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def projection_head(kind: str, in_dim: int = 256, feature_dim: int = 128) -> nn.Sequential:
+    """The MLP that replaces the encoder's fc during pretraining (methods.md §1.1)."""
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(in_dim, in_dim), nn.ReLU(inplace=True), nn.Linear(in_dim, feature_dim))
+    if kind == "mlp_bn":
+        return nn.Sequential(nn.Linear(in_dim, in_dim), nn.BatchNorm1d(in_dim), nn.ReLU(inplace=True),
+                             nn.Linear(in_dim, feature_dim))
+    raise ValueError(f"unknown projection head {kind!r}; choose mlp or mlp_bn")
+
+
+def official_weights_init(module: nn.Module) -> None:
+    """Conv/Linear weights N(0, 0.02) and zero bias; BatchNorm γ N(1, 0.02), β 0 (§7.1)."""
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build_backbone(config: MethodConfig) -> nn.Module:
+    """The method's backbone with the official init, as linear evaluation builds it."""
+    encoder = build_encoder(config.encoder, **config.encoder_kwargs())
+    encoder.apply(official_weights_init)
+    return encoder
+
+
+class MoCoMethod(nn.Module):
+    """Query encoder + head, key encoder + head (EMA, no gradients), and a queue of keys."""
+
+    name: str = ""
+    default_config = MethodConfig()
+    presets: dict[str, Preset] = {}
+
+    def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999) -> None:
+        super().__init__()
+        self.config = config or self.default_config
+        self.key_momentum = key_momentum
+        c = self.config
+        self.encoder_q = build_encoder(c.encoder, **c.encoder_kwargs())
+        self.head_q = projection_head(c.head, c.out_channels, c.feature_dim)
+        self.encoder_k = copy.deepcopy(self.encoder_q)
+        self.head_k = copy.deepcopy(self.head_q)
+        if c.key_init == "official":
+            # The official processor re-initialises the whole model *after* the q→k copy, so
+            # the key encoder starts from its own random draw (methods.md §7.1).
+            self.apply(official_weights_init)
+        elif c.key_init == "copy":
+            self.encoder_q.apply(official_weights_init)
+            self.head_q.apply(official_weights_init)
+            self.encoder_k.load_state_dict(self.encoder_q.state_dict())
+            self.head_k.load_state_dict(self.head_q.state_dict())
+        else:
+            raise ValueError(f"unknown key_init {c.key_init!r}; choose official or copy")
+        for p in list(self.encoder_k.parameters()) + list(self.head_k.parameters()):
+            p.requires_grad = False
+        self.register_buffer("queue", F.normalize(torch.randn(c.feature_dim, queue_size), dim=0))
+        self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
+
+    # ------------------------------------------------------------------ pieces methods use
+    @classmethod
+    def from_preset(cls, preset: Preset, **config_overrides) -> MoCoMethod:
+        config = replace(cls.default_config, **config_overrides)
+        return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum)
+
+    def views(self) -> Sequence[ViewFn]:
+        """The augmented views the feeder must return for each sample."""
+        raise NotImplementedError(f"{type(self).__name__} must define its views")
+
+    def stream(self, x: torch.Tensor) -> torch.Tensor:
+        return to_stream(x, self.config.stream)
+
+    def query(self, x: torch.Tensor) -> torch.Tensor:
+        """L2-normalised projection of the query encoder."""
+        return F.normalize(self.head_q(self.encoder_q(x)), dim=1)
+
+    @torch.no_grad()
+    def key(self, x: torch.Tensor) -> torch.Tensor:
+        """L2-normalised projection of the key encoder (train mode, batch statistics; no shuffle-BN)."""
+        return F.normalize(self.head_k(self.encoder_k(x)), dim=1)
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """``k ← m·k + (1−m)·q`` over backbone and head; called before computing keys."""
+        m = self.key_momentum
+        for q_mod, k_mod in ((self.encoder_q, self.encoder_k), (self.head_q, self.head_k)):
+            for pq, pk in zip(q_mod.parameters(), k_mod.parameters()):
+                pk.mul_(m).add_(pq.detach(), alpha=1.0 - m)
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Write ``keys`` (N, D) at the queue pointer; the queue size must be a multiple of N
+        (the official ``update_ptr`` asserts it; the loader drops the last partial batch)."""
+        size = self.queue.shape[1]
+        n = keys.shape[0]
+        if size % n:
+            raise ValueError(f"queue size {size} is not a multiple of the batch size {n}")
+        ptr = int(self.queue_ptr)
+        self.queue[:, ptr : ptr + n] = keys.T
+        self.queue_ptr[0] = (ptr + n) % size
+
+    def backbone(self) -> nn.Module:
+        """The query backbone: what protocols evaluate and checkpoints export."""
+        return self.encoder_q
+
+    def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
+        """Loss of one batch of views at 1-based ``epoch``, and scalars to log."""
+        raise NotImplementedError(f"{type(self).__name__} must define training_step")

@@ -1,0 +1,127 @@
+"""ST-GCN backbone in the reduced form every contrastive skeleton paper uses.
+
+methods.md §1.1: hidden channels 16 (¼ of the original ST-GCN), 10 blocks, output 256,
+temporal kernel 9, K=3 adjacency partitions, learnable edge importance per block, dropout 0.5
+in blocks 2–10 (active during pretraining), data BN over the 75 (joint, xyz) channels shared
+by both persons, persons folded into the batch and averaged after pooling. Without ``fc`` the
+backbone has 821,380 learnable parameters.
+
+The forward pass is split so methods can reach the final feature map: ``feature_map`` returns
+``(N·M, 256, T', V)``; ``pool`` averages over (T', V) then over persons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from datasets.graph import build_graph
+
+#: (in, out, temporal stride) of the 10 blocks relative to the hidden width (methods.md §1.1).
+BLOCKS = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2), (2, 2, 1), (2, 2, 1), (2, 4, 2), (4, 4, 1), (4, 16, 1))
+
+
+class GraphConv(nn.Module):
+    """Spatial graph convolution: a 1×1 conv to ``K·C_out`` channels, then a sum over the K
+    partitions of the adjacency."""
+
+    def __init__(self, in_channels: int, out_channels: int, partitions: int) -> None:
+        super().__init__()
+        self.partitions = partitions
+        self.conv = nn.Conv2d(in_channels, out_channels * partitions, kernel_size=1)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        n, _, t, v = x.shape
+        x = self.conv(x).view(n, self.partitions, -1, t, v)
+        return torch.einsum("nkctv,kvw->nctw", x, a)
+
+
+class STGCNBlock(nn.Module):
+    """``relu(tcn(gcn(x, A ⊙ importance)) + residual(x))`` with tcn = BN-ReLU-conv(9×1)-BN-Dropout."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, partitions: int, stride: int, dropout: float, residual: bool
+    ) -> None:
+        super().__init__()
+        self.gcn = GraphConv(in_channels, out_channels, partitions)
+        self.tcn = nn.Sequential(
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, (9, 1), (stride, 1), (4, 0)),
+            nn.BatchNorm2d(out_channels),
+            nn.Dropout(dropout, inplace=True),
+        )
+        if not residual:
+            self.residual = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
+                nn.BatchNorm2d(out_channels),
+            )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        y = self.tcn(self.gcn(x, a))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return self.relu(y)
+
+
+class STGCN(nn.Module):
+    """ST-GCN encoder mapping ``(N, 3, T, 25, 2)`` to a pooled ``(N, out_channels)`` feature.
+
+    ``fc`` is ``None`` for a pure backbone; methods attach their projection head and protocols
+    their classifier outside, so the backbone's state dict is the same everywhere.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        hidden_channels: int = 16,
+        out_channels: int = 256,
+        graph: str = "stgcn_spatial",
+        dropout: float = 0.5,
+        edge_importance: bool = True,
+        num_joints: int = 25,
+    ) -> None:
+        super().__init__()
+        a = torch.from_numpy(np.ascontiguousarray(build_graph(graph)))
+        self.graph = graph
+        self.register_buffer("A", a)
+        partitions = a.shape[0]
+        self.out_channels = out_channels
+        self.data_bn = nn.BatchNorm1d(in_channels * num_joints)
+        h = hidden_channels
+        layers = [STGCNBlock(in_channels, h, partitions, 1, 0.0, residual=False)]
+        for i, (c_in, c_out, stride) in enumerate(BLOCKS):
+            last = i == len(BLOCKS) - 1
+            layers.append(STGCNBlock(c_in * h, out_channels if last else c_out * h, partitions, stride, dropout, True))
+        self.blocks = nn.ModuleList(layers)
+        if edge_importance:
+            self.edge_importance = nn.ParameterList([nn.Parameter(torch.ones_like(a)) for _ in self.blocks])
+        else:
+            self.edge_importance = None
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M)`` → final feature map ``(N·M, out_channels, T', V)``."""
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 3, 1, 2).reshape(n * m, v * c, t)
+        x = self.data_bn(x)
+        x = x.view(n * m, v, c, t).permute(0, 2, 3, 1).contiguous()
+        for i, block in enumerate(self.blocks):
+            a = self.A if self.edge_importance is None else self.A * self.edge_importance[i]
+            x = block(x, a)
+        return x
+
+    @staticmethod
+    def pool(feature_map: torch.Tensor, persons: int) -> torch.Tensor:
+        """Global average over (T', V), then the mean over persons (absent persons included,
+        as in the official code)."""
+        pooled = feature_map.mean(dim=(2, 3))
+        return pooled.view(-1, persons, pooled.shape[1]).mean(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.feature_map(x), x.shape[-1])

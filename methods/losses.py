@@ -1,0 +1,27 @@
+"""Contrastive losses as pure functions: tensors in, scalar out (tested against hand computations)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def moco_logits(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``[q·k⁺, q·queue] / T`` for L2-normalised ``q, k`` of shape (N, D) and ``queue`` (D, K);
+    the positive sits at index 0 (methods.md §2.0)."""
+    l_pos = (q * k).sum(dim=1, keepdim=True)
+    l_neg = q @ queue
+    return torch.cat([l_pos, l_neg], dim=1) / temperature
+
+
+def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
+    """MoCo InfoNCE: cross-entropy of :func:`moco_logits` with target 0."""
+    logits = moco_logits(q, k, queue, temperature)
+    return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
+
+
+def multi_positive_nce(logits: torch.Tensor, positive_mask: torch.Tensor) -> torch.Tensor:
+    """``−Σ(mask · log_softmax(logits)) / Σ mask`` per row, averaged over the batch — the loss of
+    CrosSCLR's and AimCLR's mining (methods.md §2.2–2.3); equals cross-entropy for a one-hot mask."""
+    log_prob = F.log_softmax(logits, dim=1)
+    return (-(positive_mask * log_prob).sum(dim=1) / positive_mask.sum(dim=1)).mean()

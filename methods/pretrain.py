@@ -1,0 +1,193 @@
+"""Pretraining entry point: ``python -m methods.pretrain --method M --dataset D``.
+
+Runs a method's pretext task with a preset (``quick`` by default on the embedded synthetic
+data, ``paper`` otherwise), checkpoints every epoch atomically into the cache, resumes with
+``--resume``, and ends by writing the encoder checkpoint that protocols evaluate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
+from datasets.cache import cache_dir
+from datasets.feeder import ViewsDataset
+from datasets.skeleton import STREAMS
+from methods import available, get_method
+from methods.base import MoCoMethod, Preset
+from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
+from results.provenance import command_line, default_device, device_name, git_commit, now
+
+ENCODER_FILE = "encoder.pt"
+RUN_FILE = "run.json"
+
+
+def default_preset(dataset: str) -> str:
+    """``quick`` on the embedded data, where a paper schedule cannot finish on a CPU."""
+    return "quick" if dataset in SYNTHETIC else "paper"
+
+
+def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None) -> Preset:
+    try:
+        p = method_cls.presets[preset]
+    except KeyError:
+        raise ValueError(f"method {method_cls.name} has no preset {preset!r}; choose {', '.join(method_cls.presets)}") from None
+    if epochs is not None:
+        if epochs < 1:
+            raise ValueError("--epochs must be at least 1")
+        p = replace(p, epochs=epochs)
+    return p
+
+
+def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int) -> str:
+    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}"
+
+
+def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int) -> Path:
+    return cache_dir("runs") / run_name(method, dataset, stream, preset, seed)
+
+
+def build_optimizer(model: MoCoMethod, preset: Preset) -> torch.optim.SGD:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.SGD(params, lr=preset.lr, momentum=preset.sgd_momentum, weight_decay=preset.weight_decay,
+                           nesterov=preset.nesterov)
+
+
+def pretrain(
+    method: str,
+    dataset: str = DEFAULT_DATASET,
+    preset: str | None = None,
+    epochs: int | None = None,
+    out: Path | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    data_root: Path | None = None,
+    stream: str = "joint",
+    device: torch.device | None = None,
+    snapshot_every: int = 0,
+    workers: int = 0,
+    max_steps: int | None = None,
+) -> Path:
+    """Pretrain and return the path of the final encoder checkpoint.
+
+    A finished run in ``out`` is reused as it is. ``max_steps`` caps the steps per epoch
+    (tests only).
+    """
+    method_cls = get_method(method)
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
+    p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
+    out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, stream, p, seed)
+    final = out / ENCODER_FILE
+    if final.is_file() and not resume:
+        return final
+    device = device or default_device()
+    torch.manual_seed(seed)
+    model = method_cls.from_preset(p, stream=stream).to(device)
+    train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
+    if len(train) < p.batch_size:
+        raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
+    optimizer = build_optimizer(model, p)
+    start, history, wall = 1, [], 0.0
+    last = out / "last.pt"
+    if resume and last.is_file():
+        state = torch.load(last, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history, wall = state["epoch"] + 1, list(state["history"]), float(state["wall_s"])
+        print(f"resuming {out.name} after epoch {state['epoch']}", file=sys.stderr)
+    feeder = ViewsDataset(train, model.views(), seed=seed)
+    steps = len(train) // p.batch_size
+    if max_steps:
+        steps = min(steps, max_steps)
+    encoder_kwargs = model.config.encoder_kwargs()
+    meta = {
+        "method": method_cls.name, "dataset": dataset, "stream": stream, "frames": model.config.frames,
+        "preset": asdict(p), "config": model.config.to_dict(), "seed": seed,
+        "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
+    }
+    bar = tqdm(total=(p.epochs - start + 1) * steps, desc=f"pretrain {method_cls.name}", unit="step",
+               dynamic_ncols=True, disable=None)
+    for epoch in range(start, p.epochs + 1):
+        t0 = time.time()
+        lr = p.lr_at(epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        feeder.set_epoch(epoch)
+        loader = DataLoader(feeder, batch_size=p.batch_size, shuffle=True, drop_last=True, num_workers=workers,
+                            generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        model.train()
+        total = 0.0
+        for i, batch in enumerate(loader):
+            if i >= steps:
+                break
+            views = [v.to(device, non_blocking=True) for v in batch[:-2]]
+            loss, logs = model.training_step(views, epoch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {i}; lower the LR")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += logs["loss"]
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}")
+        wall += time.time() - t0
+        history.append({"epoch": epoch, "loss": total / steps, "lr": lr})
+        atomic_save({"format": TRAINING_FORMAT, "encoder": model.config.encoder, "encoder_kwargs": encoder_kwargs,
+                     "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                     "history": history, "wall_s": wall, "meta": meta}, last)
+        if snapshot_every and epoch % snapshot_every == 0:
+            atomic_save(encoder_checkpoint(model.backbone(), model.config.encoder, encoder_kwargs,
+                                           {**meta, "epoch": epoch}), out / f"encoder-e{epoch:03d}.pt")
+    bar.close()
+    record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
+              "device": device_name(device), "command": command_line(), "finished": now()}
+    atomic_save(encoder_checkpoint(model.backbone(), model.config.encoder, encoder_kwargs,
+                                   {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]}), final)
+    tmp = out / f".{RUN_FILE}.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(out / RUN_FILE)
+    return final
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m methods.pretrain", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
+    ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic)")
+    ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (real datasets)")
+    ap.add_argument("--preset", choices=["quick", "paper"], help="recipe (default: quick on synthetic data, else paper)")
+    ap.add_argument("--epochs", type=int, help="override the preset's epochs")
+    ap.add_argument("--stream", default="joint", choices=STREAMS)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, help="run folder (default: the cache's runs/<run name>)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
+    ap.add_argument("--snapshot-every", type=int, default=0, help="also save the encoder every N epochs")
+    ap.add_argument("--workers", type=int, default=0, help="data loader workers (default 0: in-process)")
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
+                        args.data_root, args.stream, torch.device(args.device) if args.device else None,
+                        args.snapshot_every, args.workers)
+    except (ValueError, FileNotFoundError, FloatingPointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"encoder checkpoint: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The suite's own model zoo for the embedded synthetic data.
+
+Each entry is ``<method>-<dataset>-<stream>.pt`` (backbone weights only, a few MB) with a
+``.json`` beside it recording the exact command, preset, seed, epochs, wall time, commit, the
+linear top-1 it reproduces and the curve of linear top-1 against pretraining epochs. Anyone can
+regenerate an entry with its recorded command (``--pretrain`` on a protocol does the same).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+
+def zoo_entry(method: str, dataset: str, stream: str) -> Path | None:
+    """Path of the zoo checkpoint for (method, dataset, stream), or None."""
+    path = ZOO_DIR / f"{method}-{dataset}-{stream}.pt"
+    return path if path.is_file() else None
+
+
+def zoo_recipe(checkpoint: Path) -> dict:
+    """The recipe recorded beside a zoo checkpoint."""
+    meta = Path(checkpoint).with_suffix(".json")
+    return json.loads(meta.read_text()) if meta.is_file() else {}
+
+
+def entries() -> list[Path]:
+    return sorted(ZOO_DIR.glob("*.pt"))

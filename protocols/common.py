@@ -1,0 +1,125 @@
+"""What every protocol shares: its command-line options, choosing the encoder to evaluate,
+loading the benchmark, and finishing with one result record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from datasets import DEFAULT_DATASET, SYNTHETIC, benchmark_folder
+from datasets.skeleton import STREAMS
+from datasets.store import Split, load_split, read_manifest
+from methods import available, get_method, load_encoder
+from methods.base import build_backbone
+from methods.pretrain import default_preset, pretrain, resolve_preset
+from methods.zoo import zoo_entry, zoo_recipe
+from protocols.features import encoder_fingerprint
+from results import summary_line, write_record
+from results.provenance import command_line, default_device, device_name, git_commit, now
+
+
+def add_common_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
+    ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic data)")
+    ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (`python -m datasets.prepare --out`)")
+    ap.add_argument("--stream", default="joint", choices=STREAMS)
+    ap.add_argument("--checkpoint", help="encoder checkpoint to evaluate, or 'random' for a random-init encoder "
+                    "(default: the zoo checkpoint for the data, else pretrain with the default preset)")
+    ap.add_argument("--pretrain", action="store_true", help="pretrain from scratch with the recorded recipe "
+                    "instead of using the zoo checkpoint")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")
+    ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
+
+
+@dataclass
+class Encoder:
+    """The encoder under evaluation and where it came from."""
+
+    module: nn.Module
+    source: str  # "zoo", "checkpoint", "pretrained", "random"
+    path: str | None
+    preset: str | None
+    epochs: int | None
+    fingerprint: str
+
+
+def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
+    """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining."""
+    method_cls = get_method(args.method)
+    meta: dict = {}
+    if args.checkpoint == "random":
+        torch.manual_seed(args.seed)
+        module, source, path = build_backbone(method_cls.default_config), "random", None
+        preset, epochs = None, 0
+    elif args.checkpoint:
+        module, source, path = load_encoder(args.checkpoint, stream=args.stream), "checkpoint", str(args.checkpoint)
+        meta = torch.load(args.checkpoint, map_location="cpu", weights_only=True).get("meta", {})
+        preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
+    else:
+        zoo = None if args.pretrain else zoo_entry(method_cls.name, args.dataset, args.stream)
+        if zoo is not None:
+            recipe = zoo_recipe(zoo)
+            module, source, path = load_encoder(zoo), "zoo", str(zoo)
+            preset, epochs = recipe.get("preset", {}).get("name"), recipe.get("epochs")
+        else:
+            name = default_preset(args.dataset)
+            p = resolve_preset(method_cls, name, None)
+            ckpt = pretrain(method_cls.name, args.dataset, name, None, None, False, args.seed, args.data_root,
+                            args.stream, device)
+            module, source, path = load_encoder(ckpt), "pretrained", str(ckpt)
+            preset, epochs = name, p.epochs
+    return Encoder(module.eval(), source, path, preset, epochs, encoder_fingerprint(module))
+
+
+def check_frames(encoder: Encoder, frames: int) -> None:
+    """Refuse an encoder whose graph cannot take this data (wrong joint count)."""
+    a = getattr(encoder.module, "A", None)
+    if a is not None and a.shape[-1] != 25:
+        raise ValueError(f"encoder graph has {a.shape[-1]} joints; the data has 25 (NTU layout)")
+
+
+def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Split, dict]:
+    folder = benchmark_folder(args.dataset, frames, args.data_root)
+    return folder, load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
+
+
+def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: dict, frames: int, metrics: dict,
+           protocol_config: dict, wall_s: float, device: torch.device) -> dict:
+    """Write the run's one result record and print its summary (or the record with --json) last."""
+    dataset = args.dataset
+    record = {
+        "method": get_method(args.method).name, "dataset": dataset, "split": dataset.rsplit("-", 1)[-1],
+        "stream": args.stream, "protocol": protocol, "preset": encoder.preset, "epochs": encoder.epochs,
+        "seed": args.seed, "metrics": metrics, "frames": frames,
+        "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
+        "synthetic": dataset in SYNTHETIC,
+        "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint},
+        "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
+        "device": device_name(device), "created": now(), "command": command_line(),
+    }
+    path = write_record(record, args.results_dir)
+    record["record_path"] = str(path)
+    print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
+    return record
+
+
+def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argparse.Namespace, torch.device], dict],
+            argv: list[str] | None = None) -> int:
+    """Parse, run, and turn expected failures into one clear line and exit code 2."""
+    args = build().parse_args(argv)
+    device = torch.device(args.device) if args.device else default_device()
+    try:
+        body(args, device)
+    except (ValueError, FileNotFoundError, FloatingPointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

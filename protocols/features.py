@@ -1,0 +1,71 @@
+"""The one feature extraction every protocol shares, and its cache.
+
+Nothing on the frozen side is random (eval mode: dropout off, BN on its running statistics,
+no augmentation — methods.md §3.1), so features are extracted once and cached, keyed by the
+encoder's weights, the benchmark's files, the part, the stream and the frame count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from datasets.cache import cache_dir
+from datasets.skeleton import to_stream
+from datasets.store import Split, read_manifest
+
+
+def encoder_fingerprint(encoder: nn.Module) -> str:
+    """SHA-256 over the names, shapes and values of the encoder's state (params + buffers)."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(encoder.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def data_fingerprint(folder: Path) -> str:
+    """Checksums from the benchmark manifest (computed once when the folder was written)."""
+    manifest = read_manifest(folder)
+    return hashlib.sha256(repr(sorted(manifest.get("sha256", {}).items())).encode()).hexdigest()
+
+
+@torch.no_grad()
+def extract_features(encoder: nn.Module, split: Split, stream: str, device: torch.device,
+                     batch_size: int = 256, desc: str = "features") -> np.ndarray:
+    """Pooled ``(N, 256)`` features of every sample of ``split`` with the encoder in eval mode."""
+    encoder = encoder.to(device).eval()
+    out = []
+    n = len(split)
+    for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", dynamic_ncols=True, disable=None):
+        x = torch.from_numpy(np.asarray(split.data[start : start + batch_size], dtype=np.float32)).to(device)
+        out.append(encoder(to_stream(x, stream)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def cached_features(encoder: nn.Module, folder: Path, part: str, split: Split, stream: str,
+                    device: torch.device) -> tuple[np.ndarray, bool]:
+    """Features of one part, from the cache when present; returns (features, was_cached)."""
+    key = hashlib.sha256(
+        f"{encoder_fingerprint(encoder)}|{data_fingerprint(folder)}|{part}|{stream}|{split.data.shape}".encode()
+    ).hexdigest()[:32]
+    path = cache_dir("features") / f"{key}.npy"
+    if path.is_file():
+        feats = np.load(path)
+        if feats.shape[0] == len(split):
+            return feats, True
+    feats = extract_features(encoder, split, stream, device, desc=f"features {part}")
+    fd, tmp = tempfile.mkstemp(prefix=".feat-", suffix=".npy", dir=path.parent)
+    os.close(fd)
+    np.save(tmp, feats)
+    os.replace(tmp, path)
+    return feats, False

@@ -1,0 +1,112 @@
+"""Linear evaluation: ``python -m protocols.linear --method skelemixclr``.
+
+The official protocol (methods.md §3.1): the pretrained backbone frozen in eval mode (BN on
+its pretraining statistics, dropout off), a Linear(256, classes) on the pooled pre-projection
+feature, SGD momentum 0.9, LR 3.0, wd 0, ×0.1 after epoch 80 of 100, batch 128, no
+augmentation, evaluated every 5 epochs. It reports top-1/top-5 at the final epoch and,
+separately, the best top-1 over evaluations — the figure the official code prints, which
+selects on the test set (§7.3).
+
+Since the frozen side is deterministic, features are extracted once and cached
+(:mod:`protocols.features`); the classifier trains on the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods import get_method
+from methods.base import official_weights_init
+from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
+from protocols.features import cached_features
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    epochs: int = 100
+    lr: float = 3.0
+    milestones: tuple[int, ...] = (80,)
+    batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    eval_every: int = 5
+
+
+def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+    """Percentage of samples whose label is among the ``k`` highest logits."""
+    k = min(k, logits.shape[1])
+    hit = (logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1)
+    return 100.0 * hit.float().mean().item()
+
+
+def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
+                 config: LinearConfig = LinearConfig(), seed: int = 0) -> dict:
+    """Train the linear classifier on fixed features; returns final and best-over-evaluations metrics."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    fc = nn.Linear(train_x.shape[1], num_classes)
+    official_weights_init(fc)
+    opt = torch.optim.SGD(fc.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    xt, yt = torch.from_numpy(train_x).float(), torch.from_numpy(train_y).long()
+    xv, yv = torch.from_numpy(val_x).float(), torch.from_numpy(val_y).long()
+    n = len(xt)
+    if n < config.batch_size:
+        raise ValueError(f"{n} training samples are fewer than one batch of {config.batch_size}")
+    curve = []
+    for epoch in range(1, config.epochs + 1):
+        lr = config.lr * 0.1 ** sum(epoch > m for m in config.milestones)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        order = torch.randperm(n, generator=g)
+        for start in range(0, n - config.batch_size + 1, config.batch_size):  # drop_last, as the official loader
+            idx = order[start : start + config.batch_size]
+            loss = F.cross_entropy(fc(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if epoch % config.eval_every == 0 or epoch == config.epochs:
+            with torch.no_grad():
+                logits = fc(xv)
+            curve.append({"epoch": epoch, "top1": topk_accuracy(logits, yv, 1), "top5": topk_accuracy(logits, yv, 5)})
+    best = max(curve, key=lambda c: c["top1"])
+    return {"top1": round(curve[-1]["top1"], 2), "top5": round(curve[-1]["top5"], 2),
+            "best_top1": round(best["top1"], 2), "best_epoch": best["epoch"], "curve": curve}
+
+
+def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+    t0 = time.time()
+    method_cls = get_method(args.method)
+    frames = method_cls.default_config.frames
+    encoder = resolve_encoder(args, device)
+    check_frames(encoder, frames)
+    folder, train, val, manifest = load_parts(args, frames)
+    train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
+    val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
+    num_classes = int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
+    config = LinearConfig(epochs=args.epochs)
+    metrics = train_linear(train_x, train.labels, val_x, val.labels, num_classes, config, args.seed)
+    protocol_config = {**asdict(config), "features_cached": bool(cached_t and cached_v), "num_classes": num_classes}
+    return finish(args, "linear", encoder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m protocols.linear", description=__doc__.split("\n\n")[0])
+    add_common_arguments(ap)
+    ap.add_argument("--epochs", type=int, default=100, help="classifier epochs (default: %(default)s, as the paper)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(build_parser, evaluate, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

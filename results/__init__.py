@@ -1,0 +1,75 @@
+"""Result records: one JSON file per protocol run, written atomically; the leaderboard reads
+only these.
+
+A record says what was measured (method, dataset, split, stream, protocol, metrics), with what
+(checkpoint, preset, pretraining epochs, seed, frames, preprocessing, body selection) and
+where (commit, device, wall time, command). Records of the embedded data carry
+``"synthetic": true`` and are never presented as NTU numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from datasets.cache import REPO_ROOT
+
+RECORDS_DIR = REPO_ROOT / "results" / "records"
+REQUIRED = ("method", "dataset", "split", "stream", "protocol", "preset", "epochs", "seed", "metrics", "frames",
+            "preprocessing", "commit", "wall_s", "device")
+
+
+def records_dir(override: Path | str | None = None) -> Path:
+    """``override``, else ``$SKELEBENCH_RESULTS``, else ``results/records`` of the checkout."""
+    if override is not None:
+        return Path(override)
+    return Path(os.environ.get("SKELEBENCH_RESULTS", RECORDS_DIR))
+
+
+def write_record(record: dict, directory: Path | str | None = None) -> Path:
+    """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``."""
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        raise ValueError(f"result record lacks {', '.join(missing)}")
+    folder = records_dir(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = re.sub(r"[^0-9T]", "", record.get("created", ""))
+    stem = "-".join(str(record[k]) for k in ("method", "protocol", "dataset", "stream"))
+    fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+        f.write("\n")
+    path = folder / f"{stamp}-{stem}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stamp}-{stem}-{n}.json"
+    os.replace(tmp, path)
+    return path
+
+
+def read_records(directory: Path | str | None = None) -> list[dict]:
+    """All records of a folder, oldest first; a malformed file is an error naming it."""
+    folder = records_dir(directory)
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            rec = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"result record {path} is not valid JSON: {err}") from None
+        rec["_path"] = str(path)
+        out.append(rec)
+    return out
+
+
+def summary_line(record: dict) -> str:
+    """The one-line summary every protocol prints last."""
+    m = record["metrics"]
+    tag = " [synthetic data]" if record.get("synthetic") else ""
+    best = f" (best {m['best_top1']:.2f} @ {m['best_epoch']})" if "best_top1" in m else ""
+    return (f"{record['protocol']} {record['method']} {record['dataset']} {record['stream']}: "
+            f"top1 {m['top1']:.2f}{best} top5 {m['top5']:.2f} | checkpoint {record['checkpoint']['source']} "
+            f"| {record['wall_s']:.0f}s on {record['device']}{tag}")
