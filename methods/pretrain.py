@@ -117,6 +117,7 @@ def pretrain(
     }
     bar = tqdm(total=(p.epochs - start + 1) * steps, desc=f"pretrain {method_cls.name}", unit="step",
                dynamic_ncols=True, disable=None)
+    session_start = time.time()
     for epoch in range(start, p.epochs + 1):
         t0 = time.time()
         lr = p.lr_at(epoch)
@@ -142,6 +143,9 @@ def pretrain(
             bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}")
         wall += time.time() - t0
         history.append({"epoch": epoch, "loss": total / steps, "lr": lr})
+        eta = (time.time() - session_start) / (epoch - start + 1) * (p.epochs - epoch)
+        tqdm.write(f"epoch {epoch}/{p.epochs} loss {total / steps:.4f} lr {lr:g} "
+                   f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min", file=sys.stderr)
         atomic_save({"format": TRAINING_FORMAT, "encoder": model.config.encoder, "encoder_kwargs": encoder_kwargs,
                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                      "history": history, "wall_s": wall, "meta": meta}, last)

@@ -26,7 +26,7 @@ from torch import nn
 from methods import get_method
 from methods.base import official_weights_init
 from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
-from protocols.features import cached_features
+from protocols.features import cached_features, encoder_fingerprint, recalibrate_batchnorm
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,9 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     encoder = resolve_encoder(args, device)
     check_frames(encoder, frames)
     folder, train, val, manifest = load_parts(args, frames)
+    if encoder.source == "random":
+        recalibrate_batchnorm(encoder.module, train, args.stream, device)
+        encoder.fingerprint = encoder_fingerprint(encoder.module)
     train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
     val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
     num_classes = int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)

@@ -1,0 +1,153 @@
+"""Build ``leaderboard/README.md`` (and a plot) from result records: ``python -m leaderboard``.
+
+Reproduced numbers come only from records; reported numbers only from ``reported.csv``, each
+with its source. Synthetic-data rows stand in their own table, headed as synthetic, and are
+never matched against NTU numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from results import read_records
+
+HERE = Path(__file__).resolve().parent
+REPORTED = HERE / "reported.csv"
+STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
+DATASET_CODE = {"ntu60": "NTU60", "ntu120": "NTU120", "pku1": "PKU-MMD-I", "pku2": "PKU-MMD-II"}
+METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "AimCLR", "skelemixclr": "SkeleMixCLR"}
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per record with the columns the tables need; the newest record of each
+    (method, dataset, stream, protocol, checkpoint source) wins."""
+    rows = []
+    for r in records:
+        m = r["metrics"]
+        rows.append({
+            "method": r["method"], "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
+            "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–",
+            "epochs": r.get("epochs"), "top1": m.get("top1"), "best_top1": m.get("best_top1"), "top5": m.get("top5"),
+            "wall_s": r.get("wall_s"), "device": r.get("device"), "commit": str(r.get("commit", ""))[:8],
+            "created": r.get("created", ""), "synthetic": bool(r.get("synthetic")), "record": Path(r["_path"]).name,
+        })
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    key = ["method", "dataset", "stream", "protocol", "checkpoint"]
+    return df.sort_values("created").groupby(key, as_index=False).tail(1).sort_values(key).reset_index(drop=True)
+
+
+def _md(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_No records yet._\n"
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in df.iterrows():
+        lines.append("| " + " | ".join("–" if pd.isna(v) else str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    s = df[df.synthetic].copy()
+    s["method"] = [f"{m} (random init)" if c == "random" else m for m, c in zip(s.method, s.checkpoint)]
+    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "epochs", "top1", "best_top1", "top5",
+              "wall_s", "device", "commit", "record"]]
+
+
+def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
+    """Reported numbers of the registry's methods beside the suite's reproduced ones (real data only)."""
+    rep = reported[reported.method.isin(METHOD_NAME.values())].copy()
+    rep["reproduced"] = pd.NA
+    if not df.empty:
+        real = df[~df.synthetic]
+        for i, row in rep.iterrows():
+            hit = real[(real.method.map(METHOD_NAME) == row.method) & (real.protocol == row.protocol)
+                       & (real.dataset.map(lambda d: DATASET_CODE.get(d.split("-")[0])) == row.dataset)
+                       & (real.dataset.str.split("-").str[-1] == row.split)
+                       & (real.stream.map(STREAM_CODE) == row.stream)]
+            if len(hit):
+                rep.at[i, "reproduced"] = hit.iloc[-1].top1
+    rep["source"] = rep.source_type + ": " + rep.source_ref
+    return rep[["method", "variant", "protocol", "dataset", "split", "stream", "frames", "value", "reproduced", "source"]]
+
+
+def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
+    if table.empty:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    lin = table[table.protocol == "linear"]
+    if lin.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(lin)))
+    sns.barplot(data=lin, y="method", x="top1", hue="dataset", ax=ax, orient="h")
+    ax.set_xlabel("linear top-1 (%) — synthetic data, not NTU")
+    ax.set_xlim(0, 100)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
+    df = records_frame(read_records(records_dir))
+    reported = pd.read_csv(REPORTED)
+    syn = synthetic_table(df)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot = plot_synthetic(syn, out_dir / "synthetic_linear.png")
+    text = [
+        "# SkeleBench leaderboard\n",
+        "Generated by `python -m leaderboard` from the result records in `results/records/` and the reported "
+        "numbers in `leaderboard/reported.csv`. Do not edit by hand.\n",
+        "## Embedded synthetic data (not NTU RGB+D)\n",
+        "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and "
+        "compare methods under one small CPU recipe; they are **not** comparable with any NTU number.\n",
+        _md(syn),
+    ]
+    if plot:
+        text.append(f"\n![linear top-1 on synthetic data]({plot.name})\n")
+    text += [
+        "\n## Real benchmarks: reproduced beside reported\n",
+        "`value` is the number reported with its source (`readme`: the authors' repository README; "
+        "`secondary`: quoted by a later paper, to be checked against the PDF). `reproduced` is the suite's "
+        "latest record for the same method, protocol, benchmark and stream (– where none has been run: real "
+        "NTU/PKU data need a registration and are not on the suite's machines).\n",
+        _md(comparison_table(df, reported)),
+    ]
+    path = out_dir / "README.md"
+    _atomic_write(path, "\n".join(text))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m leaderboard", description="Regenerate the leaderboard from records.")
+    ap.add_argument("--records", type=Path, help="records folder (default: results/records)")
+    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: leaderboard/)")
+    args = ap.parse_args(argv)
+    try:
+        path = build(args.records, args.out)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"leaderboard written to {path}")
+    return 0

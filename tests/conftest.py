@@ -1,0 +1,27 @@
+"""Shared fixtures: every test runs against a private cache and results folder, never the
+checkout's, and tiny synthetic benchmarks are built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from datasets import synthetic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("skelebench")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SKELEBENCH_CACHE", str(root / "cache"))
+        mp.setenv("SKELEBENCH_RESULTS", str(root / "records"))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory) -> Path:
+    """A data root holding synthetic-xsub at 50 frames with 4 subjects (216 train / 72 val)."""
+    root = tmp_path_factory.mktemp("tiny-data")
+    synthetic.build_benchmark("xsub", 50, root / f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}", subjects=4)
+    return root

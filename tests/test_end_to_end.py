@@ -1,0 +1,87 @@
+"""Tiny end-to-end runs: pretrain → checkpoint → linear protocol → record → leaderboard, and the
+errors a user meets on bad input."""
+
+import json
+
+import pytest
+import torch
+
+from methods import load_encoder
+from methods.checkpoint import atomic_save, encoder_checkpoint
+from methods.encoders import build_encoder
+from methods.pretrain import pretrain
+from protocols import linear
+from results import REQUIRED, read_records
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    path = pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=2, out=out, data_root=tiny_root, max_steps=2)
+    return path
+
+
+def test_pretrain_writes_checkpoints_and_resumes(tiny_checkpoint, tiny_root):
+    run = tiny_checkpoint.parent
+    assert (run / "last.pt").is_file() and (run / "run.json").is_file()
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["epochs"] == 2 and len(meta["history"]) == 2 and meta["preset"]["name"] == "quick"
+    assert not list(run.glob("*.tmp"))  # nothing half-written
+    encoder = load_encoder(tiny_checkpoint)
+    assert not encoder.training and encoder(torch.zeros(1, 3, 50, 25, 2)).shape == (1, 256)
+    # resuming a finished 2-epoch run for 3 epochs trains exactly one more epoch
+    path = pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=3, out=run, resume=True, data_root=tiny_root,
+                    max_steps=1)
+    assert [h["epoch"] for h in json.loads((path.parent / "run.json").read_text())["history"]] == [1, 2, 3]
+
+
+def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tmp_path, capsys):
+    args = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", str(tiny_checkpoint),
+            "--epochs", "5", "--results-dir", str(tmp_path), "--json"]
+    assert linear.main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert all(k in first for k in REQUIRED)
+    assert first["synthetic"] and first["protocol_config"]["features_cached"] is False
+    assert 0 <= first["metrics"]["top1"] <= 100 and first["metrics"]["best_top1"] >= first["metrics"]["top1"]
+    assert linear.main(args) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert second["protocol_config"]["features_cached"] is True
+    assert second["metrics"] == first["metrics"]  # deterministic given features and seed
+    assert len(read_records(tmp_path)) == 2
+
+
+def test_random_init_baseline(tiny_root, tmp_path, capsys):
+    args = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", "random", "--epochs", "5",
+            "--results-dir", str(tmp_path)]
+    assert linear.main(args) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("linear skeletonclr synthetic-xsub joint: top1") and "checkpoint random" in line
+    assert "[synthetic data]" in line
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--method", "simclr"], "unknown method 'simclr'; available: skeletonclr"),
+    (["--method", "skeletonclr", "--checkpoint", "/nonexistent/model.pt"], "does not exist"),
+    (["--method", "skeletonclr", "--dataset", "ntu60-xsub"], "needs --data-root"),
+    (["--method", "skeletonclr", "--dataset", "kinetics"], "unknown dataset 'kinetics'"),
+])
+def test_cli_errors(argv, message, tmp_path, capsys):
+    assert linear.main(argv + ["--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # no record for a failed run
+
+
+def test_wrong_shape_checkpoint_is_refused(tiny_root, tmp_path, capsys):
+    small = build_encoder("stgcn", hidden_channels=8)
+    bad = atomic_save(encoder_checkpoint(small, "stgcn", {"hidden_channels": 16}, {}), tmp_path / "bad.pt")
+    assert linear.main(["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", str(bad),
+                        "--results-dir", str(tmp_path / "rec")]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit the encoder" in err and "shape" in err
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a checkpoint")
+    assert linear.main(["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", str(junk),
+                        "--results-dir", str(tmp_path / "rec")]) == 2
+    assert "could not be read" in capsys.readouterr().err
+    assert not (tmp_path / "rec").exists()

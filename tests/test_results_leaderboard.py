@@ -1,0 +1,56 @@
+"""Result records and the generated leaderboard."""
+
+import json
+
+import pytest
+
+from leaderboard.build import build
+from results import read_records, summary_line, write_record
+
+
+def record(**over):
+    r = {"method": "skeletonclr", "dataset": "synthetic-xsub", "split": "xsub", "stream": "joint",
+         "protocol": "linear", "preset": "quick", "epochs": 36, "seed": 0, "frames": 50,
+         "metrics": {"top1": 61.5, "top5": 90.0, "best_top1": 62.0, "best_epoch": 95},
+         "preprocessing": "official", "commit": "abc", "wall_s": 12.0, "device": "cpu", "synthetic": True,
+         "checkpoint": {"source": "zoo", "path": None, "sha256": "x"}, "created": "2026-11-25T10:00:00Z"}
+    r.update(over)
+    return r
+
+
+def test_write_record_validates_and_never_overwrites(tmp_path):
+    a = write_record(record(), tmp_path)
+    b = write_record(record(), tmp_path)
+    assert a != b and json.loads(a.read_text())["metrics"]["top1"] == 61.5
+    assert not list(tmp_path.glob(".*"))
+    bad = record()
+    del bad["device"]
+    with pytest.raises(ValueError, match="device"):
+        write_record(bad, tmp_path)
+
+
+def test_malformed_record_named(tmp_path):
+    (tmp_path / "x.json").write_text("{")
+    with pytest.raises(ValueError, match="x.json"):
+        read_records(tmp_path)
+
+
+def test_summary_line():
+    line = summary_line(record())
+    assert line == ("linear skeletonclr synthetic-xsub joint: top1 61.50 (best 62.00 @ 95) top5 90.00 | "
+                    "checkpoint zoo | 12s on cpu [synthetic data]")
+
+
+def test_leaderboard_from_records(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(), recs)
+    write_record(record(checkpoint={"source": "random", "path": None, "sha256": "y"}, preset=None, epochs=0,
+                        metrics={"top1": 40.0, "top5": 80.0, "best_top1": 41.0, "best_epoch": 90}), recs)
+    write_record(record(dataset="ntu60-xsub", synthetic=False, metrics={"top1": 67.1, "top5": 90.0}), recs)
+    text = build(recs, tmp_path / "lb").read_text()
+    syn = text.split("## Real benchmarks")[0]
+    assert "| skeletonclr (random init) | synthetic-xsub |" in syn and "| 61.5 |" in syn
+    assert "ntu60" not in syn  # a real-data record never lands in the synthetic table
+    real = text.split("## Real benchmarks")[1]
+    assert "| SkeletonCLR | SkeletonCLR | linear | NTU60 | xsub | J | 50 | 68.3 | 67.1 | readme: README LinguoLi/CrosSCLR@792b70c |" in real
+    assert (tmp_path / "lb" / "synthetic_linear.png").is_file()
