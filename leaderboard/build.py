@@ -67,6 +67,7 @@ def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     """Reported numbers of the registry's methods beside the suite's reproduced ones (real data only)."""
     rep = reported[reported.method.isin(METHOD_NAME.values())].copy()
     rep["reproduced"] = pd.NA
+    rep["frames"] = pd.to_numeric(rep.frames, errors="coerce").astype("Int64")
     if not df.empty:
         real = df[~df.synthetic]
         for i, row in rep.iterrows():
