@@ -17,12 +17,14 @@ import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
 from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
@@ -81,6 +83,18 @@ def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, va
             "best_top1": round(best["top1"], 2), "best_epoch": best["epoch"], "curve": curve}
 
 
+def linear_metrics(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
+                   device: torch.device, config: LinearConfig = LinearConfig(), seed: int = 0) -> tuple[dict, bool]:
+    """The linear protocol on one encoder: cached features, then the classifier; (metrics, cached)."""
+    train_x, cached_t = cached_features(encoder, folder, "train", train, stream, device)
+    val_x, cached_v = cached_features(encoder, folder, "val", val, stream, device)
+    return train_linear(train_x, train.labels, val_x, val.labels, num_classes, config, seed), cached_t and cached_v
+
+
+def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
+    return int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
+
+
 def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     t0 = time.time()
     method_cls = get_method(args.method)
@@ -91,12 +105,11 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     if encoder.source == "random":
         recalibrate_batchnorm(encoder.module, train, args.stream, device)
         encoder.fingerprint = encoder_fingerprint(encoder.module)
-    train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
-    val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
-    num_classes = int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
+    num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs)
-    metrics = train_linear(train_x, train.labels, val_x, val.labels, num_classes, config, args.seed)
-    protocol_config = {**asdict(config), "features_cached": bool(cached_t and cached_v), "num_classes": num_classes}
+    metrics, cached = linear_metrics(encoder.module, folder, train, val, num_classes, args.stream, device, config,
+                                     args.seed)
+    protocol_config = {**asdict(config), "features_cached": cached, "num_classes": num_classes}
     return finish(args, "linear", encoder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
 
 

@@ -1,0 +1,97 @@
+"""Turn a finished pretraining run into a zoo entry: ``python -m methods.zoo.publish --run DIR``.
+
+Evaluates the run's encoder snapshots with the linear protocol (the curve of linear top-1
+against pretraining epochs, epoch 0 being the random-init baseline), then writes the final
+backbone and its recorded recipe into ``methods/zoo/`` (temporary files, then renames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from datasets import benchmark_folder
+from datasets.store import load_split, read_manifest
+from methods import get_method, load_encoder
+from methods.base import build_backbone
+from methods.zoo import ZOO_DIR
+from protocols.features import recalibrate_batchnorm
+from protocols.linear import linear_metrics, num_classes_of
+from results.provenance import default_device
+
+
+def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None) -> Path:
+    run = Path(run)
+    info = json.loads((run / "run.json").read_text())
+    method, dataset, stream, seed = info["method"], info["dataset"], info["stream"], info["seed"]
+    frames = get_method(method).default_config.frames
+    folder = benchmark_folder(dataset, frames, data_root)
+    train, val, manifest = load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
+    classes = num_classes_of(manifest, train, val)
+    device = default_device()
+
+    def score(encoder) -> dict:
+        metrics, _ = linear_metrics(encoder, folder, train, val, classes, stream, device, seed=seed)
+        return {k: metrics[k] for k in ("top1", "top5", "best_top1", "best_epoch")}
+
+    torch.manual_seed(seed)
+    random_init = recalibrate_batchnorm(build_backbone(get_method(method).default_config), train, stream, device)
+    curve = [{"epoch": 0, **score(random_init)}]
+    print(f"epoch   0 (random init, calibrated BN): top1 {curve[0]['top1']:.2f}", file=sys.stderr)
+    for snap in sorted(run.glob("encoder-e*.pt")):
+        epoch = int(re.search(r"e(\d+)", snap.stem).group(1))
+        curve.append({"epoch": epoch, **score(load_encoder(snap))})
+        print(f"epoch {epoch:3d}: top1 {curve[-1]['top1']:.2f}", file=sys.stderr)
+    final = score(load_encoder(run / "encoder.pt"))
+    if curve[-1]["epoch"] != info["epochs"]:
+        curve.append({"epoch": info["epochs"], **final})
+    above = [c["epoch"] for c in curve[1:] if c["top1"] > curve[0]["top1"]]
+    entry = {
+        "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"],
+        "preset": info["preset"], "config": info["config"], "command": info["command"],
+        "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {stream} "
+                      f"--seed {seed} --snapshot-every {_snapshot_every(curve)}",
+        "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
+        "loss_history": info["history"], "linear": final, "random_init_linear": curve[0],
+        "curve": curve, "first_epoch_above_random_init": above[0] if above else None,
+        "note": "synthetic data (datasets/synthetic.py), not NTU RGB+D",
+    }
+    zoo_dir.mkdir(parents=True, exist_ok=True)
+    stem = zoo_dir / f"{method}-{dataset}-{stream}"
+    fd, tmp = tempfile.mkstemp(dir=zoo_dir, prefix=".zoo-", suffix=".pt")
+    os.close(fd)
+    shutil.copyfile(run / "encoder.pt", tmp)
+    os.replace(tmp, stem.with_suffix(".pt"))
+    tmp_json = stem.with_name(f".{stem.name}.json.tmp")
+    tmp_json.write_text(json.dumps(entry, indent=2) + "\n")
+    os.replace(tmp_json, stem.with_suffix(".json"))
+    return stem.with_suffix(".pt")
+
+
+def _snapshot_every(curve: list[dict]) -> int:
+    epochs = [c["epoch"] for c in curve[1:]]
+    return epochs[0] if epochs else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m methods.zoo.publish", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", type=Path, required=True, help="finished run folder (holds run.json, encoder.pt)")
+    ap.add_argument("--data-root", type=Path)
+    args = ap.parse_args(argv)
+    if not (args.run / "run.json").is_file():
+        print(f"error: {args.run} is not a finished run (no run.json); finish or --resume it first", file=sys.stderr)
+        return 2
+    print(f"zoo entry: {publish(args.run, data_root=args.data_root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
