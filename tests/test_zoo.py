@@ -1,0 +1,33 @@
+"""Regression tests of the zoo: each shipped checkpoint reproduces its recorded linear accuracy
+on the embedded data, and carries the recipe that regenerates it."""
+
+import json
+
+import pytest
+import torch
+
+from datasets import benchmark_folder
+from datasets.store import load_split, read_manifest
+from methods import get_method, load_encoder
+from methods.zoo import entries
+from protocols.linear import linear_metrics, num_classes_of
+
+ZOO = entries()
+# BLAS differences between machines move cached features in the last digits; the probe's
+# top-1 on 1,440 validation samples may then move by a sample or two.
+TOLERANCE = 0.5
+
+
+@pytest.mark.parametrize("checkpoint", ZOO, ids=[p.stem for p in ZOO])
+def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
+    recipe = json.loads(checkpoint.with_suffix(".json").read_text())
+    for key in ("command", "regenerate", "preset", "seed", "epochs", "wall_s", "commit", "curve", "linear"):
+        assert key in recipe, key
+    frames = get_method(recipe["method"]).default_config.frames
+    folder = benchmark_folder(recipe["dataset"], frames)
+    train, val = load_split(folder, "train"), load_split(folder, "val")
+    metrics, _ = linear_metrics(load_encoder(checkpoint), folder, train, val,
+                                num_classes_of(read_manifest(folder), train, val), recipe["stream"],
+                                torch.device("cpu"), seed=recipe["seed"])
+    assert metrics["top1"] == pytest.approx(recipe["linear"]["top1"], abs=TOLERANCE)
+    assert metrics["best_top1"] == pytest.approx(recipe["linear"]["best_top1"], abs=TOLERANCE)
