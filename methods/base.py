@@ -35,6 +35,7 @@ class Preset:
     weight_decay: float = 1e-4
     sgd_momentum: float = 0.9
     nesterov: bool = False
+    key_init: str | None = None  # overrides MethodConfig.key_init when set
     note: str = ""
 
     def lr_at(self, epoch: int) -> float:
@@ -130,6 +131,8 @@ class MoCoMethod(nn.Module):
     # ------------------------------------------------------------------ pieces methods use
     @classmethod
     def from_preset(cls, preset: Preset, **config_overrides) -> MoCoMethod:
+        if preset.key_init is not None:
+            config_overrides = {"key_init": preset.key_init, **config_overrides}
         config = replace(cls.default_config, **config_overrides)
         return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum)
 

@@ -87,3 +87,14 @@ def test_registry():
     assert issubclass(get_method("SkeletonCLR"), MoCoMethod)
     with pytest.raises(ValueError, match="available: .*skeletonclr"):
         get_method("simclr")
+
+
+def test_presets():
+    cls = get_method("skeletonclr")
+    paper, quick = cls.presets["paper"], cls.presets["quick"]
+    assert (paper.epochs, paper.batch_size, paper.lr, paper.milestones) == (300, 128, 0.1, (250,))
+    assert (paper.queue_size, paper.key_momentum, paper.weight_decay, paper.nesterov) == (32768, 0.999, 1e-4, False)
+    assert [paper.lr_at(e) for e in (1, 250, 251, 300)] == [0.1, 0.1, pytest.approx(0.01), pytest.approx(0.01)]
+    assert cls.from_preset(paper, stream="joint").config.key_init == "official"
+    assert cls.from_preset(quick).config.key_init == "copy"  # the documented small-data deviation
+    assert quick.queue_size % quick.batch_size == 0 and quick.note

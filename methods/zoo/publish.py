@@ -28,7 +28,8 @@ from protocols.linear import linear_metrics, num_classes_of
 from results.provenance import default_device
 
 
-def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None) -> Path:
+def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, name: str | None = None) -> Path:
+    """Evaluate a finished run and write it into the zoo as ``name`` (default: method-dataset-stream)."""
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
     method, dataset, stream, seed = info["method"], info["dataset"], info["stream"], info["seed"]
@@ -58,14 +59,14 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None) -
         "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"],
         "preset": info["preset"], "config": info["config"], "command": info["command"],
         "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {stream} "
-                      f"--seed {seed} --snapshot-every {_snapshot_every(curve)}",
+                      f"--seed {seed} --epochs {info['epochs']} --snapshot-every {_snapshot_every(curve)}",
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final, "random_init_linear": curve[0],
         "curve": curve, "first_epoch_above_random_init": above[0] if above else None,
         "note": "synthetic data (datasets/synthetic.py), not NTU RGB+D",
     }
     zoo_dir.mkdir(parents=True, exist_ok=True)
-    stem = zoo_dir / f"{method}-{dataset}-{stream}"
+    stem = zoo_dir / (name or f"{method}-{dataset}-{stream}")
     fd, tmp = tempfile.mkstemp(dir=zoo_dir, prefix=".zoo-", suffix=".pt")
     os.close(fd)
     shutil.copyfile(run / "encoder.pt", tmp)
@@ -85,11 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m methods.zoo.publish", description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="finished run folder (holds run.json, encoder.pt)")
     ap.add_argument("--data-root", type=Path)
+    ap.add_argument("--name", help="entry name (default: <method>-<dataset>-<stream>, the one protocols use)")
     args = ap.parse_args(argv)
     if not (args.run / "run.json").is_file():
         print(f"error: {args.run} is not a finished run (no run.json); finish or --resume it first", file=sys.stderr)
         return 2
-    print(f"zoo entry: {publish(args.run, data_root=args.data_root)}")
+    print(f"zoo entry: {publish(args.run, data_root=args.data_root, name=args.name)}")
     return 0
 
 
