@@ -19,6 +19,7 @@ ctrgcn      ``NTU60_CS.npz`` ``NTU60_CV.npz`` ``NTU120_CSub.npz``    ctrgcn     
 
 from __future__ import annotations
 
+import abc
 import pickle
 import struct
 import warnings
@@ -68,19 +69,20 @@ class FormatError(ValueError):
 # --------------------------------------------------------------------------- sources
 
 
-class Source:
+class Source(abc.ABC):
     """Random access to the samples of one input; must pickle cheaply to worker processes."""
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """Number of units (files or array rows)."""
 
     def describe(self, i: int) -> str:
         """What unit ``i`` is, for error messages."""
         return f"sample {i}"
 
+    @abc.abstractmethod
     def load(self, i: int) -> list[np.ndarray]:
         """The float32 ``(3, T, 25, 2)`` samples of unit ``i`` (one for every array format)."""
-        raise NotImplementedError
 
 
 @dataclass

@@ -7,6 +7,7 @@ the queue, the momentum update, the official weight init, and the optimiser reci
 
 from __future__ import annotations
 
+import abc
 import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -96,7 +97,7 @@ def build_backbone(config: MethodConfig) -> nn.Module:
     return encoder
 
 
-class MoCoMethod(nn.Module):
+class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     """Query encoder + head, key encoder + head (EMA, no gradients), and a queue of keys."""
 
     name: str = ""
@@ -136,9 +137,9 @@ class MoCoMethod(nn.Module):
         config = replace(cls.default_config, **config_overrides)
         return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum)
 
+    @abc.abstractmethod
     def views(self) -> Sequence[ViewFn]:
         """The augmented views the feeder must return for each sample."""
-        raise NotImplementedError(f"{type(self).__name__} must define its views")
 
     def stream(self, x: torch.Tensor) -> torch.Tensor:
         return to_stream(x, self.config.stream)
@@ -176,6 +177,6 @@ class MoCoMethod(nn.Module):
         """The query backbone: what protocols evaluate and checkpoints export."""
         return self.encoder_q
 
+    @abc.abstractmethod
     def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         """Loss of one batch of views at 1-based ``epoch``, and scalars to log."""
-        raise NotImplementedError(f"{type(self).__name__} must define training_step")

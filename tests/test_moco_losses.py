@@ -98,3 +98,11 @@ def test_presets():
     assert cls.from_preset(paper, stream="joint").config.key_init == "official"
     assert cls.from_preset(quick).config.key_init == "copy"  # the documented small-data deviation
     assert quick.queue_size % quick.batch_size == 0 and quick.note
+
+
+def test_a_method_must_define_views_and_training_step():
+    class Incomplete(MoCoMethod):
+        name = "incomplete"
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete(queue_size=8)
