@@ -12,6 +12,7 @@ import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,6 +38,7 @@ class Preset:
     sgd_momentum: float = 0.9
     nesterov: bool = False
     key_init: str | None = None  # overrides MethodConfig.key_init when set
+    mining_epoch: int = 0  # CrosSCLR/AimCLR mine neighbours for epochs > this (0: never)
     note: str = ""
 
     def lr_at(self, epoch: int) -> float:
@@ -97,37 +99,62 @@ def build_backbone(config: MethodConfig) -> nn.Module:
     return encoder
 
 
+def init_query_key(pairs: Sequence[tuple[nn.Module, nn.Module]], key_init: str) -> None:
+    """Initialise (query, key) module pairs and freeze the key side.
+
+    ``official``: every module gets its own N(0, 0.02) draw, because the official processor
+    re-initialises the whole model *after* the q→k copy (methods.md §7.1), so the key encoder
+    starts from a different random init. ``copy``: the key is a copy of the query (MoCo paper).
+    A module shared by several pairs (CrosSCLR's head) is simply initialised more than once.
+    """
+    if key_init not in ("official", "copy"):
+        raise ValueError(f"unknown key_init {key_init!r}; choose official or copy")
+    for q, k in pairs:
+        q.apply(official_weights_init)
+        if key_init == "official":
+            k.apply(official_weights_init)
+        else:
+            k.load_state_dict(q.state_dict())
+        for p in k.parameters():
+            p.requires_grad = False
+
+
+def random_queue(feature_dim: int, size: int) -> torch.Tensor:
+    """``randn(D, K)`` with L2-normalised columns, the official initial queue (methods.md §2.0)."""
+    return F.normalize(torch.randn(feature_dim, size), dim=0)
+
+
 class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
-    """Query encoder + head, key encoder + head (EMA, no gradients), and a queue of keys."""
+    """Query encoder + head, key encoder + head (EMA, no gradients), and a queue of keys.
+
+    Buffers keep the official names (``queue``, ``queue_ptr``; a method with more queues adds
+    ``queue_<stream>``/``queue_ptr_<stream>`` with :meth:`register_queue`), so training states
+    map onto the official checkpoints key for key. Batch-level randomness (SkeleMix regions,
+    partners) comes from :attr:`batch_rng`, reseeded by :meth:`set_epoch` at each epoch so a
+    resumed run draws what an uninterrupted one would.
+    """
 
     name: str = ""
     default_config = MethodConfig()
     presets: dict[str, Preset] = {}
+    #: Streams a multi-stream method trains in one run (CrosSCLR); empty: the one of ``config.stream``.
+    streams: tuple[str, ...] = ()
 
-    def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999) -> None:
+    def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
+                 mining_epoch: int = 0) -> None:
         super().__init__()
         self.config = config or self.default_config
         self.key_momentum = key_momentum
+        self.mining_epoch = mining_epoch
+        self.queue_size = queue_size
+        self.batch_rng = np.random.default_rng(0)
         c = self.config
         self.encoder_q = build_encoder(c.encoder, **c.encoder_kwargs())
         self.head_q = projection_head(c.head, c.out_channels, c.feature_dim)
         self.encoder_k = copy.deepcopy(self.encoder_q)
         self.head_k = copy.deepcopy(self.head_q)
-        if c.key_init == "official":
-            # The official processor re-initialises the whole model *after* the q→k copy, so
-            # the key encoder starts from its own random draw (methods.md §7.1).
-            self.apply(official_weights_init)
-        elif c.key_init == "copy":
-            self.encoder_q.apply(official_weights_init)
-            self.head_q.apply(official_weights_init)
-            self.encoder_k.load_state_dict(self.encoder_q.state_dict())
-            self.head_k.load_state_dict(self.head_q.state_dict())
-        else:
-            raise ValueError(f"unknown key_init {c.key_init!r}; choose official or copy")
-        for p in list(self.encoder_k.parameters()) + list(self.head_k.parameters()):
-            p.requires_grad = False
-        self.register_buffer("queue", F.normalize(torch.randn(c.feature_dim, queue_size), dim=0))
-        self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
+        init_query_key(((self.encoder_q, self.encoder_k), (self.head_q, self.head_k)), c.key_init)
+        self.register_queue()
 
     # ------------------------------------------------------------------ pieces methods use
     @classmethod
@@ -135,7 +162,22 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
         if preset.key_init is not None:
             config_overrides = {"key_init": preset.key_init, **config_overrides}
         config = replace(cls.default_config, **config_overrides)
-        return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum)
+        return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum,
+                   mining_epoch=preset.mining_epoch)
+
+    def register_queue(self, suffix: str = "") -> None:
+        """Add the buffers ``queue<suffix>`` (D, K) and ``queue_ptr<suffix>`` (official names)."""
+        self.register_buffer(f"queue{suffix}", random_queue(self.config.feature_dim, self.queue_size))
+        self.register_buffer(f"queue_ptr{suffix}", torch.zeros(1, dtype=torch.long))
+
+    def set_epoch(self, epoch: int, seed: int = 0) -> None:
+        """Reseed the batch-level generator for 1-based ``epoch`` (called by pretraining)."""
+        self.batch_rng = np.random.default_rng([seed, epoch, 7919])
+
+    def mining(self, epoch: int) -> bool:
+        """Whether 1-based ``epoch`` is in the mining phase (official ``epoch > mining_epoch``;
+        ``mining_epoch`` 0 means never)."""
+        return bool(self.mining_epoch) and epoch > self.mining_epoch
 
     @abc.abstractmethod
     def views(self) -> Sequence[ViewFn]:
@@ -154,28 +196,40 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
         return F.normalize(self.head_k(self.encoder_k(x)), dim=1)
 
     @torch.no_grad()
-    def momentum_update(self) -> None:
-        """``k ← m·k + (1−m)·q`` over backbone and head; called before computing keys."""
+    def momentum_update(self, pairs: Sequence[tuple[nn.Module, nn.Module]] | None = None) -> None:
+        """``k ← m·k + (1−m)·q`` over the (query, key) pairs, by default this method's backbone
+        and head; called before computing keys (methods.md §2.0)."""
         m = self.key_momentum
-        for q_mod, k_mod in ((self.encoder_q, self.encoder_k), (self.head_q, self.head_k)):
+        if pairs is None:
+            pairs = ((self.encoder_q, self.encoder_k), (self.head_q, self.head_k))
+        for q_mod, k_mod in pairs:
             for pq, pk in zip(q_mod.parameters(), k_mod.parameters()):
                 pk.mul_(m).add_(pq.detach(), alpha=1.0 - m)
 
+    def queue_of(self, suffix: str = "") -> torch.Tensor:
+        """A detached copy of the queue, as the loss must see it before this step's enqueue."""
+        return getattr(self, f"queue{suffix}").clone().detach()
+
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
-        """Write ``keys`` (N, D) at the queue pointer; the queue size must be a multiple of N
-        (the official ``update_ptr`` asserts it; the loader drops the last partial batch)."""
-        size = self.queue.shape[1]
+    def enqueue(self, keys: torch.Tensor, suffix: str = "") -> None:
+        """Write ``keys`` (N, D) at the pointer of ``queue<suffix>``; the queue size must be a multiple
+        of N (the official ``update_ptr`` asserts it; the loader drops the last partial batch)."""
+        queue, ptr_buf = getattr(self, f"queue{suffix}"), getattr(self, f"queue_ptr{suffix}")
+        size = queue.shape[1]
         n = keys.shape[0]
         if size % n:
             raise ValueError(f"queue size {size} is not a multiple of the batch size {n}")
-        ptr = int(self.queue_ptr)
-        self.queue[:, ptr : ptr + n] = keys.T
-        self.queue_ptr[0] = (ptr + n) % size
+        ptr = int(ptr_buf)
+        queue[:, ptr : ptr + n] = keys.T
+        ptr_buf[0] = (ptr + n) % size
 
     def backbone(self) -> nn.Module:
-        """The query backbone: what protocols evaluate and checkpoints export."""
+        """The query backbone of the method's own stream: what protocols evaluate."""
         return self.encoder_q
+
+    def backbones(self) -> dict[str, nn.Module]:
+        """Every stream's query backbone, for export; CrosSCLR trains three at once."""
+        return {self.config.stream: self.backbone()}
 
     @abc.abstractmethod
     def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:

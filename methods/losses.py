@@ -25,3 +25,16 @@ def multi_positive_nce(logits: torch.Tensor, positive_mask: torch.Tensor) -> tor
     CrosSCLR's and AimCLR's mining (methods.md §2.2–2.3); equals cross-entropy for a one-hot mask."""
     log_prob = F.log_softmax(logits, dim=1)
     return (-(positive_mask * log_prob).sum(dim=1) / positive_mask.sum(dim=1)).mean()
+
+
+def topk_positive_mask(similarities: torch.Tensor, k: int) -> torch.Tensor:
+    """Mining mask over ``[positive, queue]`` logits: 1 at column 0 and at the ``k`` queue entries
+    with the highest raw similarity per row (CrosSCLR's CVC-KM and AimCLR's NNM take top-k on
+    cosine similarities before the temperature; methods.md §2.2–2.3). ``similarities`` is (N, K);
+    the mask is (N, 1 + K)."""
+    n, size = similarities.shape
+    mask = torch.zeros(n, 1 + size, dtype=similarities.dtype, device=similarities.device)
+    mask[:, 0] = 1
+    idx = similarities.topk(k, dim=1).indices
+    mask.scatter_(1, idx + 1, 1.0)
+    return mask

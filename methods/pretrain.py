@@ -27,7 +27,6 @@ from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from results.provenance import command_line, default_device, device_name, git_commit, now
 
-ENCODER_FILE = "encoder.pt"
 RUN_FILE = "run.json"
 
 
@@ -46,6 +45,19 @@ def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None
             raise ValueError("--epochs must be at least 1")
         p = replace(p, epochs=epochs)
     return p
+
+
+def encoder_file(stream: str, own_stream: str, epoch: int | None = None) -> str:
+    """File name of a run's encoder for ``stream``: ``encoder.pt`` for the method's own stream,
+    ``encoder-<stream>.pt`` for the others a multi-stream method (CrosSCLR) trains; snapshots
+    add ``-e<epoch>``."""
+    parts = ["encoder"] + ([stream] if stream != own_stream else []) + ([f"e{epoch:03d}"] if epoch else [])
+    return "-".join(parts) + ".pt"
+
+
+def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
+    """The stream a run is named by: the requested one, or all of a multi-stream method's."""
+    return "+".join(method_cls.streams) if method_cls.streams else stream
 
 
 def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int) -> str:
@@ -85,14 +97,18 @@ def pretrain(
     method_cls = get_method(method)
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
+    if method_cls.streams and stream not in method_cls.streams:
+        raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
-    out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, stream, p, seed)
-    final = out / ENCODER_FILE
-    if final.is_file() and not resume:
+    out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
+                                                            p, seed)
+    own_stream = method_cls.streams[0] if method_cls.streams else stream
+    final = out / encoder_file(stream, own_stream)
+    if final.is_file() and (out / RUN_FILE).is_file() and not resume:
         return final
     device = device or default_device()
     torch.manual_seed(seed)
-    model = method_cls.from_preset(p, stream=stream).to(device)
+    model = method_cls.from_preset(p, stream=own_stream).to(device)
     train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
     if len(train) < p.batch_size:
         raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
@@ -111,7 +127,8 @@ def pretrain(
         steps = min(steps, max_steps)
     encoder_kwargs = model.config.encoder_kwargs()
     meta = {
-        "method": method_cls.name, "dataset": dataset, "stream": stream, "frames": model.config.frames,
+        "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
+        "streams": list(model.backbones()),
         "preset": asdict(p), "config": model.config.to_dict(), "seed": seed,
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
     }
@@ -124,6 +141,7 @@ def pretrain(
         for group in optimizer.param_groups:
             group["lr"] = lr
         feeder.set_epoch(epoch)
+        model.set_epoch(epoch, seed)
         loader = DataLoader(feeder, batch_size=p.batch_size, shuffle=True, drop_last=True, num_workers=workers,
                             generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         model.train()
@@ -150,13 +168,17 @@ def pretrain(
                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                      "history": history, "wall_s": wall, "meta": meta}, last)
         if snapshot_every and epoch % snapshot_every == 0:
-            atomic_save(encoder_checkpoint(model.backbone(), model.config.encoder, encoder_kwargs,
-                                           {**meta, "epoch": epoch}), out / f"encoder-e{epoch:03d}.pt")
+            for s, backbone in model.backbones().items():
+                atomic_save(encoder_checkpoint(backbone, model.config.encoder, encoder_kwargs,
+                                               {**meta, "stream": s, "epoch": epoch}),
+                            out / encoder_file(s, own_stream, epoch))
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device), "command": command_line(), "finished": now()}
-    atomic_save(encoder_checkpoint(model.backbone(), model.config.encoder, encoder_kwargs,
-                                   {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]}), final)
+    for s, backbone in model.backbones().items():
+        atomic_save(encoder_checkpoint(backbone, model.config.encoder, encoder_kwargs,
+                                       {**meta, "stream": s, "epoch": p.epochs, "wall_s": round(wall, 1),
+                                        "commit": record["commit"]}), out / encoder_file(s, own_stream))
     tmp = out / f".{RUN_FILE}.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(out / RUN_FILE)

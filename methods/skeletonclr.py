@@ -29,6 +29,6 @@ class SkeletonCLR(MoCoMethod):
         q = self.query(x_q)
         self.momentum_update()
         k = self.key(x_k)
-        loss = info_nce(q, k, self.queue.clone().detach(), self.config.temperature)
+        loss = info_nce(q, k, self.queue_of(), self.config.temperature)
         self.enqueue(k)
         return loss, {"loss": loss.item()}

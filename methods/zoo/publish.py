@@ -22,17 +22,25 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
+from methods.pretrain import encoder_file
 from methods.zoo import ZOO_DIR
 from protocols.features import recalibrate_batchnorm
 from protocols.linear import linear_metrics, num_classes_of
 from results.provenance import default_device
 
 
-def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, name: str | None = None) -> Path:
-    """Evaluate a finished run and write it into the zoo as ``name`` (default: method-dataset-stream)."""
+def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, name: str | None = None,
+            stream: str | None = None) -> Path:
+    """Evaluate a finished run's encoder of ``stream`` (default: the run's own) and write it into the
+    zoo as ``name`` (default: method-dataset-stream)."""
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
-    method, dataset, stream, seed = info["method"], info["dataset"], info["stream"], info["seed"]
+    method, dataset, seed = info["method"], info["dataset"], info["seed"]
+    own_stream = info["stream"]
+    stream = stream or own_stream
+    if stream not in info.get("streams", [own_stream]):
+        raise ValueError(f"run {run} trained {', '.join(info.get('streams', [own_stream]))}, not {stream}")
+    final_file = run / encoder_file(stream, own_stream)
     frames = get_method(method).default_config.frames
     folder = benchmark_folder(dataset, frames, data_root)
     train, val, manifest = load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
@@ -47,18 +55,22 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     random_init = recalibrate_batchnorm(build_backbone(get_method(method).default_config), train, stream, device)
     curve = [{"epoch": 0, **score(random_init)}]
     print(f"epoch   0 (random init, calibrated BN): top1 {curve[0]['top1']:.2f}", file=sys.stderr)
-    for snap in sorted(run.glob("encoder-e*.pt")):
-        epoch = int(re.search(r"e(\d+)", snap.stem).group(1))
+    snapshot = re.compile(re.escape(encoder_file(stream, own_stream, 1)).replace("001", r"(\d{3})") + "$")
+    for snap in sorted(run.iterdir()):
+        match = snapshot.match(snap.name)
+        if not match:
+            continue
+        epoch = int(match.group(1))
         curve.append({"epoch": epoch, **score(load_encoder(snap))})
         print(f"epoch {epoch:3d}: top1 {curve[-1]['top1']:.2f}", file=sys.stderr)
-    final = score(load_encoder(run / "encoder.pt"))
+    final = score(load_encoder(final_file))
     if curve[-1]["epoch"] != info["epochs"]:
         curve.append({"epoch": info["epochs"], **final})
     above = [c["epoch"] for c in curve[1:] if c["top1"] > curve[0]["top1"]]
     entry = {
         "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"],
         "preset": info["preset"], "config": info["config"], "command": info["command"],
-        "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {stream} "
+        "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {own_stream} "
                       f"--seed {seed} --epochs {info['epochs']} --snapshot-every {_snapshot_every(curve)}",
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final, "random_init_linear": curve[0],
@@ -69,7 +81,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     stem = zoo_dir / (name or f"{method}-{dataset}-{stream}")
     fd, tmp = tempfile.mkstemp(dir=zoo_dir, prefix=".zoo-", suffix=".pt")
     os.close(fd)
-    shutil.copyfile(run / "encoder.pt", tmp)
+    shutil.copyfile(final_file, tmp)
     os.replace(tmp, stem.with_suffix(".pt"))
     tmp_json = stem.with_name(f".{stem.name}.json.tmp")
     tmp_json.write_text(json.dumps(entry, indent=2) + "\n")
@@ -87,11 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", type=Path, required=True, help="finished run folder (holds run.json, encoder.pt)")
     ap.add_argument("--data-root", type=Path)
     ap.add_argument("--name", help="entry name (default: <method>-<dataset>-<stream>, the one protocols use)")
+    ap.add_argument("--stream", help="which of the run's encoders (default: the run's own stream)")
     args = ap.parse_args(argv)
     if not (args.run / "run.json").is_file():
         print(f"error: {args.run} is not a finished run (no run.json); finish or --resume it first", file=sys.stderr)
         return 2
-    print(f"zoo entry: {publish(args.run, data_root=args.data_root, name=args.name)}")
+    print(f"zoo entry: {publish(args.run, data_root=args.data_root, name=args.name, stream=args.stream)}")
     return 0
 
 
