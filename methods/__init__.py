@@ -6,9 +6,10 @@ The registry is a plain dict; a method file holds only what is unique to that me
 from __future__ import annotations
 
 from methods.base import MethodConfig, MoCoMethod, Preset
+from methods.skelemixclr import SkeleMixCLR, SkeleMixCLRv1
 from methods.skeletonclr import SkeletonCLR
 
-METHODS: dict[str, type[MoCoMethod]] = {cls.name: cls for cls in (SkeletonCLR,)}
+METHODS: dict[str, type[MoCoMethod]] = {cls.name: cls for cls in (SkeletonCLR, SkeleMixCLR, SkeleMixCLRv1,)}
 
 
 def available() -> list[str]:

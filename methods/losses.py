@@ -20,6 +20,16 @@ def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature:
     return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
 
 
+def info_nce_extra_negative(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, negative: torch.Tensor,
+                            temperature: float) -> torch.Tensor:
+    """InfoNCE over ``[q·k, q·queue, q·negative] / T`` with target 0: the queue plus one extra,
+    per-sample hard negative (SkeleMixCLR's regional losses, methods.md §2.4, where the negative
+    is the other pooled part of the same mixed sample, detached)."""
+    logits = torch.cat([moco_logits(q, k, queue, temperature), (q * negative).sum(dim=1, keepdim=True) / temperature],
+                       dim=1)
+    return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
+
+
 def multi_positive_nce(logits: torch.Tensor, positive_mask: torch.Tensor) -> torch.Tensor:
     """``−Σ(mask · log_softmax(logits)) / Σ mask`` per row, averaged over the batch — the loss of
     CrosSCLR's and AimCLR's mining (methods.md §2.2–2.3); equals cross-entropy for a one-hot mask."""

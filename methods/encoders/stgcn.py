@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from datasets.graph import build_graph
+from methods.encoders.pooling import global_pool
 
 #: (in, out, temporal stride) of the 10 blocks relative to the hidden width (methods.md §1.1).
 BLOCKS = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2), (2, 2, 1), (2, 2, 1), (2, 4, 2), (4, 4, 1), (4, 16, 1))
@@ -118,10 +119,8 @@ class STGCN(nn.Module):
 
     @staticmethod
     def pool(feature_map: torch.Tensor, persons: int) -> torch.Tensor:
-        """Global average over (T', V), then the mean over persons (absent persons included,
-        as in the official code)."""
-        pooled = feature_map.mean(dim=(2, 3))
-        return pooled.view(-1, persons, pooled.shape[1]).mean(dim=1)
+        """Global average over (T', V), then the mean over persons (:func:`global_pool`)."""
+        return global_pool(feature_map, persons)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.feature_map(x), x.shape[-1])
