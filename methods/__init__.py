@@ -5,11 +5,15 @@ The registry is a plain dict; a method file holds only what is unique to that me
 
 from __future__ import annotations
 
+from methods.aimclr import AimCLR
 from methods.base import MethodConfig, MoCoMethod, Preset
+from methods.crossclr import CrosSCLR
 from methods.skelemixclr import SkeleMixCLR, SkeleMixCLRv1
 from methods.skeletonclr import SkeletonCLR
 
-METHODS: dict[str, type[MoCoMethod]] = {cls.name: cls for cls in (SkeletonCLR, SkeleMixCLR, SkeleMixCLRv1,)}
+METHODS: dict[str, type[MoCoMethod]] = {
+    cls.name: cls for cls in (SkeletonCLR, CrosSCLR, SkeleMixCLR, SkeleMixCLRv1, AimCLR)
+}
 
 
 def available() -> list[str]:
