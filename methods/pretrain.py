@@ -60,12 +60,45 @@ def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
     return "+".join(method_cls.streams) if method_cls.streams else stream
 
 
-def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int) -> str:
-    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}"
+def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None) -> str:
+    opts = "".join(f"+{k}={v}" for k, v in sorted((options or {}).items()))
+    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}{opts}"
 
 
-def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int) -> Path:
-    return cache_dir("runs") / run_name(method, dataset, stream, preset, seed)
+def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int,
+                    options: dict | None = None) -> Path:
+    return cache_dir("runs") / run_name(method, dataset, stream, preset, seed, options)
+
+
+def parse_options(pairs: list[str] | None) -> dict:
+    """``["normalise_blur=true", "mixes=1"]`` → ``{"normalise_blur": True, "mixes": 1}``: method options
+    (``MethodConfig.extra``) from the command line; values are JSON where they parse, else strings."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def method_config_overrides(method_cls: type[MoCoMethod], stream: str, options: dict | None) -> dict:
+    """Config overrides for a run: the stream, and ``options`` merged into the method's defaults;
+    an option the method does not have is refused (a typo must not train the default silently)."""
+    overrides: dict = {"stream": stream}
+    if options:
+        defaults = method_cls.default_config.extra
+        unknown = sorted(set(options) - set(defaults))
+        if unknown:
+            known = ", ".join(defaults) or "none"
+            raise ValueError(f"method {method_cls.name} has no option {', '.join(unknown)}; its options: {known}")
+        # a value whose default is a string stays one (AimCLR's chain "123456" must not become an int)
+        typed = {k: str(v) if isinstance(defaults[k], str) else v for k, v in options.items()}
+        overrides["extra"] = {**defaults, **typed}
+    return overrides
 
 
 def build_optimizer(model: MoCoMethod, preset: Preset) -> torch.optim.SGD:
@@ -88,6 +121,7 @@ def pretrain(
     snapshot_every: int = 0,
     workers: int = 0,
     max_steps: int | None = None,
+    options: dict | None = None,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -101,14 +135,14 @@ def pretrain(
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
     out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
-                                                            p, seed)
+                                                            p, seed, options)
     own_stream = method_cls.streams[0] if method_cls.streams else stream
     final = out / encoder_file(stream, own_stream)
     if final.is_file() and (out / RUN_FILE).is_file() and not resume:
         return final
     device = device or default_device()
     torch.manual_seed(seed)
-    model = method_cls.from_preset(p, stream=own_stream).to(device)
+    model = method_cls.from_preset(p, **method_config_overrides(method_cls, own_stream, options)).to(device)
     train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
     if len(train) < p.batch_size:
         raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
@@ -145,7 +179,7 @@ def pretrain(
         loader = DataLoader(feeder, batch_size=p.batch_size, shuffle=True, drop_last=True, num_workers=workers,
                             generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         model.train()
-        total = 0.0
+        sums: dict[str, float] = {}
         for i, batch in enumerate(loader):
             if i >= steps:
                 break
@@ -156,13 +190,15 @@ def pretrain(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += logs["loss"]
+            for key, value in logs.items():
+                sums[key] = sums.get(key, 0.0) + float(value)
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}")
         wall += time.time() - t0
-        history.append({"epoch": epoch, "loss": total / steps, "lr": lr})
+        means = {key: value / steps for key, value in sums.items()}
+        history.append({"epoch": epoch, **means, "lr": lr})
         eta = (time.time() - session_start) / (epoch - start + 1) * (p.epochs - epoch)
-        tqdm.write(f"epoch {epoch}/{p.epochs} loss {total / steps:.4f} lr {lr:g} "
+        tqdm.write(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g} "
                    f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min", file=sys.stderr)
         atomic_save({"format": TRAINING_FORMAT, "encoder": model.config.encoder, "encoder_kwargs": encoder_kwargs,
                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
@@ -198,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
     ap.add_argument("--snapshot-every", type=int, default=0, help="also save the encoder every N epochs")
     ap.add_argument("--workers", type=int, default=0, help="data loader workers (default 0: in-process)")
+    ap.add_argument("--option", action="append", metavar="KEY=VALUE",
+                    help="method option, repeatable (e.g. aimclr normalise_blur=true, crossclr stale_keys=false)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -207,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
                         args.data_root, args.stream, torch.device(args.device) if args.device else None,
-                        args.snapshot_every, args.workers)
+                        args.snapshot_every, args.workers, options=parse_options(args.option))
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -21,7 +21,9 @@ def private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
-    """A data root holding synthetic-xsub at 50 frames with 4 subjects (216 train / 72 val)."""
+    """A data root holding synthetic-xsub at 50 and 64 frames (SkeleMixCLR) with 4 subjects (216 train / 72 val)."""
     root = tmp_path_factory.mktemp("tiny-data")
-    synthetic.build_benchmark("xsub", 50, root / f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}", subjects=4)
+    for frames in (50, 64):
+        synthetic.build_benchmark("xsub", frames, root / f"synthetic-xsub-f{frames}-v{synthetic.GENERATOR_VERSION}",
+                                  subjects=4)
     return root

@@ -85,3 +85,23 @@ def test_wrong_shape_checkpoint_is_refused(tiny_root, tmp_path, capsys):
                         "--results-dir", str(tmp_path / "rec")]) == 2
     assert "could not be read" in capsys.readouterr().err
     assert not (tmp_path / "rec").exists()
+
+
+def test_method_options_from_the_command_line():
+    from methods import get_method
+    from methods.pretrain import method_config_overrides, parse_options, run_name
+    from methods.presets import quick_preset
+
+    opts = parse_options(["normalise_blur=true", "topk=2", "extreme_chain=123456"])
+    assert opts == {"normalise_blur": True, "topk": 2, "extreme_chain": 123456}
+    assert parse_options(["spatial_mode=random"]) == {"spatial_mode": "random"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_options(["normalise_blur"])
+    extra = method_config_overrides(get_method("crossclr"), "joint", {"stale_keys": False})["extra"]
+    assert extra["stale_keys"] is False and extra["shared_head"] is True  # merged with the defaults
+    chain = method_config_overrides(get_method("aimclr"), "joint", opts)["extra"]["extreme_chain"]
+    assert chain == "123456"  # the option's default is a string, so it stays one
+    with pytest.raises(ValueError, match="no option stale_key; its options"):
+        method_config_overrides(get_method("crossclr"), "joint", {"stale_key": False})
+    assert run_name("crossclr", "synthetic-xsub", "joint", quick_preset(), 0, {"stale_keys": False}).endswith(
+        "+stale_keys=False")
