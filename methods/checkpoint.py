@@ -7,18 +7,26 @@ The suite writes two kinds of file, both plain ``torch.save`` dicts readable wit
   epoch, for ``--resume``;
 * an *encoder* checkpoint (zoo files, snapshots): only the backbone weights plus what is needed
   to rebuild it (``format: skelebench-encoder``).
+
+It also reads the plain state dicts the official repositories save (SkeletonCLR, CrosSCLR 3-views,
+AimCLR, SkeleMixCLR+; pretraining or linear evaluation): :mod:`methods.official` recognises the
+layout and maps the names. Whatever the source, every backbone tensor must be present and fit
+(:func:`load_state_strict`), never silently left at its random init (methods.md §6).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from methods.encoders import build_encoder
+from methods.official import official_backbone, query_prefix
 
 ENCODER_FORMAT = "skelebench-encoder"
 TRAINING_FORMAT = "skelebench-training"
@@ -59,39 +67,88 @@ def _torch_load(path: Path, map_location: str) -> dict:
     return obj
 
 
-def load_encoder(path: Path, stream: str | None = None, map_location: str = "cpu") -> nn.Module:
-    """Backbone of a checkpoint in eval mode; refuses one whose weights do not fit the encoder."""
+@dataclass
+class LoadedEncoder:
+    """What :func:`load_checkpoint` found: the backbone, the layout it came in (a suite format or
+    an official layout name of :data:`methods.official.LAYOUTS`), and the suite's ``meta`` (empty
+    for an official file)."""
+
+    encoder: nn.Module
+    layout: str
+    meta: dict = field(default_factory=dict)
+
+
+def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "cpu") -> LoadedEncoder:
+    """Backbone of a checkpoint in eval mode, with its layout and meta, from one read of the file.
+
+    ``stream`` picks the encoder of a multi-stream checkpoint (CrosSCLR 3-views, official or the
+    suite's training file: joint unless "motion" or "bone"); a single-stream file holds one encoder,
+    returned whatever ``stream`` says (an official one cannot say which stream it learnt). Refuses a
+    file whose layout, graph or tensor shapes do not fit the encoder.
+    """
     obj = _torch_load(path, map_location)
     fmt = obj.get("format")
+    meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+    source, rename = str(path), None
+    if fmt in (ENCODER_FORMAT, TRAINING_FORMAT):
+        _check_stream(path, fmt, meta, stream)
     if fmt == ENCODER_FORMAT:
-        name, kwargs, state = obj["encoder"], obj["encoder_kwargs"], obj["state_dict"]
+        name, kwargs, state, layout = obj["encoder"], obj["encoder_kwargs"], obj["state_dict"], fmt
     elif fmt == TRAINING_FORMAT:
-        name, kwargs = obj["encoder"], obj["encoder_kwargs"]
-        state = {k[len("encoder_q."):]: v for k, v in obj["model"].items() if k.startswith("encoder_q.")}
+        name, kwargs, layout = obj["encoder"], obj["encoder_kwargs"], fmt
+        prefix = query_prefix(obj["model"], stream)
+        state = {k[len(prefix):]: v for k, v in obj["model"].items() if k.startswith(prefix)}
+    elif fmt is not None:
+        raise ValueError(f"checkpoint {path} has format {fmt!r}; this version reads {ENCODER_FORMAT}, "
+                         f"{TRAINING_FORMAT} and the official state dicts")
     else:
-        raise ValueError(
-            f"checkpoint {path} is not in a known layout (no 'format' key and no recognised official keys); "
-            "expected a SkeleBench checkpoint"
-        )
+        found = official_backbone(obj, stream, source=f"checkpoint {path}")
+        name, kwargs, state, layout = "stgcn", found.encoder_kwargs(), found.state, found.layout.name
+        source, rename = f"{path} ({found.layout.saved_by})", found.official_name
     encoder = build_encoder(name, **kwargs)
-    load_state_strict(encoder, state, str(path))
-    return encoder.eval()
+    load_state_strict(encoder, state, source, rename)
+    return LoadedEncoder(encoder.eval(), layout, meta)
 
 
-def load_state_strict(module: nn.Module, state: dict, source: str) -> None:
-    """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
+def _check_stream(path: Path, fmt: str, meta: dict, stream: str | None) -> None:
+    """Refuse to evaluate a suite encoder on a stream it was not trained on (a joint encoder fed
+    motion data gives a number, but a meaningless one). An encoder file holds one stream; a
+    training file every stream of its run."""
+    if fmt == ENCODER_FORMAT:
+        trained = [meta["stream"]] if meta.get("stream") else []
+    else:
+        trained = meta.get("streams") or ([meta["stream"]] if meta.get("stream") else [])
+    if stream and trained and stream not in trained:
+        raise ValueError(f"checkpoint {path} holds the {'/'.join(trained)}-stream encoder, not {stream}; "
+                         f"evaluate it with --stream {trained[0]}")
+
+
+def load_encoder(path: Path, stream: str | None = None, map_location: str = "cpu") -> nn.Module:
+    """Backbone of a checkpoint in eval mode (:func:`load_checkpoint` without the provenance)."""
+    return load_checkpoint(path, stream, map_location).encoder
+
+
+def load_state_strict(module: nn.Module, state: dict, source: str,
+                      rename: Callable[[str], str] | None = None) -> None:
+    """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor;
+    ``rename`` maps the module's key to the checkpoint's own name for the message."""
+    name = rename or str
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
         raise ValueError(
             f"checkpoint {source} does not fit the encoder: {len(missing)} missing keys "
-            f"(e.g. {missing[:2]}), {len(unexpected)} unexpected keys (e.g. {unexpected[:2]})"
+            f"(e.g. {[name(k) for k in missing[:2]]}), {len(unexpected)} unexpected keys "
+            f"(e.g. {[name(k) for k in unexpected[:2]]})"
         )
     for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"checkpoint {source} does not fit the encoder: {name(key)} is a "
+                             f"{type(value).__name__}, not a tensor")
         if tuple(value.shape) != tuple(own[key].shape):
             raise ValueError(
-                f"checkpoint {source} does not fit the encoder: {key} has shape {tuple(value.shape)}, "
+                f"checkpoint {source} does not fit the encoder: {name(key)} has shape {tuple(value.shape)}, "
                 f"the encoder expects {tuple(own[key].shape)}"
             )
     module.load_state_dict(state)

@@ -16,8 +16,9 @@ from torch import nn
 from datasets import DEFAULT_DATASET, SYNTHETIC, benchmark_folder
 from datasets.skeleton import STREAMS
 from datasets.store import Split, load_split, read_manifest
-from methods import available, get_method, load_encoder
+from methods import available, get_method
 from methods.base import build_backbone
+from methods.checkpoint import load_checkpoint
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from protocols.features import encoder_fingerprint
@@ -50,34 +51,42 @@ class Encoder:
     preset: str | None
     epochs: int | None
     fingerprint: str
+    layout: str | None = None  # the file's layout: a suite format or an official one (methods.official)
+    pretrain_wall_s: float | None = None  # wall time of the pretraining run that produced it, when known
 
 
 def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
-    """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining."""
+    """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining.
+
+    ``--stream`` picks the encoder of a multi-stream file (CrosSCLR); an official file has no
+    meta, so its preset and epochs stay unknown (None) in the record.
+    """
     method_cls = get_method(args.method)
-    meta: dict = {}
     if args.checkpoint == "random":
         torch.manual_seed(args.seed)
-        module, source, path = build_backbone(method_cls.default_config), "random", None
-        preset, epochs = None, 0
-    elif args.checkpoint:
-        module, source, path = load_encoder(args.checkpoint, stream=args.stream), "checkpoint", str(args.checkpoint)
-        meta = torch.load(args.checkpoint, map_location="cpu", weights_only=True).get("meta", {})
-        preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
+        module = build_backbone(method_cls.default_config)
+        return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module))
+    if args.checkpoint:
+        source, path, preset, epochs = "checkpoint", Path(args.checkpoint), None, None
     else:
         zoo = None if args.pretrain else zoo_entry(method_cls.name, args.dataset, args.stream)
         if zoo is not None:
+            source, path = "zoo", zoo
             recipe = zoo_recipe(zoo)
-            module, source, path = load_encoder(zoo), "zoo", str(zoo)
             preset, epochs = recipe.get("preset", {}).get("name"), recipe.get("epochs")
         else:
             name = default_preset(args.dataset)
-            p = resolve_preset(method_cls, name, None)
-            ckpt = pretrain(method_cls.name, args.dataset, name, None, None, False, args.seed, args.data_root,
+            preset, epochs = name, resolve_preset(method_cls, name, None).epochs
+            source = "pretrained"
+            path = pretrain(method_cls.name, args.dataset, name, None, None, False, args.seed, args.data_root,
                             args.stream, device)
-            module, source, path = load_encoder(ckpt), "pretrained", str(ckpt)
-            preset, epochs = name, p.epochs
-    return Encoder(module.eval(), source, path, preset, epochs, encoder_fingerprint(module))
+    loaded = load_checkpoint(path, stream=args.stream)
+    meta = loaded.meta
+    if source == "checkpoint":
+        preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
+    module = loaded.encoder.eval()
+    return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
+                   meta.get("wall_s"))
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:
@@ -102,7 +111,9 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: 
         "seed": args.seed, "metrics": metrics, "frames": frames,
         "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
         "synthetic": dataset in SYNTHETIC,
-        "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint},
+        "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
+                       "layout": encoder.layout},
+        "pretrain_wall_s": encoder.pretrain_wall_s,
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }

@@ -42,6 +42,7 @@ def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tm
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert all(k in first for k in REQUIRED)
     assert first["synthetic"] and first["protocol_config"]["features_cached"] is False
+    assert first["checkpoint"]["layout"] == "skelebench-encoder" and first["pretrain_wall_s"] > 0
     assert 0 <= first["metrics"]["top1"] <= 100 and first["metrics"]["best_top1"] >= first["metrics"]["top1"]
     assert linear.main(args) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -60,7 +61,7 @@ def test_random_init_baseline(tiny_root, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--method", "simclr"], "unknown method 'simclr'; available: skeletonclr"),
+    (["--method", "simclr"], "unknown method 'simclr'; available: aimclr, crossclr, skelemixclr, skelemixclr-v1, skeletonclr"),
     (["--method", "skeletonclr", "--checkpoint", "/nonexistent/model.pt"], "does not exist"),
     (["--method", "skeletonclr", "--dataset", "ntu60-xsub"], "needs --data-root"),
     (["--method", "skeletonclr", "--dataset", "kinetics"], "unknown dataset 'kinetics'"),
@@ -70,6 +71,13 @@ def test_cli_errors(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
     assert not any(tmp_path.iterdir())  # no record for a failed run
+
+
+def test_encoder_of_another_stream_is_refused(tiny_checkpoint, tiny_root, tmp_path, capsys):
+    assert linear.main(["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", str(tiny_checkpoint),
+                        "--stream", "motion", "--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the joint-stream encoder, not motion; evaluate it with --stream joint" in err
 
 
 def test_wrong_shape_checkpoint_is_refused(tiny_root, tmp_path, capsys):
