@@ -70,8 +70,10 @@ _CROSSCLR_QUEUES = ("queue", "queue_ptr", "queue_motion", "queue_ptr_motion", "q
 
 #: The official layouts the suite reads (key lists: tests/data/official_checkpoint_keys/).
 LAYOUTS: tuple[Layout, ...] = (
-    Layout("moco-pretrain", "SkeletonCLR, AimCLR or SkeleMixCLR+ pretraining",
-           ("encoder_q", "encoder_k", "queue", "queue_ptr"), "encoder_q."),
+    # SkeleMixCLR v1 (``SM:net/skeletonclr_swap.py``) also keeps the GT labels of its queue in
+    # ``queue_label``, only to log mining accuracy (methods.md §2.4).
+    Layout("moco-pretrain", "SkeletonCLR, AimCLR, SkeleMixCLR or SkeleMixCLR+ pretraining",
+           ("encoder_q", "encoder_k", "queue", "queue_ptr"), "encoder_q.", optional=("queue_label",)),
     Layout("crossclr-3views-pretrain", "CrosSCLR 3-views pretraining",
            ("encoder_q", "encoder_k", "encoder_q_motion", "encoder_k_motion", "encoder_q_bone", "encoder_k_bone",
             *_CROSSCLR_QUEUES), "encoder_q.", CROSSCLR_STREAMS),

@@ -220,7 +220,7 @@ def test_wrong_shape_is_refused_naming_the_tensor(key, shape, expected, tmp_path
     with pytest.raises(ValueError, match="does not fit the encoder") as err:
         load_encoder(save(state, tmp_path / "bad.pt"))
     assert f"{key} has shape {shape}, the encoder expects {expected}" in str(err.value)
-    assert "SkeletonCLR, AimCLR or SkeleMixCLR+ pretraining" in str(err.value)
+    assert "SkeletonCLR, AimCLR, SkeleMixCLR or SkeleMixCLR+ pretraining" in str(err.value)
 
 
 def test_missing_tensor_is_refused_not_left_random(tmp_path):
@@ -290,3 +290,11 @@ def test_linear_protocol_evaluates_an_official_checkpoint(tiny_root, tmp_path, c
     motion = by_hand(state, "encoder_q_motion.", "stgcn_spatial")
     assert record["checkpoint"]["sha256"] == encoder_fingerprint(motion)
     assert 0 <= record["metrics"]["top1"] <= 100
+
+
+def test_skelemixclr_v1_queue_labels_are_accepted(tmp_path):
+    """SkeleMixCLR v1 keeps its queue's GT labels in a buffer (``queue_label``); it is not encoder state."""
+    state = official_state("skelemixclr_plus", queue_size=128)
+    state["queue_label"] = torch.zeros(128)
+    loaded = load_encoder(save(state, tmp_path / "v1.pt"))
+    assert_same_encoder(loaded, by_hand(state, "encoder_q.", "agcn"), features=False)
