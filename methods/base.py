@@ -38,6 +38,7 @@ class Preset:
     sgd_momentum: float = 0.9
     nesterov: bool = False
     key_init: str | None = None  # overrides MethodConfig.key_init when set
+    temperature: float | None = None  # overrides MethodConfig.temperature when set (quick recipes only)
     mining_epoch: int = 0  # CrosSCLR/AimCLR mine neighbours for epochs > this (0: never)
     note: str = ""
 
@@ -161,6 +162,8 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     def from_preset(cls, preset: Preset, **config_overrides) -> MoCoMethod:
         if preset.key_init is not None:
             config_overrides = {"key_init": preset.key_init, **config_overrides}
+        if preset.temperature is not None:
+            config_overrides = {"temperature": preset.temperature, **config_overrides}
         config = replace(cls.default_config, **config_overrides)
         return cls(config, queue_size=preset.queue_size, key_momentum=preset.key_momentum,
                    mining_epoch=preset.mining_epoch)

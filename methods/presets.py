@@ -29,7 +29,8 @@ PAPER_CONSTANT = Preset(
 )
 
 
-def quick_preset(epochs: int = 3, milestones: tuple[int, ...] = (), mining_epoch: int = 0, note: str = "") -> Preset:
+def quick_preset(epochs: int = 3, milestones: tuple[int, ...] = (), mining_epoch: int = 0, note: str = "",
+                 temperature: float | None = None) -> Preset:
     """The CPU recipe for the embedded data (chosen by measurement; see the zoo's .json files).
 
     ``mining_epoch`` scales the paper's switch at epoch 150 of 300 to the short schedule; ``note``
@@ -37,7 +38,7 @@ def quick_preset(epochs: int = 3, milestones: tuple[int, ...] = (), mining_epoch
     """
     return Preset(
         name="quick", epochs=epochs, batch_size=32, lr=0.01, milestones=milestones, queue_size=1024,
-        key_momentum=0.99, key_init="copy", mining_epoch=mining_epoch,
+        key_momentum=0.99, key_init="copy", mining_epoch=mining_epoch, temperature=temperature,
         note="small-data recipe: batch 32 (4x the updates per epoch), LR 0.01 (at 0.1 and 0.02 the "
              "official N(0, 0.02) head init lets the projection norm explode and the queue collapse to "
              "one direction, loss = ln(K+1)), queue 1024 (< training set), key momentum 0.99, key "
