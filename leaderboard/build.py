@@ -32,7 +32,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     for r in records:
         m = r["metrics"]
         rows.append({
-            "method": r["method"], "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
+            "method": r["method"], "variant": _variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
             "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–",
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
             "best_top1": m.get("best_top1"), "top5": m.get("top5"), "pretrain_wall_s": r.get("pretrain_wall_s"),
@@ -42,8 +42,13 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    key = ["method", "dataset", "stream", "protocol", "checkpoint"]
+    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint"]
     return df.sort_values("created").groupby(key, as_index=False).tail(1).sort_values(key).reset_index(drop=True)
+
+
+def _variant_label(variant: dict | None) -> str:
+    """`` [key=value, ...]`` for a record whose pretraining departed from the method's defaults."""
+    return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -72,7 +77,7 @@ def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
         return df
     s = df[df.synthetic].copy()
     s["gain"] = gain_over_random_init(s)
-    s["method"] = [f"{m} (random init)" if c == "random" else m for m, c in zip(s.method, s.checkpoint)]
+    s["method"] = [f"{m} (random init)" if c == "random" else m + v for m, v, c in zip(s.method, s.variant, s.checkpoint)]
     return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "epochs", "frames", "top1", "gain",
               "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
 
@@ -85,7 +90,7 @@ def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     if not df.empty:
         real = df[~df.synthetic]
         for i, row in rep.iterrows():
-            hit = real[(real.method.map(METHOD_NAME) == row.method) & (real.protocol == row.protocol)
+            hit = real[(real.method.map(METHOD_NAME) == row.method) & (real.variant == "") & (real.protocol == row.protocol)
                        & (real.dataset.map(lambda d: DATASET_CODE.get(d.split("-")[0])) == row.dataset)
                        & (real.dataset.str.split("-").str[-1] == row.split)
                        & (real.stream.map(STREAM_CODE) == row.stream)]

@@ -53,6 +53,25 @@ class Encoder:
     fingerprint: str
     layout: str | None = None  # the file's layout: a suite format or an official one (methods.official)
     pretrain_wall_s: float | None = None  # wall time of the pretraining run that produced it, when known
+    variant: dict | None = None  # how the pretraining config departs from the method's defaults
+
+
+#: Config fields whose departure from a method's defaults names a variant (key_init is the quick
+#: preset's, the stream has its own column).
+VARIANT_FIELDS = ("frames", "graph", "head", "temperature", "dropout", "hidden_channels", "out_channels")
+
+
+def method_variant(method_cls: type, config: dict | None) -> dict:
+    """What a checkpoint's recorded pretraining config changes against the method's defaults:
+    its options (``config.extra``) and the architecture/loss fields; ``{}`` for the defaults or
+    when the file does not say (official files)."""
+    if not config:
+        return {}
+    default = method_cls.default_config.to_dict()
+    diff = {k: config[k] for k in VARIANT_FIELDS if k in config and config[k] != default[k]}
+    extra, default_extra = config.get("extra") or {}, default["extra"]
+    diff.update({k: v for k, v in extra.items() if k in default_extra and v != default_extra[k]})
+    return diff
 
 
 def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
@@ -86,7 +105,7 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
-                   meta.get("wall_s"))
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")))
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:
@@ -113,7 +132,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: 
         "synthetic": dataset in SYNTHETIC,
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.layout},
-        "pretrain_wall_s": encoder.pretrain_wall_s,
+        "pretrain_wall_s": encoder.pretrain_wall_s, "variant": encoder.variant or {},
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }

@@ -43,6 +43,7 @@ def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tm
     assert all(k in first for k in REQUIRED)
     assert first["synthetic"] and first["protocol_config"]["features_cached"] is False
     assert first["checkpoint"]["layout"] == "skelebench-encoder" and first["pretrain_wall_s"] > 0
+    assert first["variant"] == {}  # the quick preset's own changes (key init, LR) are not a variant
     assert 0 <= first["metrics"]["top1"] <= 100 and first["metrics"]["best_top1"] >= first["metrics"]["top1"]
     assert linear.main(args) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -97,8 +98,8 @@ def test_wrong_shape_checkpoint_is_refused(tiny_root, tmp_path, capsys):
 
 def test_method_options_from_the_command_line():
     from methods import get_method
-    from methods.pretrain import method_config_overrides, parse_options, run_name
     from methods.presets import quick_preset
+    from methods.pretrain import method_config_overrides, parse_options, run_name
 
     opts = parse_options(["normalise_blur=true", "topk=2", "extreme_chain=123456"])
     assert opts == {"normalise_blur": True, "topk": 2, "extreme_chain": 123456}
@@ -113,3 +114,14 @@ def test_method_options_from_the_command_line():
         method_config_overrides(get_method("crossclr"), "joint", {"stale_key": False})
     assert run_name("crossclr", "synthetic-xsub", "joint", quick_preset(), 0, {"stale_keys": False}).endswith(
         "+stale_keys=False")
+
+
+def test_method_variant_names_what_departs_from_the_defaults():
+    from methods import get_method
+    from protocols.common import method_variant
+
+    cls = get_method("crossclr")
+    config = cls.default_config.to_dict()
+    assert method_variant(cls, config) == {} and method_variant(cls, None) == {}
+    config = {**config, "temperature": 0.2, "key_init": "copy", "extra": {**config["extra"], "stale_keys": False}}
+    assert method_variant(cls, config) == {"temperature": 0.2, "stale_keys": False}

@@ -47,10 +47,13 @@ def test_leaderboard_from_records(tmp_path):
     write_record(record(checkpoint={"source": "random", "path": None, "sha256": "y"}, preset=None, epochs=0,
                         metrics={"top1": 40.0, "top5": 80.0, "best_top1": 41.0, "best_epoch": 90}), recs)
     write_record(record(dataset="ntu60-xsub", synthetic=False, metrics={"top1": 67.1, "top5": 90.0}), recs)
+    write_record(record(variant={"temperature": 0.2, "shared_head": False}, metrics={"top1": 50.0, "top5": 80.0}), recs)
     text = build(recs, tmp_path / "lb").read_text()
     syn = text.split("## Real benchmarks")[0]
     assert "| skeletonclr (random init) | synthetic-xsub |" in syn and "| 61.5 | 21.5 |" in syn  # top1, gain
     assert "ntu60" not in syn  # a real-data record never lands in the synthetic table
+    assert "| skeletonclr [shared_head=False, temperature=0.2] | synthetic-xsub |" in syn  # a variant: its own row
+    assert "| 50.0 | 10.0 |" in syn  # … with its gain over the method's random init
     real = text.split("## Real benchmarks")[1]
     assert "| SkeletonCLR | SkeletonCLR | linear | NTU60 | xsub | J | 50 | 68.3 | 67.1 | readme: README LinguoLi/CrosSCLR@792b70c |" in real
     assert (tmp_path / "lb" / "synthetic_linear.png").is_file()

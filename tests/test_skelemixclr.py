@@ -12,8 +12,8 @@ from methods import get_method, load_encoder
 from methods.base import MethodConfig
 from methods.encoders.pooling import global_pool, mask_pool
 from methods.losses import info_nce_extra_negative
-from methods.pretrain import pretrain
 from methods.presets import quick_preset
+from methods.pretrain import pretrain
 
 PARTS = [set(p) for p in BODY_PARTS.values()]
 

@@ -12,6 +12,7 @@ from methods import get_method, load_encoder
 from methods.zoo import entries
 from protocols.linear import linear_metrics, num_classes_of
 
+
 def _param(path):
     """The entry a protocol uses by default for a method (``<method>-<dataset>-joint``) runs in the
     default test set; the others (other streams, longer-schedule curves) are marked slow."""
