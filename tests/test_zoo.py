@@ -18,7 +18,7 @@ def _param(path):
     default test set; the others (other streams, longer-schedule curves) are marked slow."""
     recipe = json.loads(path.with_suffix(".json").read_text())
     default = path.stem == f"{recipe['method']}-{recipe['dataset']}-joint"
-    return pytest.param(path, id=path.stem, marks=() if default else pytest.mark.slow)
+    return pytest.param(path, default, id=path.stem, marks=() if default else pytest.mark.slow)
 
 
 ZOO = [_param(p) for p in entries()]
@@ -27,8 +27,8 @@ ZOO = [_param(p) for p in entries()]
 TOLERANCE = 0.5
 
 
-@pytest.mark.parametrize("checkpoint", ZOO)
-def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
+@pytest.mark.parametrize("checkpoint,default", ZOO)
+def test_zoo_entry_reproduces_recorded_accuracy(checkpoint, default):
     recipe = json.loads(checkpoint.with_suffix(".json").read_text())
     for key in ("command", "regenerate", "preset", "seed", "epochs", "wall_s", "commit", "curve", "linear"):
         assert key in recipe, key
@@ -40,5 +40,5 @@ def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
                                 torch.device("cpu"), seed=recipe["seed"])
     assert metrics["top1"] == pytest.approx(recipe["linear"]["top1"], abs=TOLERANCE)
     assert metrics["best_top1"] == pytest.approx(recipe["linear"]["best_top1"], abs=TOLERANCE)
-    # a zoo entry must have learnt something: it beats the same encoder untrained (BN re-estimated)
-    assert metrics["top1"] > recipe["random_init_linear"]["top1"]
+    if default:  # what a protocol evaluates must have learnt something: it beats the untrained encoder
+        assert metrics["top1"] > recipe["random_init_linear"]["top1"]
