@@ -233,7 +233,7 @@ def test_options_presets_and_registry():
     assert (quick.epochs, quick.mining_epoch) == (6, 3) and "CrosSCLR" in quick.note
     model = cls.from_preset(replace(quick, queue_size=64), extra={"shared_head": False})
     assert model.config.extra == {"shared_head": False, "stale_keys": True, "topk": 1, "context": True}
-    assert model.mining_epoch == 2 and not model.mining(2) and model.mining(3)
+    assert model.mining_epoch == 3 and not model.mining(3) and model.mining(4)
     with pytest.raises(ValueError, match="unknown CrosSCLR option"):
         make(shared_heads=False)
     with pytest.raises(ValueError, match="topk"):
