@@ -76,6 +76,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final, "random_init_linear": curve[0],
         "curve": curve, "first_epoch_above_random_init": above[0] if above else None,
+        "beats_random_init": final["top1"] > curve[0]["top1"],
         "note": "synthetic data (datasets/synthetic.py), not NTU RGB+D",
     }
     zoo_dir.mkdir(parents=True, exist_ok=True)
