@@ -70,6 +70,8 @@ def summary_line(record: dict) -> str:
     m = record["metrics"]
     tag = " [synthetic data]" if record.get("synthetic") else ""
     best = f" (best {m['best_top1']:.2f} @ {m['best_epoch']})" if "best_top1" in m else ""
-    return (f"{record['protocol']} {record['method']} {record['dataset']} {record['stream']}: "
+    variant = record.get("variant") or {}
+    method = record["method"] + (f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else "")
+    return (f"{record['protocol']} {method} {record['dataset']} {record['stream']}: "
             f"top1 {m['top1']:.2f}{best} top5 {m['top5']:.2f} | checkpoint {record['checkpoint']['source']} "
             f"| {record['wall_s']:.0f}s on {record['device']}{tag}")

@@ -39,6 +39,7 @@ def test_summary_line():
     line = summary_line(record())
     assert line == ("linear skeletonclr synthetic-xsub joint: top1 61.50 (best 62.00 @ 95) top5 90.00 | "
                     "checkpoint zoo | 12s on cpu [synthetic data]")
+    assert summary_line(record(variant={"temperature": 0.07})).startswith("linear skeletonclr [temperature=0.07] synthetic")
 
 
 def test_leaderboard_from_records(tmp_path):
