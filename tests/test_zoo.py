@@ -42,5 +42,8 @@ def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
     assert metrics["top1"] == pytest.approx(recipe["linear"]["top1"], abs=TOLERANCE)
     assert metrics["best_top1"] == pytest.approx(recipe["linear"]["best_top1"], abs=TOLERANCE)
     # whether it beats the same encoder untrained (BN re-estimated) is part of the record: a negative
-    # result is shipped as one, and must stay what the recipe says it is
-    assert (metrics["top1"] > recipe["random_init_linear"]["top1"]) == recipe["beats_random_init"]
+    # result is shipped as one, and must stay what the recipe says it is (unless the margin is within
+    # the machine tolerance, where the comparison cannot be called)
+    margin = recipe["linear"]["top1"] - recipe["random_init_linear"]["top1"]
+    if abs(margin) > TOLERANCE:
+        assert (metrics["top1"] > recipe["random_init_linear"]["top1"]) == recipe["beats_random_init"]

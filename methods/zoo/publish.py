@@ -30,9 +30,9 @@ from results.provenance import default_device
 
 
 def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, name: str | None = None,
-            stream: str | None = None, curve: bool = True) -> Path:
+            stream: str | None = None, snapshots: bool = True) -> Path:
     """Evaluate a finished run's encoder of ``stream`` (default: the run's own) and write it into the
-    zoo as ``name`` (default: method-dataset-stream); ``curve=False`` skips the snapshots (the curve
+    zoo as ``name`` (default: method-dataset-stream); ``snapshots=False`` skips the snapshots (the curve
     then holds the random init and the final epoch only)."""
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
@@ -57,7 +57,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     curve = [{"epoch": 0, **score(random_init)}]
     print(f"epoch   0 (random init, calibrated BN): top1 {curve[0]['top1']:.2f}", file=sys.stderr)
     snapshot = re.compile(re.escape(encoder_file(stream, own_stream, 1)).replace("001", r"(\d{3})") + "$")
-    for snap in sorted(run.iterdir()) if curve else ():
+    for snap in sorted(run.iterdir()) if snapshots else ():
         match = snapshot.match(snap.name)
         if not match:
             continue
@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.run / "run.json").is_file():
         print(f"error: {args.run} is not a finished run (no run.json); finish or --resume it first", file=sys.stderr)
         return 2
-    entry = publish(args.run, data_root=args.data_root, name=args.name, stream=args.stream, curve=not args.no_curve)
+    entry = publish(args.run, data_root=args.data_root, name=args.name, stream=args.stream,
+                    snapshots=not args.no_curve)
     print(f"zoo entry: {entry}")
     return 0
 
