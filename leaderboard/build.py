@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from results import read_records
+from results import read_records, variant_label
 
 HERE = Path(__file__).resolve().parent
 REPORTED = HERE / "reported.csv"
@@ -32,7 +32,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     for r in records:
         m = r["metrics"]
         rows.append({
-            "method": r["method"], "variant": _variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
+            "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
             "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–",
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
             "best_top1": m.get("best_top1"), "top5": m.get("top5"), "pretrain_wall_s": r.get("pretrain_wall_s"),
@@ -44,11 +44,6 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         return df
     key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint"]
     return df.sort_values("created").groupby(key, as_index=False).tail(1).sort_values(key).reset_index(drop=True)
-
-
-def _variant_label(variant: dict | None) -> str:
-    """`` [key=value, ...]`` for a record whose pretraining departed from the method's defaults."""
-    return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
 
 
 def _md(df: pd.DataFrame) -> str:

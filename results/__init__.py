@@ -65,13 +65,17 @@ def read_records(directory: Path | str | None = None) -> list[dict]:
     return out
 
 
+def variant_label(variant: dict | None) -> str:
+    """`` [key=value, ...]`` for a run whose pretraining departed from the method's defaults, else ``""``."""
+    return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
+
+
 def summary_line(record: dict) -> str:
     """The one-line summary every protocol prints last."""
     m = record["metrics"]
     tag = " [synthetic data]" if record.get("synthetic") else ""
     best = f" (best {m['best_top1']:.2f} @ {m['best_epoch']})" if "best_top1" in m else ""
-    variant = record.get("variant") or {}
-    method = record["method"] + (f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else "")
+    method = record["method"] + variant_label(record.get("variant"))
     return (f"{record['protocol']} {method} {record['dataset']} {record['stream']}: "
             f"top1 {m['top1']:.2f}{best} top5 {m['top5']:.2f} | checkpoint {record['checkpoint']['source']} "
             f"| {record['wall_s']:.0f}s on {record['device']}{tag}")
