@@ -27,13 +27,15 @@ METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
     """One row per record with the columns the tables need; the newest record of each
-    (method, dataset, stream, protocol, checkpoint source) wins."""
+    (method, variant, dataset, stream, protocol, checkpoint source, pretraining seed) wins: runs of
+    one recipe with other seeds stand in rows of their own, so the spread is visible."""
     rows = []
     for r in records:
         m = r["metrics"]
         rows.append({
             "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
             "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–",
+            "pretrain_seed": r.get("pretrain_seed"),
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
             "best_top1": m.get("best_top1"), "top5": m.get("top5"), "pretrain_wall_s": r.get("pretrain_wall_s"),
             "wall_s": r.get("wall_s"), "device": r.get("device"), "commit": str(r.get("commit", ""))[:8],
@@ -42,8 +44,10 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint"]
-    return df.sort_values("created").groupby(key, as_index=False).tail(1).sort_values(key).reset_index(drop=True)
+    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint", "pretrain_seed"]
+    df["pretrain_seed"] = df["pretrain_seed"].astype("Int64")  # nullable: random-init and official files have none
+    latest = df.sort_values("created").groupby(key, as_index=False, dropna=False).tail(1)
+    return latest.sort_values(key, na_position="first").reset_index(drop=True)
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -73,7 +77,8 @@ def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
     s = df[df.synthetic].copy()
     s["gain"] = gain_over_random_init(s)
     s["method"] = [f"{m} (random init)" if c == "random" else m + v for m, v, c in zip(s.method, s.variant, s.checkpoint)]
-    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "epochs", "frames", "top1", "gain",
+    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "epochs", "pretrain_seed", "frames",
+              "top1", "gain",
               "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
 
 
@@ -107,8 +112,12 @@ def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
     lin = table[table.protocol == "linear"]
     if lin.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(lin)))
-    sns.barplot(data=lin, y="method", x="top1", hue="dataset", ax=ax, orient="h")
+    # one bar per row: the same method from another checkpoint or seed must not be averaged into it
+    seed = lin.pretrain_seed.map(lambda s: "" if pd.isna(s) else f", seed {s}")
+    lin = lin.assign(bar=lin.method + " (" + lin.checkpoint + seed + ")")
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(lin)))
+    sns.barplot(data=lin, y="bar", x="top1", hue="dataset", ax=ax, orient="h")
+    ax.set_ylabel("")
     ax.set_xlabel("linear top-1 (%) — synthetic data, not NTU")
     ax.set_xlim(0, 100)
     fig.tight_layout()
@@ -138,7 +147,8 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
         "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and "
         "compare methods under one small CPU recipe; they are **not** comparable with any NTU number. `gain` is "
         "top-1 minus the random-init row of the same method (same encoder, graph and frames, BN statistics "
-        "re-estimated); `pretrain_wall_s` is the pretraining run's wall time (from the zoo recipe), `wall_s` the "
+        "re-estimated); `pretrain_seed` is the pretraining run's seed (one row per seed, so the spread of a recipe "
+        "shows); `pretrain_wall_s` is the pretraining run's wall time (from the zoo recipe), `wall_s` the "
         "evaluation run's (features cached after the first run).\n",
         _md(syn),
     ]

@@ -54,6 +54,7 @@ class Encoder:
     layout: str | None = None  # the file's layout: a suite format or an official one (methods.official)
     pretrain_wall_s: float | None = None  # wall time of the pretraining run that produced it, when known
     variant: dict | None = None  # how the pretraining config departs from the method's defaults
+    pretrain_seed: int | None = None  # the pretraining run's seed, when the file records it
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -105,7 +106,7 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
-                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")))
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"))
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:
@@ -132,7 +133,8 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: 
         "synthetic": dataset in SYNTHETIC,
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.layout},
-        "pretrain_wall_s": encoder.pretrain_wall_s, "variant": encoder.variant or {},
+        "pretrain_wall_s": encoder.pretrain_wall_s, "pretrain_seed": encoder.pretrain_seed,
+        "variant": encoder.variant or {},
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }

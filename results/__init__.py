@@ -2,7 +2,7 @@
 only these.
 
 A record says what was measured (method, dataset, split, stream, protocol, metrics), with what
-(checkpoint, preset, pretraining epochs, seed, frames, preprocessing, body selection) and
+(checkpoint, preset, pretraining epochs and seed, the protocol's seed, frames, preprocessing, body selection) and
 where (commit, device, wall time, command). Records of the embedded data carry
 ``"synthetic": true`` and are never presented as NTU numbers.
 """

@@ -43,6 +43,7 @@ def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tm
     assert all(k in first for k in REQUIRED)
     assert first["synthetic"] and first["protocol_config"]["features_cached"] is False
     assert first["checkpoint"]["layout"] == "skelebench-encoder" and first["pretrain_wall_s"] > 0
+    assert first["pretrain_seed"] == 0  # the pretraining run's seed, read from the checkpoint
     assert first["variant"] == {}  # the quick preset's own changes (key init, LR) are not a variant
     assert 0 <= first["metrics"]["top1"] <= 100 and first["metrics"]["best_top1"] >= first["metrics"]["top1"]
     assert linear.main(args) == 0

@@ -58,3 +58,13 @@ def test_leaderboard_from_records(tmp_path):
     real = text.split("## Real benchmarks")[1]
     assert "| SkeletonCLR | SkeletonCLR | linear | NTU60 | xsub | J | 50 | 68.3 | 67.1 | readme: README LinguoLi/CrosSCLR@792b70c |" in real
     assert (tmp_path / "lb" / "synthetic_linear.png").is_file()
+
+
+def test_leaderboard_keeps_one_row_per_pretraining_seed(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(pretrain_seed=0, metrics={"top1": 61.5, "top5": 90.0}), recs)
+    write_record(record(pretrain_seed=1, metrics={"top1": 55.0, "top5": 90.0}), recs)
+    write_record(record(pretrain_seed=1, metrics={"top1": 56.0, "top5": 90.0}, created="2026-11-25T11:00:00Z"), recs)
+    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
+    assert "| quick | 36 | 0 | 50 | 61.5 |" in syn and "| quick | 36 | 1 | 50 | 56.0 |" in syn  # newest per seed
+    assert "55.0" not in syn
