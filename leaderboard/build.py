@@ -100,6 +100,14 @@ def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     return rep[["method", "variant", "protocol", "dataset", "split", "stream", "frames", "value", "reproduced", "source"]]
 
 
+def bar_labels(table: pd.DataFrame) -> list[str]:
+    """One label per row of the synthetic table, so seaborn draws one bar per row: the same method on
+    another stream, checkpoint or seed must not be averaged into it (the method column already names
+    random-init rows and variants)."""
+    return [f"{m} · {st}" + ("" if c == "random" else f" ({c}" + ("" if pd.isna(s) else f", seed {s}") + ")")
+            for m, st, c, s in zip(table.method, table.stream, table.checkpoint, table.pretrain_seed)]
+
+
 def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
     if table.empty:
         return None
@@ -112,9 +120,7 @@ def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
     lin = table[table.protocol == "linear"]
     if lin.empty:
         return None
-    # one bar per row: the same method from another checkpoint or seed must not be averaged into it
-    seed = lin.pretrain_seed.map(lambda s: "" if pd.isna(s) else f", seed {s}")
-    lin = lin.assign(bar=lin.method + " (" + lin.checkpoint + seed + ")")
+    lin = lin.assign(bar=bar_labels(lin))
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(lin)))
     sns.barplot(data=lin, y="bar", x="top1", hue="dataset", ax=ax, orient="h")
     ax.set_ylabel("")

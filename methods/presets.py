@@ -45,8 +45,8 @@ def quick_preset(epochs: int = 3, milestones: tuple[int, ...] = (), mining_epoch
              "encoder initialised as a copy of the query encoder (with the official independent re-init, "
              "methods.md §7.1, the probe stayed at 42-51 % < random init over 12 epochs; with the copy it "
              "reached 78 % after 150 steps), 3 epochs at constant LR: over a 15-epoch run (×0.1 after 12) the probe peaked at epoch 3 "
-             "(78.2 %) and fell to 71.2 % by epoch 15 (methods/zoo/*-e15.json); the gain depends on the seed: "
-             "SkeletonCLR seeds 1-3 of this recipe reach 64.9/51.0/53.9 % (README, Status); everything else as "
-             "the paper"
+             "(78.2 %) and fell to 71.2 % by epoch 15 (methods/zoo/*-e15.json); whether it beats the untrained "
+             "encoder depends on the seed (leaderboard rows per pretrain_seed; README, Status); everything else "
+             "as the paper"
              + (f"; {note}" if note else ""),
     )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from leaderboard.build import build
+from leaderboard.build import bar_labels, build, records_frame, synthetic_table
 from results import read_records, summary_line, write_record
 
 
@@ -68,3 +68,14 @@ def test_leaderboard_keeps_one_row_per_pretraining_seed(tmp_path):
     syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
     assert "| quick | 36 | 0 | 50 | 61.5 |" in syn and "| quick | 36 | 1 | 50 | 56.0 |" in syn  # newest per seed
     assert "55.0" not in syn
+
+
+def test_plot_has_one_bar_per_row(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(pretrain_seed=0), recs)
+    write_record(record(pretrain_seed=1), recs)
+    write_record(record(pretrain_seed=0, stream="motion"), recs)
+    write_record(record(stream="motion", checkpoint={"source": "random", "path": None, "sha256": "y"}), recs)
+    labels = bar_labels(synthetic_table(records_frame(read_records(recs))))
+    assert sorted(labels) == ["skeletonclr (random init) · motion", "skeletonclr · joint (zoo, seed 0)",
+                              "skeletonclr · joint (zoo, seed 1)", "skeletonclr · motion (zoo, seed 0)"]
