@@ -34,7 +34,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         m = r["metrics"]
         rows.append({
             "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
-            "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–",
+            "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–", "bn": bn_statistics(r),
             "pretrain_seed": r.get("pretrain_seed"),
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
             "best_top1": m.get("best_top1"), "top5": m.get("top5"), "pretrain_wall_s": r.get("pretrain_wall_s"),
@@ -44,10 +44,21 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint", "pretrain_seed"]
+    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint", "bn", "pretrain_seed"]
     df["pretrain_seed"] = df["pretrain_seed"].astype("Int64")  # nullable: random-init and official files have none
     latest = df.sort_values("created").groupby(key, as_index=False, dropna=False).tail(1)
     return latest.sort_values(key, na_position="first").reset_index(drop=True)
+
+
+def bn_statistics(record: dict) -> str:
+    """How the evaluated backbone's BN statistics were obtained: ``precise`` (re-estimated on clean
+    training data) or ``training`` (the running averages the pretraining ended with, as the official
+    code). Records from before the field existed are known by their source: random-init rows were
+    always re-estimated, checkpoints never."""
+    bn = record.get("bn_statistics")
+    if bn:
+        return bn
+    return "precise" if record["checkpoint"]["source"] == "random" else "training"
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -77,9 +88,29 @@ def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
     s = df[df.synthetic].copy()
     s["gain"] = gain_over_random_init(s)
     s["method"] = [f"{m} (random init)" if c == "random" else m + v for m, v, c in zip(s.method, s.variant, s.checkpoint)]
-    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "epochs", "pretrain_seed", "frames",
-              "top1", "gain",
+    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "bn", "epochs", "pretrain_seed",
+              "frames", "top1", "gain",
               "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
+
+
+def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The spread of each pretraining recipe over its seeds: rows of the synthetic table that differ
+    only in ``pretrain_seed`` are one recipe; recipes with two or more seeds get n, mean, standard
+    deviation (n − 1), min, max of top-1, the random-init top-1 and how many seeds beat it."""
+    rows = table[(table.checkpoint != "random") & table.pretrain_seed.notna()]
+    recipe = ["method", "dataset", "stream", "protocol", "preset", "bn", "epochs"]
+    out = []
+    for key, g in rows.groupby(recipe, sort=True):
+        if len(g) < 2:
+            continue
+        base = g.top1 - g.gain  # every row of a recipe has the same random-init row
+        out.append({**dict(zip(recipe, key)), "seeds": ",".join(str(int(x)) for x in sorted(g.pretrain_seed)),
+                    "n": len(g), "mean_top1": round(g.top1.mean(), 2), "sd": round(g.top1.std(ddof=1), 2),
+                    "min": g.top1.min(), "max": g.top1.max(),
+                    "random_init": None if g.gain.isna().any() else round(base.iloc[0], 2),
+                    "above_random_init": None if g.gain.isna().any() else f"{int((g.gain > 0).sum())}/{len(g)}"})
+    return pd.DataFrame(out, columns=recipe + ["seeds", "n", "mean_top1", "sd", "min", "max", "random_init",
+                                               "above_random_init"])
 
 
 def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
@@ -153,10 +184,17 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
         "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and "
         "compare methods under one small CPU recipe; they are **not** comparable with any NTU number. `gain` is "
         "top-1 minus the random-init row of the same method (same encoder, graph and frames, BN statistics "
-        "re-estimated); `pretrain_seed` is the pretraining run's seed (one row per seed, so the spread of a recipe "
+        "re-estimated); `bn` says how the evaluated encoder's BN statistics were obtained (`training`: the "
+        "running averages pretraining ended with, as the official code; `precise`: re-estimated on the clean "
+        "training set, as for every random-init row); `pretrain_seed` is the pretraining run's seed (one row per seed, so the spread of a recipe "
         "shows); `pretrain_wall_s` is the pretraining run's wall time (from the zoo recipe), `wall_s` the "
         "evaluation run's (features cached after the first run).\n",
         _md(syn),
+        "\n### Spread over pretraining seeds\n",
+        "Each recipe run with two or more pretraining seeds (rows above that differ only in `pretrain_seed`): "
+        "top-1 mean, standard deviation, range, and how many seeds beat the untrained encoder. One seed is not "
+        "evidence that a recipe beats random init here.\n",
+        _md(seed_summary(syn)),
     ]
     if plot:
         text.append(f"\n![linear top-1 on synthetic data]({plot.name})\n")

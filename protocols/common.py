@@ -55,6 +55,9 @@ class Encoder:
     pretrain_wall_s: float | None = None  # wall time of the pretraining run that produced it, when known
     variant: dict | None = None  # how the pretraining config departs from the method's defaults
     pretrain_seed: int | None = None  # the pretraining run's seed, when the file records it
+    #: BN statistics the backbone is evaluated with: "training" (the running averages the run ended
+    #: with, as the official code), "precise" (re-estimated on clean training data), None if unknown
+    bn_statistics: str | None = None
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -106,7 +109,8 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
-                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"))
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"),
+                   "precise" if meta.get("precise_bn") else "training")
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:
@@ -134,6 +138,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: 
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.layout},
         "pretrain_wall_s": encoder.pretrain_wall_s, "pretrain_seed": encoder.pretrain_seed,
+        "bn_statistics": encoder.bn_statistics,
         "variant": encoder.variant or {},
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),

@@ -69,31 +69,3 @@ def cached_features(encoder: nn.Module, folder: Path, part: str, split: Split, s
     np.save(tmp, feats)
     os.replace(tmp, path)
     return feats, False
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(encoder: nn.Module, split: Split, stream: str, device: torch.device,
-                          batch_size: int = 256) -> nn.Module:
-    """Re-estimate every BatchNorm's running statistics on ``split`` (dropout off, no augmentation).
-
-    Used for the random-init baseline: a freshly initialised encoder has running statistics
-    (0, 1) that fit nothing, and with the official N(0, 0.02) init its eval-mode features are
-    ~10⁻² in scale, so the LR-3.0 probe stays at chance (4 % on 24 classes, measured). That would
-    make the baseline artificially weak; with calibrated statistics the random encoder is the
-    strongest honest "no pretraining" row.
-    """
-    encoder = encoder.to(device)
-    norms = [m for m in encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the whole pass
-    encoder.train()
-    for m in encoder.modules():
-        if isinstance(m, nn.Dropout):
-            m.eval()
-    for start in range(0, len(split), batch_size):
-        x = torch.from_numpy(np.array(split.data[start : start + batch_size], dtype=np.float32)).to(device)
-        encoder(to_stream(x, stream))
-    for m in norms:
-        m.momentum = 0.1
-    return encoder.eval()

@@ -27,8 +27,9 @@ from torch import nn
 from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
+from methods.encoders.batchnorm import recalibrate_batchnorm
 from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
-from protocols.features import cached_features, encoder_fingerprint, recalibrate_batchnorm
+from protocols.features import cached_features, encoder_fingerprint
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     if encoder.source == "random":
         recalibrate_batchnorm(encoder.module, train, args.stream, device)
         encoder.fingerprint = encoder_fingerprint(encoder.module)
+        encoder.bn_statistics = "precise"
     num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs)
     metrics, cached = linear_metrics(encoder.module, folder, train, val, num_classes, args.stream, device, config,

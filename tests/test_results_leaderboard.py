@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from leaderboard.build import bar_labels, build, records_frame, synthetic_table
+from leaderboard.build import bar_labels, build, records_frame, seed_summary, synthetic_table
 from results import read_records, summary_line, write_record
 
 
@@ -66,7 +66,7 @@ def test_leaderboard_keeps_one_row_per_pretraining_seed(tmp_path):
     write_record(record(pretrain_seed=1, metrics={"top1": 55.0, "top5": 90.0}), recs)
     write_record(record(pretrain_seed=1, metrics={"top1": 56.0, "top5": 90.0}, created="2026-11-25T11:00:00Z"), recs)
     syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
-    assert "| quick | 36 | 0 | 50 | 61.5 |" in syn and "| quick | 36 | 1 | 50 | 56.0 |" in syn  # newest per seed
+    assert "| quick | training | 36 | 0 | 50 | 61.5 |" in syn and "| quick | training | 36 | 1 | 50 | 56.0 |" in syn
     assert "55.0" not in syn
 
 
@@ -79,3 +79,22 @@ def test_plot_has_one_bar_per_row(tmp_path):
     labels = bar_labels(synthetic_table(records_frame(read_records(recs))))
     assert sorted(labels) == ["skeletonclr (random init) · motion", "skeletonclr · joint (zoo, seed 0)",
                               "skeletonclr · joint (zoo, seed 1)", "skeletonclr · motion (zoo, seed 0)"]
+
+
+def test_seed_summary_by_hand(tmp_path):
+    recs = tmp_path / "records"
+    random = {"source": "random", "path": None, "sha256": "y"}
+    write_record(record(checkpoint=random, preset=None, epochs=0, metrics={"top1": 60.0, "top5": 90.0}), recs)
+    for seed, top1 in ((0, 70.0), (1, 58.0), (2, 64.0)):
+        write_record(record(pretrain_seed=seed, metrics={"top1": top1, "top5": 90.0}), recs)
+    # the same seeds with precise BN are another recipe; a lone seed makes no spread
+    write_record(record(pretrain_seed=0, bn_statistics="precise", metrics={"top1": 75.0, "top5": 90.0}), recs)
+    summary = seed_summary(synthetic_table(records_frame(read_records(recs))))
+    assert len(summary) == 1
+    row = summary.iloc[0]
+    assert (row.bn, row.seeds, row.n, row.mean_top1, row["min"], row["max"]) == ("training", "0,1,2", 3, 64.0, 58.0, 70.0)
+    assert row.sd == pytest.approx(6.0)  # sqrt(((6² + 6² + 0²) / 2))
+    assert (row.random_init, row.above_random_init) == (60.0, "2/3")
+    text = build(recs, tmp_path / "lb").read_text()
+    assert "| skeletonclr | synthetic-xsub | joint | linear | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
+    assert "| quick | precise | 36 | 0 | 50 | 75.0 | 15.0 |" in text  # its own row, gain over the same random init

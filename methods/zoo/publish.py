@@ -22,9 +22,9 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
+from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import encoder_file
 from methods.zoo import ZOO_DIR
-from protocols.features import recalibrate_batchnorm
 from protocols.linear import linear_metrics, num_classes_of
 from results.provenance import default_device
 
