@@ -35,6 +35,10 @@ def add_common_arguments(ap: argparse.ArgumentParser) -> None:
                     "(default: the zoo checkpoint for the data, else pretrain with the default preset)")
     ap.add_argument("--pretrain", action="store_true", help="pretrain from scratch with the recorded recipe "
                     "instead of using the zoo checkpoint")
+    ap.add_argument("--bn", choices=("training", "precise"), default="training",
+                    help="BN statistics of the evaluated encoder: 'training' keeps the checkpoint's (as the official "
+                         "code), 'precise' re-estimates them on the clean training set first, as the random-init "
+                         "baseline always is (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")

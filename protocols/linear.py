@@ -103,7 +103,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     encoder = resolve_encoder(args, device)
     check_frames(encoder, frames)
     folder, train, val, manifest = load_parts(args, frames)
-    if encoder.source == "random":
+    if encoder.source == "random" or args.bn == "precise":
         recalibrate_batchnorm(encoder.module, train, args.stream, device)
         encoder.fingerprint = encoder_fingerprint(encoder.module)
         encoder.bn_statistics = "precise"

@@ -53,6 +53,10 @@ def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tm
     assert second["protocol_config"]["features_cached"] is True
     assert second["metrics"] == first["metrics"]  # deterministic given features and seed
     assert len(read_records(tmp_path)) == 2
+    assert linear.main(args + ["--bn", "precise"]) == 0  # the same encoder, statistics re-estimated first
+    precise = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert precise["bn_statistics"] == "precise" and precise["protocol_config"]["features_cached"] is False
+    assert precise["checkpoint"]["sha256"] != first["checkpoint"]["sha256"]
 
 
 def test_random_init_baseline(tiny_root, tmp_path, capsys):
