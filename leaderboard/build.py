@@ -192,8 +192,9 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
         _md(syn),
         "\n### Spread over pretraining seeds\n",
         "Each recipe run with two or more pretraining seeds (rows above that differ only in `pretrain_seed`): "
-        "top-1 mean, standard deviation, range, and how many seeds beat the untrained encoder. One seed is not "
-        "evidence that a recipe beats random init here.\n",
+        "top-1 mean, standard deviation, range, and how many seeds beat the untrained encoder. A seed listed twice "
+        "was run twice (the zoo run and a rerun on another thread count, which trains to other weights); both "
+        "count. One seed is not evidence that a recipe beats random init here.\n",
         _md(seed_summary(syn)),
     ]
     if plot:
