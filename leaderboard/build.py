@@ -134,9 +134,10 @@ def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
 def bar_labels(table: pd.DataFrame) -> list[str]:
     """One label per row of the synthetic table, so seaborn draws one bar per row: the same method on
     another stream, checkpoint or seed must not be averaged into it (the method column already names
-    random-init rows and variants)."""
-    return [f"{m} · {st}" + ("" if c == "random" else f" ({c}" + ("" if pd.isna(s) else f", seed {s}") + ")")
-            for m, st, c, s in zip(table.method, table.stream, table.checkpoint, table.pretrain_seed)]
+    random-init rows and variants; random-init rows always use precise BN, so only other rows name it)."""
+    return [f"{m} · {st}" + ("" if c == "random" else f" ({c}" + ("" if pd.isna(s) else f", seed {s}")
+                              + (", precise BN" if bn == "precise" else "") + ")")
+            for m, st, c, s, bn in zip(table.method, table.stream, table.checkpoint, table.pretrain_seed, table.bn)]
 
 
 def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:

@@ -75,10 +75,12 @@ def test_plot_has_one_bar_per_row(tmp_path):
     write_record(record(pretrain_seed=0), recs)
     write_record(record(pretrain_seed=1), recs)
     write_record(record(pretrain_seed=0, stream="motion"), recs)
+    write_record(record(pretrain_seed=1, bn_statistics="precise"), recs)  # the same weights, BN re-estimated
     write_record(record(stream="motion", checkpoint={"source": "random", "path": None, "sha256": "y"}), recs)
     labels = bar_labels(synthetic_table(records_frame(read_records(recs))))
     assert sorted(labels) == ["skeletonclr (random init) · motion", "skeletonclr · joint (zoo, seed 0)",
-                              "skeletonclr · joint (zoo, seed 1)", "skeletonclr · motion (zoo, seed 0)"]
+                              "skeletonclr · joint (zoo, seed 1)", "skeletonclr · joint (zoo, seed 1, precise BN)",
+                              "skeletonclr · motion (zoo, seed 0)"]
 
 
 def test_seed_summary_by_hand(tmp_path):
