@@ -40,7 +40,6 @@ class Preset:
     key_init: str | None = None  # overrides MethodConfig.key_init when set
     temperature: float | None = None  # overrides MethodConfig.temperature when set (quick recipes only)
     mining_epoch: int = 0  # CrosSCLR/AimCLR mine neighbours for epochs > this (0: never)
-    precise_bn: bool = False  # exported encoders get BN statistics re-estimated on clean training data
     note: str = ""
 
     def lr_at(self, epoch: int) -> float:

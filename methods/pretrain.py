@@ -8,7 +8,6 @@ data, ``paper`` otherwise), checkpoints every epoch atomically into the cache, r
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -23,11 +22,9 @@ from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
 from datasets.cache import cache_dir
 from datasets.feeder import ViewsDataset
 from datasets.skeleton import STREAMS
-from datasets.store import Split
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
-from methods.encoders.batchnorm import recalibrate_batchnorm
 from results.provenance import command_line, default_device, device_name, git_commit, now
 
 RUN_FILE = "run.json"
@@ -65,8 +62,7 @@ def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
 
 def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None) -> str:
     opts = "".join(f"+{k}={v}" for k, v in sorted((options or {}).items()))
-    bn = "-pbn" if preset.precise_bn else ""  # runs from before precise BN keep their own folders
-    return f"{method}-{dataset}-{stream}-{preset.name}{bn}-e{preset.epochs}-s{seed}{opts}"
+    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}{opts}"
 
 
 def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int,
@@ -111,18 +107,11 @@ def build_optimizer(model: MoCoMethod, preset: Preset) -> torch.optim.SGD:
                            nesterov=preset.nesterov)
 
 
-def export_encoders(model: MoCoMethod, preset: Preset, train: Split, device: torch.device, out: Path,
-                    own_stream: str, meta: dict, epoch: int | None = None) -> None:
-    """Write every stream's query backbone as an encoder checkpoint (a snapshot when ``epoch`` is
-    given). With ``preset.precise_bn`` the exported copy gets its BN statistics re-estimated on the
-    un-augmented training set (:mod:`methods.encoders.batchnorm`); the training state is untouched,
-    so a resumed run continues exactly as an uninterrupted one."""
+def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, epoch: int | None = None) -> None:
+    """Write every stream's query backbone as an encoder checkpoint (a snapshot when ``epoch`` is given)."""
     for s, backbone in model.backbones().items():
-        if preset.precise_bn:
-            backbone = recalibrate_batchnorm(copy.deepcopy(backbone), train, s, device)
         atomic_save(encoder_checkpoint(backbone, model.config.encoder, model.config.encoder_kwargs(),
-                                       {**meta, "stream": s, "precise_bn": preset.precise_bn}),
-                    out / encoder_file(s, own_stream, epoch))
+                                       {**meta, "stream": s}), out / encoder_file(s, own_stream, epoch))
 
 
 def pretrain(
@@ -140,7 +129,6 @@ def pretrain(
     workers: int = 0,
     max_steps: int | None = None,
     options: dict | None = None,
-    precise_bn: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -153,8 +141,6 @@ def pretrain(
     if method_cls.streams and stream not in method_cls.streams:
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
-    if precise_bn:
-        p = replace(p, precise_bn=True)
     out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
                                                             p, seed, options)
     own_stream = method_cls.streams[0] if method_cls.streams else stream
@@ -225,12 +211,11 @@ def pretrain(
                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                      "history": history, "wall_s": wall, "meta": meta}, last)
         if snapshot_every and epoch % snapshot_every == 0:
-            export_encoders(model, p, train, device, out, own_stream, {**meta, "epoch": epoch}, epoch)
+            export_encoders(model, out, own_stream, {**meta, "epoch": epoch}, epoch)
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device), "command": command_line(), "finished": now()}
-    export_encoders(model, p, train, device, out, own_stream,
-                    {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
+    export_encoders(model, out, own_stream, {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
     tmp = out / f".{RUN_FILE}.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(out / RUN_FILE)
@@ -252,10 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=int, default=0, help="data loader workers (default 0: in-process)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
                     help="method option, repeatable (e.g. aimclr normalise_blur=true, crossclr stale_keys=false)")
-    ap.add_argument("--precise-bn", action="store_true",
-                    help="export encoders with BN statistics re-estimated on the clean training set, as the "
-                         "random-init baseline's (default: the running averages training ended with, as the "
-                         "official code); the run folder gets a -pbn suffix")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -265,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
                         args.data_root, args.stream, torch.device(args.device) if args.device else None,
-                        args.snapshot_every, args.workers, options=parse_options(args.option),
-                        precise_bn=args.precise_bn)
+                        args.snapshot_every, args.workers, options=parse_options(args.option))
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -113,8 +113,7 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
-                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"),
-                   "precise" if meta.get("precise_bn") else "training")
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training")
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:

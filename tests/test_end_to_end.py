@@ -2,7 +2,6 @@
 errors a user meets on bad input."""
 
 import json
-from dataclasses import replace
 
 import pytest
 import torch
@@ -45,7 +44,7 @@ def test_linear_protocol_record_and_feature_cache(tiny_checkpoint, tiny_root, tm
     assert first["synthetic"] and first["protocol_config"]["features_cached"] is False
     assert first["checkpoint"]["layout"] == "skelebench-encoder" and first["pretrain_wall_s"] > 0
     assert first["pretrain_seed"] == 0  # the pretraining run's seed, read from the checkpoint
-    assert first["bn_statistics"] == "training"  # the statistics pretraining ended with (no --precise-bn)
+    assert first["bn_statistics"] == "training"  # the statistics pretraining ended with (official)
     assert first["variant"] == {}  # the quick preset's own changes (key init, LR) are not a variant
     assert 0 <= first["metrics"]["top1"] <= 100 and first["metrics"]["best_top1"] >= first["metrics"]["top1"]
     assert linear.main(args) == 0
@@ -121,11 +120,6 @@ def test_method_options_from_the_command_line():
         method_config_overrides(get_method("crossclr"), "joint", {"stale_key": False})
     assert run_name("crossclr", "synthetic-xsub", "joint", quick_preset(), 0, {"stale_keys": False}).endswith(
         "+stale_keys=False")
-    # a precise-BN run (--precise-bn) never reuses the folder of a run that exported training statistics
-    assert run_name("skeletonclr", "synthetic-xsub", "joint", quick_preset(), 0) == \
-        "skeletonclr-synthetic-xsub-joint-quick-e3-s0"
-    assert run_name("skeletonclr", "synthetic-xsub", "joint", replace(quick_preset(), precise_bn=True), 0) == \
-        "skeletonclr-synthetic-xsub-joint-quick-pbn-e3-s0"
 
 
 def test_method_variant_names_what_departs_from_the_defaults():
@@ -138,10 +132,3 @@ def test_method_variant_names_what_departs_from_the_defaults():
     config = {**config, "temperature": 0.2, "key_init": "copy", "extra": {**config["extra"], "stale_keys": False}}
     assert method_variant(cls, config) == {"temperature": 0.2, "stale_keys": False}
 
-
-def test_precise_bn_run_exports_recalibrated_encoder(tiny_root):
-    path = pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, data_root=tiny_root, max_steps=1,
-                    precise_bn=True)
-    assert path.parent.name == "skeletonclr-synthetic-xsub-joint-quick-pbn-e1-s0"
-    meta = torch.load(path, weights_only=True)["meta"]
-    assert meta["precise_bn"] is True and meta["preset"]["precise_bn"] is True

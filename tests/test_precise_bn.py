@@ -1,18 +1,15 @@
-"""Precise BN: re-estimated statistics equal a hand computation, and a preset that asks for it
-changes the exported encoders only, never the training state."""
+"""Precise BN: re-estimated statistics equal a hand computation, with dropout off."""
 
 import copy
-from dataclasses import replace
 
 import numpy as np
 import torch
 
 from datasets import synthetic
 from datasets.store import load_split
-from methods import get_method, load_encoder
+from methods import get_method
 from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
-from methods.pretrain import export_encoders
 
 
 def _train_split(tiny_root):
@@ -49,25 +46,3 @@ def test_dropout_is_off_while_statistics_are_gathered(tiny_root):
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), name
 
-
-def test_precise_bn_preset_exports_recalibrated_copies(tiny_root, tmp_path):
-    cls = get_method("skeletonclr")
-    train = _train_split(tiny_root)
-    preset = replace(cls.presets["quick"], queue_size=64)
-    torch.manual_seed(0)
-    model = cls.from_preset(preset)
-    model.train()
-    with torch.no_grad():  # one augmented-looking batch leaves running statistics that fit nothing else
-        model.encoder_q(torch.randn(8, 3, 50, 25, 2) * 3)
-    before = copy.deepcopy(model.encoder_q.state_dict())
-    for precise, out in ((False, tmp_path / "plain"), (True, tmp_path / "precise")):
-        export_encoders(model, replace(preset, precise_bn=precise), train, torch.device("cpu"), out, "joint", {})
-    for name, value in model.encoder_q.state_dict().items():  # the training state is untouched
-        assert torch.equal(value, before[name]), name
-    plain, precise = load_encoder(tmp_path / "plain" / "encoder.pt"), load_encoder(tmp_path / "precise" / "encoder.pt")
-    expected = recalibrate_batchnorm(copy.deepcopy(model.encoder_q), train, "joint", torch.device("cpu"))
-    for name, value in precise.state_dict().items():
-        assert torch.allclose(value.float(), expected.state_dict()[name].float()), name
-    assert torch.equal(plain.data_bn.running_mean, before["data_bn.running_mean"])
-    assert not torch.allclose(precise.data_bn.running_mean, plain.data_bn.running_mean)
-    assert torch.load(tmp_path / "precise" / "encoder.pt", weights_only=True)["meta"]["precise_bn"] is True

@@ -7,10 +7,9 @@ with them. Re-estimating the statistics once with the final weights, on the un-a
 set and in eval-mode dropout, removes that mismatch; Wu & Johnson, "Rethinking 'Batch' in
 BatchNorm" (2021, §3) call it precise BN. It needs no labels.
 
-The suite uses it in two places: the random-init baseline (whose initial statistics (0, 1) fit
-nothing) and, where a preset asks for it (``Preset.precise_bn``), the encoders a pretraining run
-exports, so that both sides of "pretrained vs random init" are measured with statistics of the
-same data.
+The protocols use it for the random-init baseline (whose initial statistics (0, 1) fit nothing)
+and, with ``--bn precise``, for any encoder they evaluate, so that both sides of "pretrained vs
+random init" can be measured with statistics of the same data.
 """
 
 from __future__ import annotations
