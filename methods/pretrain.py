@@ -16,18 +16,20 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
 from datasets.cache import cache_dir
 from datasets.feeder import ViewsDataset
+from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
+from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
 from results.provenance import command_line, default_device, device_name, git_commit, now
 
 RUN_FILE = "run.json"
+LOG_FILE = "log.txt"
 
 
 def default_preset(dataset: str) -> str:
@@ -42,7 +44,7 @@ def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None
         raise ValueError(f"method {method_cls.name} has no preset {preset!r}; choose {', '.join(method_cls.presets)}") from None
     if epochs is not None:
         if epochs < 1:
-            raise ValueError("--epochs must be at least 1")
+            raise ValueError(f"--epochs must be at least 1, got {epochs}")
         p = replace(p, epochs=epochs)
     return p
 
@@ -114,6 +116,38 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
                                        {**meta, "stream": s}), out / encoder_file(s, own_stream, epoch))
 
 
+def benchmark_fingerprint(manifest: dict) -> str:  # TODO(reconcile with datasets' verify_benchmark)
+    import hashlib
+    return hashlib.sha256(repr(sorted(manifest.get("sha256", {}).items())).encode()).hexdigest()
+
+
+def epoch_order(num_samples: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled sample order of 1-based ``epoch``: a pure function of (seed, epoch), so a run
+    resumed in the middle of an epoch continues with the very samples it would have seen."""
+    return torch.randperm(num_samples, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+
+
+def check_run_folder(out: Path, final: Path, epochs: int, resume: bool) -> bool:
+    """Whether ``out`` already holds this run finished (reuse it). Refuses to overwrite a run:
+    an unfinished one without ``--resume``, or a finished one of another length."""
+    done = out / RUN_FILE
+    if done.is_file() and final.is_file():
+        try:
+            trained = int(json.loads(done.read_text()).get("epochs"))
+        except (ValueError, TypeError, json.JSONDecodeError):
+            raise ValueError(f"{done} is unreadable; start afresh with --restart, which moves the run folder aside") from None
+        if trained == epochs:
+            return True
+        if not resume:
+            raise ValueError(f"{out} holds a finished {trained}-epoch run, not {epochs}; continue it with --resume "
+                             "--epochs N, start afresh with --restart (moves it aside), or pass another --out")
+        return False
+    if (out / "last.pt").is_file() and not resume:
+        raise ValueError(f"{out} holds an unfinished run; continue it with --resume, or start afresh with --restart "
+                         "(moves it aside)")
+    return False
+
+
 def pretrain(
     method: str,
     dataset: str = DEFAULT_DATASET,
@@ -129,23 +163,32 @@ def pretrain(
     workers: int = 0,
     max_steps: int | None = None,
     options: dict | None = None,
+    save_every: int = 0,
+    restart: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
-    A finished run in ``out`` is reused as it is. ``max_steps`` caps the steps per epoch
-    (tests only).
+    A finished run in ``out`` is reused as it is; an unfinished one is continued only with
+    ``resume`` (bit-identically: :mod:`methods.training_state`) and never overwritten;
+    ``restart`` moves an existing run folder aside first. The training state is written at the
+    end of every epoch and, with ``save_every``, every that many steps. ``max_steps`` caps the
+    steps per epoch (tests only).
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
     if method_cls.streams and stream not in method_cls.streams:
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
+    if save_every < 0 or snapshot_every < 0 or workers < 0:
+        raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
     out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
                                                             p, seed, options)
     own_stream = method_cls.streams[0] if method_cls.streams else stream
     final = out / encoder_file(stream, own_stream)
-    if final.is_file() and (out / RUN_FILE).is_file() and not resume:
+    if restart and (moved := move_aside(out)) is not None:
+        print(f"--restart: moved the previous run folder to {moved}", file=sys.stderr)
+    if check_run_folder(out, final, p.epochs, resume):
         return final
     device = device or default_device()
     torch.manual_seed(seed)
@@ -153,65 +196,92 @@ def pretrain(
     train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
     if len(train) < p.batch_size:
         raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
-    optimizer = build_optimizer(model, p)
-    start, history, wall = 1, [], 0.0
-    last = out / "last.pt"
-    if resume and last.is_file():
-        state = torch.load(last, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, history, wall = state["epoch"] + 1, list(state["history"]), float(state["wall_s"])
-        print(f"resuming {out.name} after epoch {state['epoch']}", file=sys.stderr)
-    feeder = ViewsDataset(train, model.views(), seed=seed)
     steps = len(train) // p.batch_size
     if max_steps:
         steps = min(steps, max_steps)
-    encoder_kwargs = model.config.encoder_kwargs()
     meta = {
         "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
         "streams": list(model.backbones()),
-        "preset": asdict(p), "config": model.config.to_dict(), "seed": seed,
+        "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
+        "data_fingerprint": benchmark_fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
     }
-    bar = tqdm(total=(p.epochs - start + 1) * steps, desc=f"pretrain {method_cls.name}", unit="step",
-               dynamic_ncols=True, disable=None)
-    session_start = time.time()
-    for epoch in range(start, p.epochs + 1):
-        t0 = time.time()
+    optimizer = build_optimizer(model, p)
+    epoch, step, history, wall, sums = 1, 0, [], 0.0, {}
+    last = out / "last.pt"
+    for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
+        torn.unlink()
+    log = RunLog(out / LOG_FILE)
+    resumed_batch_rng = None
+    if resume and last.is_file():
+        state = read_training_state(last, meta, device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        epoch, step = state["position"]
+        history, wall, sums = list(state["history"]), float(state["wall_s"]), dict(state["sums"])
+        restore_rng(state["rng"])
+        if step >= steps:  # saved at the end of an epoch: the method reseeds its batch generator
+            epoch, step, sums = epoch + 1, 0, {}
+        else:
+            resumed_batch_rng = state["rng"]["batch"]
+        log.line(f"resuming {out.name} at epoch {epoch} step {step} of {steps}")
+    feeder = ViewsDataset(train, model.views(), seed=seed)
+    encoder_kwargs = model.config.encoder_kwargs()
+
+    def save_state(position: tuple[int, int]) -> None:
+        atomic_save({"format": TRAINING_FORMAT, "state_version": STATE_VERSION, "encoder": model.config.encoder,
+                     "encoder_kwargs": encoder_kwargs, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "position": position, "epoch": position[0] - (position[1] < steps),
+                     "sums": dict(sums), "history": history, "wall_s": wall, "rng": capture_rng(model.batch_rng),
+                     "meta": meta}, last)
+
+    remaining = (p.epochs - epoch + 1) * steps - step
+    bar = progress(total=max(remaining, 0), desc=f"pretrain {method_cls.name}", unit="step")
+    session_start, done_this_session = time.time(), 0
+    while epoch <= p.epochs:
         lr = p.lr_at(epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         feeder.set_epoch(epoch)
         model.set_epoch(epoch, seed)
-        loader = DataLoader(feeder, batch_size=p.batch_size, shuffle=True, drop_last=True, num_workers=workers,
+        if resumed_batch_rng is not None:
+            model.batch_rng.bit_generator.state = resumed_batch_rng
+            resumed_batch_rng = None
+        order = epoch_order(len(train), seed, epoch)[step * p.batch_size : steps * p.batch_size].tolist()
+        # the generator keeps the loader off torch's global one, which dropout draws from
+        loader = DataLoader(feeder, batch_size=p.batch_size, sampler=order, drop_last=True, num_workers=workers,
                             generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         model.train()
-        sums: dict[str, float] = {}
-        for i, batch in enumerate(loader):
-            if i >= steps:
-                break
+        t_last = time.time()
+        for batch in loader:
             views = [v.to(device, non_blocking=True) for v in batch[:-2]]
             loss, logs = model.training_step(views, epoch)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {i}; lower the LR")
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {step}; lower the LR")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + float(value)
+            step += 1
+            done_this_session += 1
             bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}")
-        wall += time.time() - t0
+            bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}", refresh=False)
+            if save_every and step % save_every == 0 and step < steps:
+                now_t = time.time()
+                wall, t_last = wall + now_t - t_last, now_t
+                save_state((epoch, step))
+        wall += time.time() - t_last
         means = {key: value / steps for key, value in sums.items()}
         history.append({"epoch": epoch, **means, "lr": lr})
-        eta = (time.time() - session_start) / (epoch - start + 1) * (p.epochs - epoch)
-        tqdm.write(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g} "
-                   f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min", file=sys.stderr)
-        atomic_save({"format": TRAINING_FORMAT, "encoder": model.config.encoder, "encoder_kwargs": encoder_kwargs,
-                     "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                     "history": history, "wall_s": wall, "meta": meta}, last)
+        rate = (time.time() - session_start) / max(done_this_session, 1)
+        eta = rate * ((p.epochs - epoch) * steps)
+        log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g} "
+                 f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min")
+        save_state((epoch, steps))
         if snapshot_every and epoch % snapshot_every == 0:
             export_encoders(model, out, own_stream, {**meta, "epoch": epoch}, epoch)
+        epoch, step, sums = epoch + 1, 0, {}
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device), "command": command_line(), "finished": now()}
@@ -219,7 +289,42 @@ def pretrain(
     tmp = out / f".{RUN_FILE}.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(out / RUN_FILE)
+    log.line(f"finished: {final}")
     return final
+
+
+class RunLog:
+    """The run's log file (``log.txt`` in the run folder), each line also on stderr: the epoch
+    lines with their ETA survive a closed terminal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def line(self, message: str) -> None:
+        log_line(message)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(f"{now()} {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1 (a zero or negative count is refused at parse time)."""
+    return _int_at_least(text, 1)
+
+
+def natural_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,13 +333,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic)")
     ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (real datasets)")
     ap.add_argument("--preset", choices=["quick", "paper"], help="recipe (default: quick on synthetic data, else paper)")
-    ap.add_argument("--epochs", type=int, help="override the preset's epochs")
+    ap.add_argument("--epochs", type=positive_int, help="override the preset's epochs")
     ap.add_argument("--stream", default="joint", choices=STREAMS)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=natural_int, default=0)
     ap.add_argument("--out", type=Path, help="run folder (default: the cache's runs/<run name>)")
-    ap.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
-    ap.add_argument("--snapshot-every", type=int, default=0, help="also save the encoder every N epochs")
-    ap.add_argument("--workers", type=int, default=0, help="data loader workers (default 0: in-process)")
+    resume = ap.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="continue the run folder's last.pt exactly where it stopped (bit-identical weights)")
+    resume.add_argument("--restart", action="store_true",
+                        help="start afresh: move an existing run folder aside to <name>.old-<time> first")
+    ap.add_argument("--save-every", type=natural_int, default=0, metavar="STEPS",
+                    help="also write the training state every STEPS steps inside an epoch (default: at epoch ends)")
+    ap.add_argument("--snapshot-every", type=natural_int, default=0, help="also save the encoder every N epochs")
+    ap.add_argument("--workers", type=natural_int, default=0, help="data loader workers (default 0: in-process)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
                     help="method option, repeatable (e.g. aimclr normalise_blur=true, crossclr stale_keys=false)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -246,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
                         args.data_root, args.stream, torch.device(args.device) if args.device else None,
-                        args.snapshot_every, args.workers, options=parse_options(args.option))
+                        args.snapshot_every, args.workers, options=parse_options(args.option),
+                        save_every=args.save_every, restart=args.restart)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

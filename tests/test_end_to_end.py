@@ -31,7 +31,7 @@ def test_pretrain_writes_checkpoints_and_resumes(tiny_checkpoint, tiny_root):
     assert not encoder.training and encoder(torch.zeros(1, 3, 50, 25, 2)).shape == (1, 256)
     # resuming a finished 2-epoch run for 3 epochs trains exactly one more epoch
     path = pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=3, out=run, resume=True, data_root=tiny_root,
-                    max_steps=1)
+                    max_steps=2)
     assert [h["epoch"] for h in json.loads((path.parent / "run.json").read_text())["history"]] == [1, 2, 3]
 
 

@@ -1,0 +1,115 @@
+"""The training state of a pretraining run (``last.pt``): what a bit-identical resume needs.
+
+A resumed run must end with the weights an uninterrupted one would have, on the same machine and
+thread count. Weights, optimiser and queue are not enough: the step draws from the torch CPU
+generator (dropout; CUDA's on a GPU), the method's batch generator (SkeleMix regions, partners),
+and the position inside the epoch decides which samples come next. So the state holds every
+generator's state and the exact (epoch, step) position with the partial sums of the epoch's logs;
+the loader order and the feeder's augmentations are pure functions of (seed, epoch, index) and
+need no state of their own (:mod:`datasets.feeder`).
+
+The file is checked before it is trusted: a torn or foreign ``last.pt`` (another method, seed,
+dataset, preset or configuration) is refused with what to do, never half-loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from methods.checkpoint import TRAINING_FORMAT
+
+#: The training-state layout this version writes; older states (before bit-identical resume) lack
+#: the generators' states and the in-epoch position, so they cannot be resumed exactly.
+STATE_VERSION = 2
+#: Meta fields that make a run the same run: a state that differs in any is another run's.
+IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_per_epoch", "data_fingerprint")
+#: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run.
+EXTENSIBLE = ("epochs",)
+
+
+def capture_rng(batch_rng: np.random.Generator) -> dict[str, Any]:
+    """The state of every generator a training step may draw from, in types ``weights_only`` loads."""
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": _numpy_global_state(),
+        "python": random.getstate(),
+        "batch": batch_rng.bit_generator.state,
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], batch_rng: np.random.Generator | None = None) -> None:
+    """Put every generator back where :func:`capture_rng` found it (the batch generator only when
+    given: at an epoch boundary the method reseeds it for the next epoch anyway)."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss)))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    if batch_rng is not None:
+        batch_rng.bit_generator.state = state["batch"]
+
+
+def _numpy_global_state() -> tuple:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)
+
+
+def read_training_state(path: Path, meta: dict, map_location: torch.device | str = "cpu") -> dict:
+    """Load ``last.pt`` and check it is a complete state of the run described by ``meta``.
+
+    Raises ValueError with the reason and the way out (``--restart`` moves the old state aside).
+    """
+    path = Path(path)
+    fresh = "start afresh with --restart, which moves the old run folder aside (nothing is deleted)"
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for torn, truncated or foreign files
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"training state {path} is unreadable ({first[:160]}); {fresh}") from None
+    fmt = state.get("format") if isinstance(state, dict) else type(state).__name__
+    if fmt != TRAINING_FORMAT:
+        raise ValueError(f"training state {path} is not a SkeleBench training state (it holds {fmt!r}); {fresh}")
+    if state.get("state_version") != STATE_VERSION or "rng" not in state:
+        raise ValueError(f"training state {path} was written by an older version without the generators' "
+                         f"states, so it cannot be resumed exactly; {fresh}")
+    have = state.get("meta") or {}
+    for key in IDENTITY:
+        if have.get(key) != meta.get(key):
+            raise ValueError(f"training state {path} belongs to another run: its {key} is "
+                             f"{_short(have.get(key))}, this run's is {_short(meta.get(key))}; {fresh}, "
+                             "or pass another --out")
+    preset, want = dict(have.get("preset") or {}), dict(meta.get("preset") or {})
+    for key in EXTENSIBLE:
+        preset.pop(key, None)
+        want.pop(key, None)
+    if preset != want:
+        diff = sorted(k for k in set(preset) | set(want) if preset.get(k) != want.get(k))
+        raise ValueError(f"training state {path} was trained with another preset ({', '.join(diff)} differ); {fresh}")
+    return state
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def move_aside(folder: Path) -> Path | None:
+    """Rename a run folder to ``<name>.old-<UTC time>`` (``--restart``); returns the new path."""
+    folder = Path(folder)
+    if not folder.exists():
+        return None
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder.with_name(f"{folder.name}.old-{stamp}")
+    folder.rename(target)
+    return target

@@ -1,0 +1,174 @@
+"""Bit-identical resume: pretraining killed with SIGKILL at three points (mid-epoch, during the
+checkpoint write, right after it) and resumed ends with exactly the uninterrupted run's weights,
+queue and optimiser state; and the run folder is never silently overwritten or half-trusted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from datasets.cache import REPO_ROOT
+from methods.pretrain import main as pretrain_main
+from methods.pretrain import pretrain
+
+#: Runs pretraining in a fresh process; ``mode`` arms a SIGKILL of the process itself at the
+#: ``n``-th optimiser step, inside the ``n``-th training-state write (half the bytes on disk), or
+#: right after the ``n``-th rename of ``last.pt``.
+DRIVER = r"""
+import io, os, signal, sys
+import torch
+from methods import checkpoint, pretrain as pt
+
+mode, n, out, root = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+calls = [0]
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if mode == "step":
+    real_step = torch.optim.SGD.step
+    def step(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == n:
+            die()
+        return real_step(self, *args, **kwargs)
+    torch.optim.SGD.step = step
+elif mode == "write":
+    real_save = torch.save
+    def save(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("format") == checkpoint.TRAINING_FORMAT:
+            calls[0] += 1
+            if calls[0] == n:
+                buf = io.BytesIO()
+                real_save(obj, buf, *args, **kwargs)
+                f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+                f.flush()
+                os.fsync(f.fileno())
+                die()
+        return real_save(obj, f, *args, **kwargs)
+    checkpoint.torch.save = save
+elif mode == "renamed":
+    real_replace = os.replace
+    def replace(src, dst):
+        real_replace(src, dst)
+        if os.path.basename(str(dst)) == "last.pt":
+            calls[0] += 1
+            if calls[0] == n:
+                die()
+    checkpoint.os.replace = replace
+pt.pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=2, out=out, data_root=root, max_steps=2, save_every=1,
+            resume=mode == "resume")
+"""
+
+
+def run_driver(mode: str, n: int, out, root) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", DRIVER, mode, str(n), str(out), str(root)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def final_state(run) -> dict:
+    """Every tensor that must match: the training state (model with key encoder and queues,
+    optimiser), and the exported encoder."""
+    last = torch.load(run / "last.pt", weights_only=True)
+    enc = torch.load(run / "encoder.pt", weights_only=True)["state_dict"]
+    tensors = {f"model.{k}": v for k, v in last["model"].items()}
+    tensors.update({f"encoder.{k}": v for k, v in enc.items()})
+    for i, s in last["optimizer"]["state"].items():
+        tensors.update({f"optimizer.{i}.{k}": v for k, v in s.items() if isinstance(v, torch.Tensor)})
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    done = run_driver("none", 0, out, tiny_root)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+# Steps: 2 epochs x 2 steps, the state written after every step (save_every=1): e1s1, e1 end,
+# e2s1, e2 end. Killing at optimiser step 4 resumes from the mid-epoch state e2s1; tearing the
+# second write resumes from e1s1; dying after the third rename resumes from e2s1.
+@pytest.mark.parametrize("mode,n", [("step", 4), ("write", 2), ("renamed", 3)], ids=["mid-epoch", "during-write",
+                                                                                  "after-write"])
+def test_sigkill_then_resume_is_bit_identical(mode, n, uninterrupted, tiny_root, tmp_path):
+    out = tmp_path / "run"
+    killed = run_driver(mode, n, out, tiny_root)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (out / "last.pt").is_file() and not (out / "run.json").exists()
+    if mode == "write":
+        assert list(out.glob(".last.pt.*.tmp"))  # the torn write is there, beside the intact last.pt
+    resumed = run_driver("resume", 0, out, tiny_root)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    assert not list(out.glob(".*.tmp"))  # the torn temporary file is cleaned up
+    want, got = final_state(uninterrupted), final_state(out)
+    assert want.keys() == got.keys() and any(k.startswith("model.queue") for k in want)
+    different = [k for k in want if not torch.equal(want[k], got[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+    hist = [json.loads((run / "run.json").read_text())["history"] for run in (uninterrupted, out)]
+    assert hist[0] == hist[1]  # the per-epoch means too, including the partial sums of the cut epoch
+
+
+def test_unfinished_run_is_not_overwritten_and_restart_moves_it_aside(tiny_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--epochs", "1", "--out", str(out)]
+    killed = run_driver("step", 2, out, tiny_root)  # dies in epoch 1 after the first state write
+    assert killed.returncode == -signal.SIGKILL
+    before = (out / "last.pt").read_bytes()
+    assert pretrain_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {out} holds an unfinished run; continue it with --resume, or start afresh with --restart " \
+                  "(moves it aside)"
+    assert (out / "last.pt").read_bytes() == before
+    with pytest.raises(SystemExit):  # --resume and --restart exclude each other
+        pretrain_main(args + ["--resume", "--restart"])
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "is unreadable"),
+    (b"\x80\x04garbage", "is unreadable"),
+    ("foreign", "belongs to another run: its seed is 1, this run's is 0"),
+    ("encoder", "is not a SkeleBench training state"),
+])
+def test_corrupt_or_foreign_state_is_refused_with_the_way_out(content, message, tiny_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    if content == "foreign":
+        pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, out=out, data_root=tiny_root, max_steps=1,
+                 seed=1)
+        (out / "run.json").unlink()  # looks unfinished
+        capsys.readouterr()
+    elif content == "encoder":
+        out.mkdir()
+        torch.save({"format": "skelebench-encoder", "state_dict": {}}, out / "last.pt")
+    else:
+        out.mkdir()
+        (out / "last.pt").write_bytes(content)
+    args = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--epochs", "1", "--out", str(out), "--resume"]
+    assert pretrain_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: training state {out / 'last.pt'}")
+    assert message in err and "--restart, which moves the old run folder aside" in err
+    # --restart moves the broken state aside (never deletes it) and trains afresh
+    saved = (out / "last.pt").read_bytes()
+    assert pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, out=out, data_root=tiny_root, max_steps=1,
+                    restart=True).is_file()
+    aside = list(tmp_path.glob("run.old-*"))
+    assert len(aside) == 1 and (aside[0] / "last.pt").read_bytes() == saved
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+    (["--save-every", "-1"], "argument --save-every: must be at least 0, got -1"),
+    (["--seed", "x"], "argument --seed: 'x' is not an integer"),
+])
+def test_numeric_options_are_checked_at_parse_time(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        pretrain_main(["--method", "skeletonclr"] + argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
