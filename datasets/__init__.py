@@ -11,6 +11,7 @@ from pathlib import Path
 
 from datasets import synthetic
 from datasets.cache import cache_dir
+from datasets.integrity import verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest
 
 SYNTHETIC = ("synthetic-xsub", "synthetic-xview")
@@ -19,12 +20,22 @@ DEFAULT_DATASET = "synthetic-xsub"
 
 
 def benchmark_folder(dataset: str, frames: int, data_root: Path | str | None = None) -> Path:
-    """The folder holding ``dataset`` at ``frames`` frames, generating synthetic data if needed."""
+    """The folder holding ``dataset`` at ``frames`` frames, generating synthetic data if needed.
+
+    Every folder is verified against its manifest (:func:`datasets.integrity.verify_benchmark`;
+    cached, so a stat per file after the first time) before any caller reads it.
+    """
     if dataset in SYNTHETIC:
+        if data_root is not None and not Path(data_root).is_dir():
+            raise FileNotFoundError(
+                f"--data-root {data_root} does not exist; synthetic data is generated into the suite cache when "
+                f"--data-root is omitted; create {data_root} first if generating {dataset} there is intended"
+            )
         root = Path(data_root) if data_root is not None else cache_dir("data")
         folder = root / f"{dataset}-f{frames}-v{synthetic.GENERATOR_VERSION}"
         if not is_complete(folder):
             synthetic.build_benchmark(dataset.split("-", 1)[1], frames, folder)
+        verify_benchmark(folder)
         return folder
     if dataset not in REAL:
         raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(SYNTHETIC + REAL)}")
@@ -42,6 +53,7 @@ def benchmark_folder(dataset: str, frames: int, data_root: Path | str | None = N
             f"{folder} was prepared with {have} frames but this run needs {frames}; prepare it again "
             f"with --frames {frames} into another --out folder"
         )
+    verify_benchmark(folder)
     return folder
 
 
@@ -49,3 +61,16 @@ def load_benchmark(dataset: str, frames: int, data_root: Path | str | None = Non
     """(train, val, manifest) of a benchmark, memory-mapped."""
     folder = benchmark_folder(dataset, frames, data_root)
     return load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
+
+
+def data_provenance(folder: Path, manifest: dict) -> dict:
+    """Where a result's data came from, for its record: the verified fingerprint of the files,
+    the folder, and the manifest's source, format and generator version (None values left out)."""
+    provenance = {
+        "fingerprint": verify_benchmark(folder),
+        "root": str(Path(folder).resolve()),
+        "source": manifest.get("source"),
+        "format": manifest.get("format"),
+        "generator_version": manifest.get("generator_version"),
+    }
+    return {key: value for key, value in provenance.items() if value is not None}

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.ntu import keypoint_to_array
+from datasets.safe_pickle import safe_load
 from datasets.skeleton import NUM_JOINTS, NUM_PERSONS
 from datasets.splits import (
     BENCHMARKS,
@@ -362,8 +363,7 @@ def read_pyskl(inputs: Path | str | Sequence[Path | str], dataset: str) -> dict[
     if path is None:
         raise FileNotFoundError(f"no {dataset}_3danno.pkl in {', '.join(map(str, roots))}")
     try:
-        with open(path, "rb") as f:
-            obj = pickle.load(f)
+        obj = safe_load(path, "pyskl annotation file")
     except (pickle.UnpicklingError, EOFError) as err:
         raise FormatError(f"{path} is not a readable pickle ({err})") from None
     if not (isinstance(obj, dict) and "split" in obj and "annotations" in obj):

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
 from datasets.ntu import BODY_SELECTIONS, read_skeleton, select_bodies
@@ -44,6 +43,7 @@ from datasets.pku import (
     read_pku_skeleton,
 )
 from datasets.preprocess import preprocess_sample
+from datasets.progress import progress
 from datasets.splits import (
     BENCHMARKS,
     NTU_NAME,
@@ -208,12 +208,10 @@ def _run(job: _Job, workers: int, desc: str, skip_bad: bool) -> list[tuple[int, 
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
             pool = ctx.Pool(workers, initializer=_worker_init, initargs=(job,))
             results = pool.imap_unordered(_worker_run, tasks)
-        with tqdm(
+        with progress(
             total=n,
             desc=desc,
             unit="file" if isinstance(job.source, (NTURawSource, PKURawSource)) else "sample",
-            dynamic_ncols=True,
-            disable=None,
         ) as bar:
             for count, errors in results:
                 bar.update(count)

@@ -19,12 +19,13 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from datasets.safe_pickle import safe_load
 from datasets.skeleton import check_layout
 
 PARTS = ("train", "val")
@@ -43,11 +44,14 @@ class Split:
         return len(self.labels)
 
 
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+def sha256_file(path: Path, chunk: int = 1 << 22, on_block: Callable[[int], object] | None = None) -> str:
+    """Hex SHA-256 of a file read in chunks; ``on_block(nbytes)`` after each (a progress bar's update)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
+            if on_block is not None:
+                on_block(len(block))
     return h.hexdigest()
 
 
@@ -57,10 +61,10 @@ def write_label_pkl(path: Path, names: Sequence[str], labels: Sequence[int]) -> 
 
 
 def read_label_pkl(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read an ST-GCN label pickle ``(names, labels)``; a clear error for anything else."""
+    """Read an ST-GCN label pickle ``(names, labels)`` as data only (:mod:`datasets.safe_pickle`);
+    a clear error for anything else."""
     try:
-        with open(path, "rb") as f:
-            obj = pickle.load(f)
+        obj = safe_load(path, "label file")
     except FileNotFoundError:
         raise FileNotFoundError(f"label file {path} does not exist") from None
     except (pickle.UnpicklingError, EOFError) as err:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.preprocess import preprocess_sample
+from datasets.progress import progress
 from datasets.store import BenchmarkWriter
 
 NUM_SUBJECTS = 40
@@ -438,14 +439,16 @@ def sample_name(subject: int, camera: int, label: int, replication: int = 1, set
     return f"S{setup:03d}C{camera:03d}P{subject:03d}R{replication:03d}A{label + 1:03d}.skeleton"
 
 
-def generate(frames: int, seed: int = DEFAULT_SEED, subjects: int = NUM_SUBJECTS) -> tuple[np.ndarray, list[str], np.ndarray]:
+def generate(frames: int, seed: int = DEFAULT_SEED, subjects: int = NUM_SUBJECTS,
+             desc: str = "generating synthetic data") -> tuple[np.ndarray, list[str], np.ndarray]:
     """All samples preprocessed to ``frames``: ``(N, 3, frames, 25, 2)``, names, labels.
 
-    Each (subject, class) performance is seen by the three cameras at once, as in NTU.
+    Each (subject, class) performance is seen by the three cameras at once, as in NTU. The
+    default 40 subjects take a minute or two, so progress (``desc``) is shown per subject.
     """
     people = [make_subject(np.random.default_rng([seed, 1, s])) for s in range(subjects + 1)]
     data, names, labels = [], [], []
-    for s in range(1, subjects + 1):
+    for s in progress(range(1, subjects + 1), desc=desc, unit="subject"):
         for label in range(NUM_CLASSES):
             rng = np.random.default_rng([seed, 2, s, label])
             partner = people[(s + int(rng.integers(1, subjects))) % subjects + 1 if subjects > 1 else 0]
@@ -475,7 +478,7 @@ def build_benchmark(benchmark: str, frames: int, out: Path, seed: int = DEFAULT_
                     subjects: int = NUM_SUBJECTS) -> Path:
     """Generate, split and write ``synthetic-<benchmark>`` at ``frames`` into ``out`` atomically
     (fewer ``subjects`` make the tiny benchmarks of the tests)."""
-    data, names, labels = generate(frames, seed, subjects)
+    data, names, labels = generate(frames, seed, subjects, desc=f"generating synthetic-{benchmark} ({frames} frames)")
     train, val = split_indices(names, benchmark)
     writer = BenchmarkWriter(Path(out))
     try:

@@ -7,7 +7,6 @@ never matched against NTU numbers.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from results import read_records, variant_label
+from results.cli import ArgumentParser
 
 HERE = Path(__file__).resolve().parent
 REPORTED = HERE / "reported.csv"
@@ -27,13 +27,16 @@ METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
     """One row per record with the columns the tables need; the newest record of each
-    (method, variant, dataset, stream, protocol, checkpoint source, pretraining seed) wins: runs of
-    one recipe with other seeds stand in rows of their own, so the spread is visible."""
+    (method, variant, dataset, data fingerprint, stream, protocol, checkpoint source, BN, pretraining
+    seed) wins: runs of one recipe with other seeds stand in rows of their own, so the spread is
+    visible, and a record on other files (regenerated, re-prepared or edited data) never replaces
+    a row: it gets its own, its ``data`` column showing the difference."""
     rows = []
     for r in records:
         m = r["metrics"]
         rows.append({
-            "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"], "stream": r["stream"], "protocol": r["protocol"],
+            "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"],
+            "data": data_id(r), "stream": r["stream"], "protocol": r["protocol"],
             "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–", "bn": bn_statistics(r),
             "pretrain_seed": r.get("pretrain_seed"),
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
@@ -44,10 +47,17 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    key = ["method", "variant", "dataset", "stream", "protocol", "checkpoint", "bn", "pretrain_seed"]
+    key = ["method", "variant", "dataset", "data", "stream", "protocol", "checkpoint", "bn", "pretrain_seed"]
     df["pretrain_seed"] = df["pretrain_seed"].astype("Int64")  # nullable: random-init and official files have none
     latest = df.sort_values("created").groupby(key, as_index=False, dropna=False).tail(1)
     return latest.sort_values(key, na_position="first").reset_index(drop=True)
+
+
+def data_id(record: dict) -> str:
+    """The first 8 hex digits of the data fingerprint a record names ("–" for records from before
+    records carried one)."""
+    fingerprint = (record.get("data") or {}).get("fingerprint")
+    return fingerprint[:8] if fingerprint else "–"
 
 
 def bn_statistics(record: dict) -> str:
@@ -72,12 +82,12 @@ def _md(df: pd.DataFrame) -> str:
 
 
 def gain_over_random_init(df: pd.DataFrame) -> list[float | None]:
-    """Each row's top-1 minus the random-init row of the same method, dataset, stream and protocol
+    """Each row's top-1 minus the random-init row of the same method, data, stream and protocol
     (the same encoder, graph and frame count untrained); None where that baseline has no record."""
-    random = df[df.checkpoint == "random"].set_index(["method", "dataset", "stream", "protocol"]).top1
+    random = df[df.checkpoint == "random"].set_index(["method", "dataset", "data", "stream", "protocol"]).top1
     out = []
     for row in df.itertuples():
-        base = random.get((row.method, row.dataset, row.stream, row.protocol))
+        base = random.get((row.method, row.dataset, row.data, row.stream, row.protocol))
         out.append(None if row.checkpoint == "random" or base is None else round(row.top1 - base, 2))
     return out
 
@@ -88,7 +98,7 @@ def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
     s = df[df.synthetic].copy()
     s["gain"] = gain_over_random_init(s)
     s["method"] = [f"{m} (random init)" if c == "random" else m + v for m, v, c in zip(s.method, s.variant, s.checkpoint)]
-    return s[["method", "dataset", "stream", "protocol", "checkpoint", "preset", "bn", "epochs", "pretrain_seed",
+    return s[["method", "dataset", "data", "stream", "protocol", "checkpoint", "preset", "bn", "epochs", "pretrain_seed",
               "frames", "top1", "gain",
               "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
 
@@ -98,7 +108,7 @@ def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
     only in ``pretrain_seed`` are one recipe; recipes with two or more seeds get n, mean, standard
     deviation (n − 1), min, max of top-1, the random-init top-1 and how many seeds beat it."""
     rows = table[(table.checkpoint != "random") & table.pretrain_seed.notna()]
-    recipe = ["method", "dataset", "stream", "protocol", "preset", "bn", "epochs"]
+    recipe = ["method", "dataset", "data", "stream", "protocol", "preset", "bn", "epochs"]
     out = []
     for key, g in rows.groupby(recipe, sort=True):
         if len(g) < 2:
@@ -214,7 +224,7 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m leaderboard", description="Regenerate the leaderboard from records.")
+    ap = ArgumentParser(prog="python -m leaderboard", description="Regenerate the leaderboard from records.")
     ap.add_argument("--records", type=Path, help="records folder (default: results/records)")
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: leaderboard/)")
     args = ap.parse_args(argv)

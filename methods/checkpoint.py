@@ -73,14 +73,22 @@ def encoder_checkpoint(backbone: nn.Module, encoder: str, encoder_kwargs: dict, 
             "state_dict": state, "meta": dict(meta)}
 
 
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (torch's can run to dozens; some are empty)."""
+    lines = str(err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__)[:limit]
+
+
 def _torch_load(path: Path, map_location: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist; pass a .pt file, or omit --checkpoint to use the zoo")
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes): an interrupted copy or download? Copy it again")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise ValueError(f"checkpoint {path} could not be read as a torch file: {str(err).splitlines()[0]}") from None
+        raise ValueError(f"checkpoint {path} could not be read as a torch file: {first_line(err)}") from None
     if not isinstance(obj, dict):
         raise ValueError(f"checkpoint {path} holds a {type(obj).__name__}, not a state dict")
     return obj
@@ -95,6 +103,7 @@ class LoadedEncoder:
     encoder: nn.Module
     layout: str
     meta: dict = field(default_factory=dict)
+    encoder_kwargs: dict = field(default_factory=dict)  # how the backbone was built (graph, widths)
 
 
 def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "cpu") -> LoadedEncoder:
@@ -126,7 +135,7 @@ def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "
         source, rename = f"{path} ({found.layout.saved_by})", found.official_name
     encoder = build_encoder(name, **kwargs)
     load_state_strict(encoder, state, source, rename)
-    return LoadedEncoder(encoder.eval(), layout, meta)
+    return LoadedEncoder(encoder.eval(), layout, meta, dict(kwargs))
 
 
 def _check_stream(path: Path, fmt: str, meta: dict, stream: str | None) -> None:

@@ -20,13 +20,15 @@ from torch.utils.data import DataLoader
 from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
 from datasets.cache import cache_dir
 from datasets.feeder import ViewsDataset
+from datasets.integrity import fingerprint
 from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
-from results.provenance import command_line, default_device, device_name, git_commit, now
+from results.cli import ArgumentParser, natural_int, positive_int
+from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
 RUN_FILE = "run.json"
 LOG_FILE = "log.txt"
@@ -116,11 +118,6 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
                                        {**meta, "stream": s}), out / encoder_file(s, own_stream, epoch))
 
 
-def benchmark_fingerprint(manifest: dict) -> str:  # TODO(reconcile with datasets' verify_benchmark)
-    import hashlib
-    return hashlib.sha256(repr(sorted(manifest.get("sha256", {}).items())).encode()).hexdigest()
-
-
 def epoch_order(num_samples: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled sample order of 1-based ``epoch``: a pure function of (seed, epoch), so a run
     resumed in the middle of an epoch continues with the very samples it would have seen."""
@@ -203,7 +200,7 @@ def pretrain(
         "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
         "streams": list(model.backbones()),
         "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
-        "data_fingerprint": benchmark_fingerprint(manifest),
+        "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
     }
     optimizer = build_optimizer(model, p)
@@ -307,28 +304,8 @@ class RunLog:
             f.write(f"{now()} {message}\n")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1 (a zero or negative count is refused at parse time)."""
-    return _int_at_least(text, 1)
-
-
-def natural_int(text: str) -> int:
-    """argparse type: an integer ≥ 0."""
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m methods.pretrain", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m methods.pretrain", description=__doc__.split("\n\n")[0])
     ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
     ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic)")
     ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (real datasets)")
@@ -356,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
-                        args.data_root, args.stream, torch.device(args.device) if args.device else None,
+                        args.data_root, args.stream, parse_device(args.device),
                         args.snapshot_every, args.workers, options=parse_options(args.option),
                         save_every=args.save_every, restart=args.restart)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

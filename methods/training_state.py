@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from methods.checkpoint import TRAINING_FORMAT
+from methods.checkpoint import TRAINING_FORMAT, first_line
 
 #: The training-state layout this version writes; older states (before bit-identical resume) lack
 #: the generators' states and the in-epoch position, so they cannot be resumed exactly.
@@ -75,8 +75,7 @@ def read_training_state(path: Path, meta: dict, map_location: torch.device | str
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for torn, truncated or foreign files
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise ValueError(f"training state {path} is unreadable ({first[:160]}); {fresh}") from None
+        raise ValueError(f"training state {path} is unreadable ({first_line(err)}); {fresh}") from None
     fmt = state.get("format") if isinstance(state, dict) else type(state).__name__
     if fmt != TRAINING_FORMAT:
         raise ValueError(f"training state {path} is not a SkeleBench training state (it holds {fmt!r}); {fresh}")

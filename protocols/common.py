@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from datasets import DEFAULT_DATASET, SYNTHETIC, benchmark_folder
+from datasets import DEFAULT_DATASET, SYNTHETIC, benchmark_folder, data_provenance
 from datasets.skeleton import STREAMS
 from datasets.store import Split, load_split, read_manifest
 from methods import available, get_method
@@ -23,7 +23,8 @@ from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from protocols.features import encoder_fingerprint
 from results import summary_line, write_record
-from results.provenance import command_line, default_device, device_name, git_commit, now
+from results.cli import natural_int
+from results.provenance import command_line, device_name, git_commit, now, parse_device
 
 
 def add_common_arguments(ap: argparse.ArgumentParser) -> None:
@@ -39,7 +40,10 @@ def add_common_arguments(ap: argparse.ArgumentParser) -> None:
                     help="BN statistics of the evaluated encoder: 'training' keeps the checkpoint's (as the official "
                          "code), 'precise' re-estimates them on the clean training set first, as the random-init "
                          "baseline always is (default: %(default)s)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--allow-mismatch", action="store_true",
+                    help="evaluate a checkpoint whose recorded method, frames, graph or head differ from --method's "
+                         "(refused by default; the record names every difference)")
+    ap.add_argument("--seed", type=natural_int, default=0)
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")
     ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
@@ -62,6 +66,9 @@ class Encoder:
     #: BN statistics the backbone is evaluated with: "training" (the running averages the run ended
     #: with, as the official code), "precise" (re-estimated on clean training data), None if unknown
     bn_statistics: str | None = None
+    #: what the checkpoint records against what ``--method`` builds, where they differ and
+    #: ``--allow-mismatch`` let it through: ``{field: [checkpoint's, method's]}``
+    mismatch: dict | None = None
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -80,6 +87,25 @@ def method_variant(method_cls: type, config: dict | None) -> dict:
     extra, default_extra = config.get("extra") or {}, default["extra"]
     diff.update({k: v for k, v in extra.items() if k in default_extra and v != default_extra[k]})
     return diff
+
+
+def checkpoint_mismatch(method_cls: type, meta: dict, encoder_kwargs: dict) -> dict[str, list]:
+    """Where a checkpoint's recorded method, frames, graph or head differ from what ``method_cls``
+    builds: ``{field: [checkpoint's, method's]}``. An official file records no method, frames or
+    head; its graph (read from its ``A``) is still compared."""
+    default = method_cls.default_config
+    config = meta.get("config") or {}
+    have = {"method": meta.get("method"), "frames": meta.get("frames", config.get("frames")),
+            "graph": encoder_kwargs.get("graph"), "head": config.get("head")}
+    want = {"method": method_cls.name, "frames": default.frames, "graph": default.graph, "head": default.head}
+    return {k: [have[k], want[k]] for k in want if have[k] is not None and have[k] != want[k]}
+
+
+def refuse_mismatch(path: Path, mismatch: dict[str, list], allow: bool) -> None:
+    if mismatch and not allow:
+        said = ", ".join(f"{k} {have} (--method wants {want})" for k, (have, want) in mismatch.items())
+        raise ValueError(f"checkpoint {path} does not match --method: it records {said}; pass the method it was "
+                         "trained with, or --allow-mismatch to evaluate it anyway (recorded)")
 
 
 def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
@@ -109,11 +135,14 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
                             args.stream, device)
     loaded = load_checkpoint(path, stream=args.stream)
     meta = loaded.meta
+    mismatch = checkpoint_mismatch(method_cls, meta, loaded.encoder_kwargs)
+    refuse_mismatch(path, mismatch, getattr(args, "allow_mismatch", False))
     if source == "checkpoint":
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
-                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training")
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
+                   mismatch or None)
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:
@@ -128,21 +157,25 @@ def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Spli
     return folder, load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
 
 
-def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, manifest: dict, frames: int, metrics: dict,
-           protocol_config: dict, wall_s: float, device: torch.device) -> dict:
-    """Write the run's one result record and print its summary (or the record with --json) last."""
+def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
+           metrics: dict, protocol_config: dict, wall_s: float, device: torch.device) -> dict:
+    """Write the run's one result record and print its summary (or the record with --json) last.
+
+    The record names the data by its verified fingerprint and folder, so a run on other files
+    (regenerated, re-prepared, edited) is never mistaken for this one (the leaderboard keys on it)."""
     dataset = args.dataset
     record = {
         "method": get_method(args.method).name, "dataset": dataset, "split": dataset.rsplit("-", 1)[-1],
         "stream": args.stream, "protocol": protocol, "preset": encoder.preset, "epochs": encoder.epochs,
         "seed": args.seed, "metrics": metrics, "frames": frames,
         "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
-        "synthetic": dataset in SYNTHETIC,
+        "synthetic": dataset in SYNTHETIC, "data": data_provenance(folder, manifest),
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.layout},
         "pretrain_wall_s": encoder.pretrain_wall_s, "pretrain_seed": encoder.pretrain_seed,
         "bn_statistics": encoder.bn_statistics,
         "variant": encoder.variant or {},
+        **({"mismatch": encoder.mismatch} if encoder.mismatch else {}),
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }
@@ -156,9 +189,8 @@ def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argpar
             argv: list[str] | None = None) -> int:
     """Parse, run, and turn expected failures into one clear line and exit code 2."""
     args = build().parse_args(argv)
-    device = torch.device(args.device) if args.device else default_device()
     try:
-        body(args, device)
+        body(args, parse_device(args.device))
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from datasets.cache import cache_dir
+from datasets.integrity import verify_benchmark
+from datasets.progress import progress
 from datasets.skeleton import to_stream
-from datasets.store import Split, read_manifest
+from datasets.store import Split
 
 
 def encoder_fingerprint(encoder: nn.Module) -> str:
@@ -34,9 +35,8 @@ def encoder_fingerprint(encoder: nn.Module) -> str:
 
 
 def data_fingerprint(folder: Path) -> str:
-    """Checksums from the benchmark manifest (computed once when the folder was written)."""
-    manifest = read_manifest(folder)
-    return hashlib.sha256(repr(sorted(manifest.get("sha256", {}).items())).encode()).hexdigest()
+    """SHA-256 over the manifest's checksums, of a folder verified against them (cached after the first time)."""
+    return verify_benchmark(folder)
 
 
 @torch.no_grad()
@@ -46,7 +46,7 @@ def extract_features(encoder: nn.Module, split: Split, stream: str, device: torc
     encoder = encoder.to(device).eval()
     out = []
     n = len(split)
-    for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", dynamic_ncols=True, disable=None):
+    for start in progress(range(0, n, batch_size), desc=desc, unit="batch"):
         x = torch.from_numpy(np.array(split.data[start : start + batch_size], dtype=np.float32)).to(device)
         out.append(encoder(to_stream(x, stream)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

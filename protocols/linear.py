@@ -24,12 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from datasets.progress import progress
 from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
 from protocols.features import cached_features, encoder_fingerprint
+from results.cli import ArgumentParser, positive_int
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, va
     if n < config.batch_size:
         raise ValueError(f"{n} training samples are fewer than one batch of {config.batch_size}")
     curve = []
-    for epoch in range(1, config.epochs + 1):
+    for epoch in progress(range(1, config.epochs + 1), desc="linear classifier", unit="epoch"):
         lr = config.lr * 0.1 ** sum(epoch > m for m in config.milestones)
         for group in opt.param_groups:
             group["lr"] = lr
@@ -112,13 +114,13 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     metrics, cached = linear_metrics(encoder.module, folder, train, val, num_classes, args.stream, device, config,
                                      args.seed)
     protocol_config = {**asdict(config), "features_cached": cached, "num_classes": num_classes}
-    return finish(args, "linear", encoder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
+    return finish(args, "linear", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m protocols.linear", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m protocols.linear", description=__doc__.split("\n\n")[0])
     add_common_arguments(ap)
-    ap.add_argument("--epochs", type=int, default=100, help="classifier epochs (default: %(default)s, as the paper)")
+    ap.add_argument("--epochs", type=positive_int, default=100, help="classifier epochs (default: %(default)s, as the paper)")
     return ap
 
 

@@ -70,6 +70,18 @@ def test_leaderboard_keeps_one_row_per_pretraining_seed(tmp_path):
     assert "55.0" not in syn
 
 
+def test_record_on_other_data_never_replaces_a_row(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(data={"fingerprint": "a" * 64}, metrics={"top1": 61.5, "top5": 90.0}), recs)
+    # newer, same method/checkpoint/seed, but on other files (say NaN-corrupted or regenerated data)
+    write_record(record(data={"fingerprint": "b" * 64}, metrics={"top1": 5.5, "top5": 20.0},
+                        created="2026-11-25T11:00:00Z"), recs)
+    df = records_frame(read_records(recs))
+    assert sorted(zip(df.data, df.top1)) == [("aaaaaaaa", 61.5), ("bbbbbbbb", 5.5)]
+    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
+    assert "| synthetic-xsub | aaaaaaaa | joint |" in syn and "| synthetic-xsub | bbbbbbbb | joint |" in syn
+
+
 def test_plot_has_one_bar_per_row(tmp_path):
     recs = tmp_path / "records"
     write_record(record(pretrain_seed=0), recs)
@@ -98,5 +110,5 @@ def test_seed_summary_by_hand(tmp_path):
     assert row.sd == pytest.approx(6.0)  # sqrt(((6² + 6² + 0²) / 2))
     assert (row.random_init, row.above_random_init) == (60.0, "2/3")
     text = build(recs, tmp_path / "lb").read_text()
-    assert "| skeletonclr | synthetic-xsub | joint | linear | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
+    assert "| skeletonclr | synthetic-xsub | – | joint | linear | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
     assert "| quick | precise | 36 | 0 | 50 | 75.0 | 15.0 |" in text  # its own row, gain over the same random init

@@ -1,0 +1,157 @@
+"""Benchmark folders checked before they are trusted: checksums, finite values, a cached verdict.
+
+The manifest records the SHA-256 of every file as it was written (:meth:`BenchmarkWriter.commit`).
+A file changed since (a partial copy, a disk error, a hand edit) or a NaN let through by some
+preprocessing would otherwise surface only as a wrong accuracy, or a loss of NaN hours into a
+run. :func:`verify_benchmark` re-hashes the files and scans the arrays once, then remembers the
+success by each file's size and mtime, so later runs pay one ``stat`` per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from datasets.cache import cache_dir
+from datasets.progress import progress
+from datasets.store import MANIFEST, sha256_file
+
+#: Files of a benchmark folder that must be listed in its manifest's checksums.
+PAYLOAD = ("*_data.npy", "*_label.pkl")
+#: Bytes of samples checked for NaN/inf at a time, so a 1.2 GB NTU array is never held twice.
+SCAN_BYTES = 1 << 26
+#: Folders smaller than this verify without a progress bar (the tiny and default synthetic sets).
+QUIET_BYTES = 1 << 28
+
+
+def fingerprint(manifest: dict) -> str:
+    """SHA-256 over the sorted manifest checksums: one id for exactly these files' contents."""
+    return hashlib.sha256(repr(sorted(manifest["sha256"].items())).encode()).hexdigest()
+
+
+def verify_benchmark(folder: Path | str) -> str:
+    """Check a benchmark folder against its manifest and return its data fingerprint.
+
+    Refuses (ValueError naming the file and the fix) a manifest without checksums, a data or
+    label file it does not list, a listed file that is missing or whose SHA-256 differs, and
+    NaN/inf in any ``*_data.npy``. A success is cached (:func:`datasets.cache.cache_dir`
+    ``verified/``) under the size and mtime of every file; any change re-verifies.
+    """
+    folder = Path(folder)
+    record_path = cache_dir("verified") / f"{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]}.json"
+    record = _read_record(record_path)
+    if record is not None and _unchanged(folder, record["stats"]):
+        return record["fingerprint"]
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{folder} has no {MANIFEST}, so it is not a complete benchmark; {_fix(folder, {})}")
+    stats = {MANIFEST: _stat(manifest_path)}
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{manifest_path} is not valid JSON ({err}); {_fix(folder, {})}") from None
+    fix = _fix(folder, manifest)
+    checksums = manifest.get("sha256")
+    if not isinstance(checksums, dict) or not checksums:
+        raise ValueError(f"{manifest_path} lists no checksums ('sha256'), so its files cannot be checked; {fix}")
+    unlisted = sorted(_payload(folder) - checksums.keys())
+    if unlisted:
+        raise ValueError(f"{folder / unlisted[0]} is not listed in the checksums of {manifest_path}; {fix}")
+    for name in sorted(checksums):
+        path = folder / name
+        if Path(name).name != name or not path.is_file():
+            raise ValueError(f"{path} is listed in {manifest_path} but does not exist; {fix}")
+        stats[name] = _stat(path)
+    arrays = {name: _open_array(folder / name, fix) for name in sorted(checksums) if name.endswith("_data.npy")}
+    total = sum(stats[name][0] for name in checksums) + sum(a.nbytes for a in arrays.values())
+    with progress(total=total, desc=f"verifying {folder.name}", unit="B", unit_scale=True, unit_divisor=1024,
+                  disable=total < QUIET_BYTES) as bar:
+        for name in sorted(checksums):
+            if sha256_file(folder / name, on_block=bar.update) != checksums[name]:
+                raise ValueError(
+                    f"{folder / name} does not match its checksum in {manifest_path} (the file changed after it "
+                    f"was written); {fix}"
+                )
+        for name, data in arrays.items():
+            _check_finite(folder / name, data, fix, bar.update)
+    result = fingerprint(manifest)
+    _write_record(record_path, {"folder": str(folder.resolve()), "stats": stats, "fingerprint": result})
+    return result
+
+
+def _fix(folder: Path, manifest: dict) -> str:
+    if manifest.get("format") == "generated":
+        return f"delete {folder} and it is generated again on next use"
+    if manifest.get("dataset") and manifest.get("format"):
+        return (f"prepare it again with `python -m datasets.prepare {manifest['dataset']} --format {manifest['format']} "
+                f"--input ... --frames {manifest.get('frames', 50)} --out {folder.parent}`")
+    return (f"prepare it again with `python -m datasets.prepare ... --out {folder.parent}`, or for synthetic "
+            f"data delete {folder} so it is regenerated")
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _payload(folder: Path) -> set[str]:
+    return {p.name for pattern in PAYLOAD for p in folder.glob(pattern)}
+
+
+def _unchanged(folder: Path, stats: dict[str, list[int]]) -> bool:
+    """True if every verified file still has its size and mtime and no data file was added."""
+    try:
+        same = all(_stat(folder / name) == list(seen) for name, seen in stats.items())
+    except OSError:
+        return False
+    return same and _payload(folder) <= stats.keys()
+
+
+def _open_array(path: Path, fix: str) -> np.ndarray:
+    try:
+        data = np.load(path, mmap_mode="r")
+    except ValueError as err:
+        raise ValueError(f"{path} is not a valid .npy array ({err}); {fix}") from None
+    if data.ndim == 0:
+        raise ValueError(f"{path} holds a scalar, not an array of samples; {fix}")
+    return data
+
+
+def _check_finite(path: Path, data: np.ndarray, fix: str, on_block: Callable[[int], object]) -> None:
+    """Refuse NaN/inf, scanning a memory-mapped array a few thousand samples at a time."""
+    step = max(1, SCAN_BYTES // max(1, data[:1].nbytes))
+    for start in range(0, len(data), step):
+        chunk = data[start : start + step]
+        finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"{path} holds non-finite values (NaN or inf), first in sample {start + int(np.argmin(finite))}; {fix}"
+            )
+        on_block(chunk.nbytes)
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("stats"), dict) and isinstance(record.get("fingerprint"), str)
+    return record if ok else None
+
+
+def _write_record(path: Path, record: dict) -> None:
+    """Write atomically (temp file + rename), so a concurrent run never reads half a record."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
