@@ -53,7 +53,7 @@ def test_clean_folder_verifies_with_the_manifest_fingerprint(folder: Path) -> No
     before = hashlib.sha256(repr(sorted(checksums.items())).encode()).hexdigest()  # the formula features.py had
     assert integrity.verify_benchmark(folder) == before
     assert data_fingerprint(folder) == before
-    provenance = data_provenance("synthetic-xsub", folder, read_manifest(folder))
+    provenance = data_provenance(folder, read_manifest(folder))
     assert provenance == {"fingerprint": before, "root": str(folder.resolve()), "format": "generated",
                           "source": read_manifest(folder)["source"], "generator_version": synthetic.GENERATOR_VERSION}
 

@@ -118,7 +118,7 @@ def test_mistyped_synthetic_data_root_generates_nothing(tmp_path, capsys):
 
 def test_progress_with_eta_reaches_a_pipe(tiny_root, tmp_path):
     """Output to a pipe (CI, nohup, a notebook) still shows each long step with its ETA."""
-    env = {**os.environ, "SKELEBENCH_PROGRESS_INTERVAL": "0"}
+    env = {**os.environ, "SKELEBENCH_PROGRESS_INTERVAL": "0", "SKELEBENCH_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, "-m", "protocols.linear", "--method", "skeletonclr", "--checkpoint", "random",
                            "--data-root", str(tiny_root), "--epochs", "3", "--results-dir", str(tmp_path)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)

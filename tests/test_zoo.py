@@ -22,9 +22,12 @@ def _param(path):
 
 
 ZOO = [_param(p) for p in entries()]
-# BLAS differences between machines move cached features in the last digits; the probe's
-# top-1 on 1,440 validation samples may then move by a sample or two.
-TOLERANCE = 0.5
+# The official probe (SGD at LR 3.0) amplifies float rounding: on one machine, the SkeletonCLR zoo
+# features scaled by (1 + 1e-6·noise) moved its top-1 over 78.89-79.86 (recorded 78.19), and on an
+# AVX-512 machine the three default entries gave 79.72 / 66.53 / 52.15 against the recorded 78.19 /
+# 67.29 / 51.39 (the recording machine's kernels differ). A wrong or half-loaded encoder is off by
+# tens of points; 2 points is the instrument's own spread on this data, not a margin of comfort.
+TOLERANCE = 2.0
 
 
 @pytest.mark.parametrize("checkpoint", ZOO)
