@@ -24,7 +24,7 @@ import io, os, signal, sys
 import torch
 from methods import checkpoint, pretrain as pt
 
-mode, n, out, root = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mode, n, out, root, method = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 calls = [0]
 
 def die():
@@ -61,13 +61,13 @@ elif mode == "renamed":
             if calls[0] == n:
                 die()
     checkpoint.os.replace = replace
-pt.pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=2, out=out, data_root=root, max_steps=2, save_every=1,
+pt.pretrain(method, "synthetic-xsub", "quick", epochs=2, out=out, data_root=root, max_steps=2, save_every=1,
             resume=mode == "resume")
 """
 
 
-def run_driver(mode: str, n: int, out, root) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", DRIVER, mode, str(n), str(out), str(root)], cwd=REPO_ROOT,
+def run_driver(mode: str, n: int, out, root, method: str = "skeletonclr") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", DRIVER, mode, str(n), str(out), str(root), method], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -85,33 +85,46 @@ def final_state(run) -> dict:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("uninterrupted")
-    done = run_driver("none", 0, out, tiny_root)
-    assert done.returncode == 0, done.stderr
-    return out
+    """The reference run of each method, made once."""
+    runs = {}
+
+    def get(method: str):
+        if method not in runs:
+            out = tmp_path_factory.mktemp(f"uninterrupted-{method}")
+            done = run_driver("none", 0, out, tiny_root, method)
+            assert done.returncode == 0, done.stderr
+            assert "ETA" in done.stderr  # progress reaches a pipe
+            runs[method] = out
+        return runs[method]
+
+    return get
 
 
 # Steps: 2 epochs x 2 steps, the state written after every step (save_every=1): e1s1, e1 end,
 # e2s1, e2 end. Killing at optimiser step 4 resumes from the mid-epoch state e2s1; tearing the
-# second write resumes from e1s1; dying after the third rename resumes from e2s1.
-@pytest.mark.parametrize("mode,n", [("step", 4), ("write", 2), ("renamed", 3)], ids=["mid-epoch", "during-write",
-                                                                                  "after-write"])
-def test_sigkill_then_resume_is_bit_identical(mode, n, uninterrupted, tiny_root, tmp_path):
+# second write resumes from e1s1; dying after the third rename resumes from e2s1. SkeleMixCLR
+# draws its mixing regions from the method's batch generator, which a mid-epoch resume restores.
+@pytest.mark.parametrize("method,mode,n", [
+    ("skeletonclr", "step", 4), ("skeletonclr", "write", 2), ("skeletonclr", "renamed", 3),
+    ("skelemixclr-v1", "step", 2),
+], ids=["mid-epoch", "during-write", "after-write", "skelemix-mid-epoch"])
+def test_sigkill_then_resume_is_bit_identical(method, mode, n, uninterrupted, tiny_root, tmp_path):
     out = tmp_path / "run"
-    killed = run_driver(mode, n, out, tiny_root)
+    killed = run_driver(mode, n, out, tiny_root, method)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (out / "last.pt").is_file() and not (out / "run.json").exists()
     if mode == "write":
         assert list(out.glob(".last.pt.*.tmp"))  # the torn write is there, beside the intact last.pt
-    resumed = run_driver("resume", 0, out, tiny_root)
+    resumed = run_driver("resume", 0, out, tiny_root, method)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
     assert not list(out.glob(".*.tmp"))  # the torn temporary file is cleaned up
-    want, got = final_state(uninterrupted), final_state(out)
+    reference = uninterrupted(method)
+    want, got = final_state(reference), final_state(out)
     assert want.keys() == got.keys() and any(k.startswith("model.queue") for k in want)
     different = [k for k in want if not torch.equal(want[k], got[k])]
     assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
-    hist = [json.loads((run / "run.json").read_text())["history"] for run in (uninterrupted, out)]
+    hist = [json.loads((run / "run.json").read_text())["history"] for run in (reference, out)]
     assert hist[0] == hist[1]  # the per-epoch means too, including the partial sums of the cut epoch
 
 
