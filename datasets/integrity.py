@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from datasets.cache import cache_dir
+from datasets.cache import atomic_write_text, cache_dir
 from datasets.progress import progress
 from datasets.store import MANIFEST, sha256_file
 
@@ -146,12 +144,5 @@ def _read_record(path: Path) -> dict | None:
 
 
 def _write_record(path: Path, record: dict) -> None:
-    """Write atomically (temp file + rename), so a concurrent run never reads half a record."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomically, so a concurrent run never reads half a record."""
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))

@@ -7,13 +7,12 @@ never matched against NTU numbers.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from datasets.cache import atomic_write_text
 from results import read_records, variant_label
 from results.cli import ArgumentParser
 
@@ -174,13 +173,6 @@ def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
     df = records_frame(read_records(records_dir))
     reported = pd.read_csv(REPORTED)
@@ -219,7 +211,7 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
         _md(comparison_table(df, reported)),
     ]
     path = out_dir / "README.md"
-    _atomic_write(path, "\n".join(text))
+    atomic_write_text(path, "\n".join(text))
     return path
 
 

@@ -74,9 +74,11 @@ def encoder_checkpoint(backbone: nn.Module, encoder: str, encoder_kwargs: dict, 
 
 
 def first_line(err: BaseException, limit: int = 160) -> str:
-    """The first line of an exception's message (torch's can run to dozens; some are empty)."""
+    """The first sentence of an exception's first line (torch's messages can run to dozens of
+    lines of advice; some are empty)."""
     lines = str(err).strip().splitlines()
-    return (lines[0] if lines else type(err).__name__)[:limit]
+    line = lines[0] if lines else type(err).__name__
+    return line.split(". ", 1)[0][:limit]
 
 
 def _torch_load(path: Path, map_location: str) -> dict:

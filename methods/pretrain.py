@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
-from datasets.cache import cache_dir
+from datasets.cache import atomic_write_text, cache_dir
 from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
 from datasets.progress import log_line, progress
@@ -283,9 +283,7 @@ def pretrain(
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device), "command": command_line(), "finished": now()}
     export_encoders(model, out, own_stream, {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
-    tmp = out / f".{RUN_FILE}.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(out / RUN_FILE)
+    atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
     log.line(f"finished: {final}")
     return final
 

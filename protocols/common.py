@@ -131,7 +131,9 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
             name = default_preset(args.dataset)
             preset, epochs = name, resolve_preset(method_cls, name, None).epochs
             source = "pretrained"
-            path = pretrain(method_cls.name, args.dataset, name, None, None, False, args.seed, args.data_root,
+            # resume=True: a pretraining an earlier protocol run started and was interrupted in
+            # continues where it stopped (its state is checked to be this recipe's)
+            path = pretrain(method_cls.name, args.dataset, name, None, None, True, args.seed, args.data_root,
                             args.stream, device)
     loaded = load_checkpoint(path, stream=args.stream)
     meta = loaded.meta
