@@ -58,6 +58,7 @@ from datasets.splits import (
     split_ntu,
 )
 from datasets.store import BenchmarkWriter
+from results.cli import ArgumentParser, positive_int
 
 DATASETS = tuple(BENCHMARKS)
 FRAME_CHOICES = (50, 64, 300)
@@ -673,7 +674,7 @@ Input layouts (--format):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m datasets.prepare", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
@@ -713,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="processes that parse files in parallel (default: all cores)",

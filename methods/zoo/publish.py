@@ -7,7 +7,6 @@ backbone and its recorded recipe into ``methods/zoo/`` (temporary files, then re
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import encoder_file
 from methods.zoo import ZOO_DIR
 from protocols.linear import linear_metrics, num_classes_of
+from results.cli import ArgumentParser
 from results.provenance import default_device
 
 
@@ -97,7 +97,7 @@ def _snapshot_every(curve: list[dict]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m methods.zoo.publish", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m methods.zoo.publish", description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="finished run folder (holds run.json, encoder.pt)")
     ap.add_argument("--data-root", type=Path)
     ap.add_argument("--name", help="entry name (default: <method>-<dataset>-<stream>, the one protocols use)")
