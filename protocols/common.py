@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -47,6 +48,21 @@ def add_common_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")
     ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
+
+
+@dataclass
+class TestLogits:
+    """A classifier's raw logits on the test (val) part, at the final and at the best evaluation,
+    with the labels and sample names that fix their order (fusion refuses another order)."""
+
+    final: np.ndarray
+    best: np.ndarray
+    labels: np.ndarray
+    names: list[str]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"final": np.asarray(self.final, np.float32), "best": np.asarray(self.best, np.float32),
+                "labels": np.asarray(self.labels, np.int64), "names": np.asarray(self.names, dtype=str)}
 
 
 @dataclass
@@ -160,11 +176,14 @@ def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Spli
 
 
 def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
-           metrics: dict, protocol_config: dict, wall_s: float, device: torch.device) -> dict:
+           metrics: dict, protocol_config: dict, wall_s: float, device: torch.device,
+           logits: TestLogits | None = None) -> dict:
     """Write the run's one result record and print its summary (or the record with --json) last.
 
     The record names the data by its verified fingerprint and folder, so a run on other files
-    (regenerated, re-prepared, edited) is never mistaken for this one (the leaderboard keys on it)."""
+    (regenerated, re-prepared, edited) is never mistaken for this one (the leaderboard keys on it).
+    A protocol that trains a classifier passes its test ``logits``; they are saved beside the
+    record (``<record>.logits.npz``) for 3-stream fusion (:mod:`protocols.ensemble`)."""
     dataset = args.dataset
     record = {
         "method": get_method(args.method).name, "dataset": dataset, "split": dataset.rsplit("-", 1)[-1],
@@ -181,7 +200,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }
-    path = write_record(record, args.results_dir)
+    path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
     print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     return record

@@ -15,9 +15,12 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from datasets.cache import REPO_ROOT
 
 RECORDS_DIR = REPO_ROOT / "results" / "records"
+LOGITS_SUFFIX = ".logits.npz"
 REQUIRED = ("method", "dataset", "split", "stream", "protocol", "preset", "epochs", "seed", "metrics", "frames",
             "preprocessing", "commit", "wall_s", "device")
 
@@ -29,8 +32,11 @@ def records_dir(override: Path | str | None = None) -> Path:
     return Path(os.environ.get("SKELEBENCH_RESULTS", RECORDS_DIR))
 
 
-def write_record(record: dict, directory: Path | str | None = None) -> Path:
-    """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``."""
+def write_record(record: dict, directory: Path | str | None = None,
+                 arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``;
+    ``arrays`` (a classifier's test logits) go beside it as ``<same name>.logits.npz``, written
+    first, and the record names that file in ``logits``."""
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise ValueError(f"result record lacks {', '.join(missing)}")
@@ -38,17 +44,37 @@ def write_record(record: dict, directory: Path | str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = re.sub(r"[^0-9T]", "", record.get("created", ""))
     stem = "-".join(str(record[k]) for k in ("method", "protocol", "dataset", "stream"))
-    fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-        f.write("\n")
     path = folder / f"{stamp}-{stem}.json"
     n = 1
     while path.exists():
         n += 1
         path = folder / f"{stamp}-{stem}-{n}.json"
+    if arrays is not None:
+        side = path.with_suffix(LOGITS_SUFFIX)
+        fd, tmp = tempfile.mkstemp(prefix=".logits-", suffix=".npz", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, side)
+        record = {**record, "logits": side.name}
+    fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+        f.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def read_logits(record: dict) -> dict[str, np.ndarray]:
+    """The test logits saved beside a record (read with :func:`read_records`, which sets ``_path``)."""
+    name = record.get("logits")
+    if not name:
+        raise ValueError(f"record {record.get('_path', '?')} has no saved logits (its protocol trains no classifier, "
+                         "or it predates saving them)")
+    path = Path(record["_path"]).parent / name
+    if not path.is_file():
+        raise FileNotFoundError(f"logits file {path} of record {record['_path']} does not exist")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 def read_records(directory: Path | str | None = None) -> list[dict]:
