@@ -140,6 +140,9 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     presets: dict[str, Preset] = {}
     #: Streams a multi-stream method trains in one run (CrosSCLR); empty: the one of ``config.stream``.
     streams: tuple[str, ...] = ()
+    #: Epochs of the method's official linear-evaluation config (methods.md §3.1: 100 for CrosSCLR
+    #: and AimCLR, 150 for SkeleMixCLR; ×0.1 after epoch 80 in all).
+    linear_epochs: int = 100
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
                  mining_epoch: int = 0) -> None:

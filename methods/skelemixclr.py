@@ -49,6 +49,7 @@ QUICK_NOTE = (
 class SkeleMixCLR(MoCoMethod):
     name = "skelemixclr"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2, extra=SKELEMIX_PLUS)
+    linear_epochs = 150  # its linear_eval config (methods.md §3.1)
     presets: dict[str, Preset] = {
         "paper": PAPER_CONSTANT,
         "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=3)),

@@ -29,7 +29,15 @@ from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
 from methods.encoders.batchnorm import recalibrate_batchnorm
-from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
+from protocols.common import (
+    TestLogits,
+    add_common_arguments,
+    check_frames,
+    finish,
+    load_parts,
+    resolve_encoder,
+    run_cli,
+)
 from protocols.features import cached_features, encoder_fingerprint
 from results.cli import ArgumentParser, positive_int
 
@@ -52,9 +60,20 @@ def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     return 100.0 * hit.float().mean().item()
 
 
-def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
-                 config: LinearConfig = LinearConfig(), seed: int = 0) -> dict:
-    """Train the linear classifier on fixed features; returns final and best-over-evaluations metrics."""
+@dataclass
+class LinearFit:
+    """A trained linear classifier: its metrics, the layer, and its raw test logits at the final
+    and at the best evaluation (saved beside the record for 3-stream fusion)."""
+
+    metrics: dict
+    layer: nn.Linear
+    final_logits: np.ndarray
+    best_logits: np.ndarray
+
+
+def fit_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
+               config: LinearConfig = LinearConfig(), seed: int = 0) -> LinearFit:
+    """Train the linear classifier on fixed features; final and best-over-evaluations metrics."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     fc = nn.Linear(train_x.shape[1], num_classes)
@@ -65,7 +84,7 @@ def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, va
     n = len(xt)
     if n < config.batch_size:
         raise ValueError(f"{n} training samples are fewer than one batch of {config.batch_size}")
-    curve = []
+    curve, best_logits = [], None
     for epoch in progress(range(1, config.epochs + 1), desc="linear classifier", unit="epoch"):
         lr = config.lr * 0.1 ** sum(epoch > m for m in config.milestones)
         for group in opt.param_groups:
@@ -81,17 +100,33 @@ def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, va
             with torch.no_grad():
                 logits = fc(xv)
             curve.append({"epoch": epoch, "top1": topk_accuracy(logits, yv, 1), "top5": topk_accuracy(logits, yv, 5)})
+            if best_logits is None or curve[-1]["top1"] > max(c["top1"] for c in curve[:-1]):
+                best_logits = logits.numpy().copy()
     best = max(curve, key=lambda c: c["top1"])
-    return {"top1": round(curve[-1]["top1"], 2), "top5": round(curve[-1]["top5"], 2),
-            "best_top1": round(best["top1"], 2), "best_epoch": best["epoch"], "curve": curve}
+    metrics = {"top1": round(curve[-1]["top1"], 2), "top5": round(curve[-1]["top5"], 2),
+               "best_top1": round(best["top1"], 2), "best_epoch": best["epoch"], "curve": curve}
+    return LinearFit(metrics, fc.eval(), logits.numpy().copy(), best_logits)
+
+
+def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
+                 config: LinearConfig = LinearConfig(), seed: int = 0) -> dict:
+    """The metrics of :func:`fit_linear`."""
+    return fit_linear(train_x, train_y, val_x, val_y, num_classes, config, seed).metrics
+
+
+def linear_fit(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
+               device: torch.device, config: LinearConfig = LinearConfig(), seed: int = 0) -> tuple[LinearFit, bool]:
+    """The linear protocol on one encoder: cached features, then the classifier; (fit, features were cached)."""
+    train_x, cached_t = cached_features(encoder, folder, "train", train, stream, device)
+    val_x, cached_v = cached_features(encoder, folder, "val", val, stream, device)
+    return fit_linear(train_x, train.labels, val_x, val.labels, num_classes, config, seed), cached_t and cached_v
 
 
 def linear_metrics(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
                    device: torch.device, config: LinearConfig = LinearConfig(), seed: int = 0) -> tuple[dict, bool]:
-    """The linear protocol on one encoder: cached features, then the classifier; (metrics, cached)."""
-    train_x, cached_t = cached_features(encoder, folder, "train", train, stream, device)
-    val_x, cached_v = cached_features(encoder, folder, "val", val, stream, device)
-    return train_linear(train_x, train.labels, val_x, val.labels, num_classes, config, seed), cached_t and cached_v
+    """:func:`linear_fit`'s metrics: (metrics, cached)."""
+    fit, cached = linear_fit(encoder, folder, train, val, num_classes, stream, device, config, seed)
+    return fit.metrics, cached
 
 
 def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
@@ -110,17 +145,19 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
         encoder.fingerprint = encoder_fingerprint(encoder.module)
         encoder.bn_statistics = "precise"
     num_classes = num_classes_of(manifest, train, val)
-    config = LinearConfig(epochs=args.epochs)
-    metrics, cached = linear_metrics(encoder.module, folder, train, val, num_classes, args.stream, device, config,
-                                     args.seed)
+    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
+    fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config, args.seed)
     protocol_config = {**asdict(config), "features_cached": cached, "num_classes": num_classes}
-    return finish(args, "linear", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
+    logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
+    return finish(args, "linear", encoder, folder, manifest, frames, fit.metrics, protocol_config, time.time() - t0,
+                  device, logits)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(prog="python -m protocols.linear", description=__doc__.split("\n\n")[0])
     add_common_arguments(ap)
-    ap.add_argument("--epochs", type=positive_int, default=100, help="classifier epochs (default: %(default)s, as the paper)")
+    ap.add_argument("--epochs", type=positive_int,
+                    help="classifier epochs (default: the method's official linear config, 100; SkeleMixCLR 150)")
     return ap
 
 

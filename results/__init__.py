@@ -55,7 +55,7 @@ def write_record(record: dict, directory: Path | str | None = None,
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
         os.replace(tmp, side)
-        record = {**record, "logits": side.name}
+        record["logits"] = side.name  # the caller's record names it too
     fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
     with os.fdopen(fd, "w") as f:
         json.dump(record, f, indent=2, sort_keys=True)

@@ -1,0 +1,155 @@
+"""3-stream fusion: ``python -m protocols.ensemble --method aimclr``.
+
+AimCLR's rule (methods.md §3.6): score = 0.6·joint + 0.4·motion + 0.6·bone on the **raw**
+logits of each stream's linear classifier (no softmax), samples aligned by order. The official
+scripts take each stream's best-epoch logits, which were selected on the test set (§7.3); here
+the final-epoch logits are the default, as for every headline number, and ``--logits best``
+reproduces the official choice (named in the record).
+
+The inputs are the logits every classifier-training protocol saves beside its record
+(:func:`results.read_logits`). By default the newest joint, motion and bone records of the
+method, dataset, protocol and checkpoint source are fused; ``--records`` names them explicitly.
+Streams whose test samples or their order differ are refused, never silently misaligned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from datasets.skeleton import STREAMS
+from methods import get_method
+from protocols.linear import topk_accuracy
+from results import read_logits, read_records, summary_line, write_record
+from results.cli import ArgumentParser
+from results.provenance import command_line, git_commit, now
+
+#: AimCLR's weights per stream (``ensemble_ntu_cs.py``), methods.md §3.6.
+AIMCLR_WEIGHTS = {"joint": 0.6, "motion": 0.4, "bone": 0.6}
+
+
+def fuse(logits: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """The weighted sum of raw logit arrays of equal shape (N, classes)."""
+    if len(logits) != len(weights) or not logits:
+        raise ValueError(f"fusion needs one weight per stream: {len(logits)} logit sets, {len(weights)} weights")
+    shapes = {np.shape(x) for x in logits}
+    if len(shapes) != 1:
+        raise ValueError(f"the streams' logits have different shapes {sorted(shapes)}; they are not of one test set")
+    return sum(w * np.asarray(x, np.float64) for w, x in zip(weights, logits))
+
+
+def check_aligned(parts: Sequence[dict[str, np.ndarray]], sources: Sequence[str]) -> None:
+    """Refuse logit sets whose test samples, their order or their labels differ: a fusion of
+    misaligned rows is a number, but a meaningless one."""
+    first = parts[0]
+    for part, source in zip(parts[1:], sources[1:]):
+        if len(part["names"]) != len(first["names"]) or not np.array_equal(part["names"], first["names"]):
+            raise ValueError(f"the test samples of {source} differ from those of {sources[0]} (other samples or "
+                             "another order); fuse runs on the same benchmark and data only")
+        if not np.array_equal(part["labels"], first["labels"]):
+            raise ValueError(f"the labels of {source} differ from those of {sources[0]}")
+
+
+def select_records(records: list[dict], method: str, dataset: str, protocol: str, source: str | None) -> list[dict]:
+    """The newest record with saved logits of each stream for (method, dataset, protocol[, source])."""
+    chosen = []
+    for stream in STREAMS:
+        hits = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["protocol"] == protocol
+                and r["stream"] == stream and r.get("logits") and (source is None or r["checkpoint"]["source"] == source)]
+        if not hits:
+            where = f"{method} {protocol} on {dataset}" + (f" (checkpoint {source})" if source else "")
+            raise ValueError(f"no {stream}-stream record with saved logits for {where}; run "
+                             f"`python -m protocols.{protocol} --method {method} --dataset {dataset} --stream {stream}` "
+                             "first, or name the records with --records")
+        chosen.append(max(hits, key=lambda r: r.get("created", "")))
+    return chosen
+
+
+def parse_weights(text: str | None, streams: Sequence[str]) -> list[float]:
+    if text is None:
+        return [AIMCLR_WEIGHTS[s] for s in streams]
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--weights takes numbers separated by commas, got {text!r}") from None
+    if len(weights) != len(streams):
+        raise ValueError(f"--weights gives {len(weights)} numbers for {len(streams)} streams ({', '.join(streams)})")
+    return weights
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    t0 = time.time()
+    if args.records:
+        records = [read_records_file(Path(p)) for p in args.records]
+    else:
+        records = select_records(read_records(args.results_dir), get_method(args.method).name, args.dataset,
+                                 args.protocol, args.source)
+    streams = [r["stream"] for r in records]
+    weights = parse_weights(args.weights, streams)
+    parts = [read_logits(r) for r in records]
+    check_aligned(parts, [r["_path"] for r in records])
+    scores = torch.from_numpy(fuse([p[args.logits] for p in parts], weights))
+    labels = torch.from_numpy(parts[0]["labels"])
+    metrics = {"top1": round(topk_accuracy(scores, labels, 1), 2), "top5": round(topk_accuracy(scores, labels, 5), 2),
+               "streams": {r["stream"]: r["metrics"]["top1"] for r in records}}
+    first = records[0]
+    record = {
+        "method": first["method"], "dataset": first["dataset"], "split": first["split"], "stream": "+".join(streams),
+        "protocol": "ensemble", "preset": first.get("preset"), "epochs": first.get("epochs"), "seed": first["seed"],
+        "metrics": metrics, "frames": first["frames"], "preprocessing": first.get("preprocessing"),
+        "body_selection": first.get("body_selection"), "synthetic": first.get("synthetic", False),
+        "data": first.get("data"), "checkpoint": first["checkpoint"], "pretrain_seed": first.get("pretrain_seed"),
+        "bn_statistics": first.get("bn_statistics"), "variant": first.get("variant") or {},
+        "protocol_config": {"rule": "weighted sum of raw logits (AimCLR, methods.md §3.6)", "weights": weights,
+                            "logits": args.logits, "fused_protocol": first["protocol"],
+                            "components": [Path(r["_path"]).name for r in records]},
+        "commit": git_commit(), "wall_s": round(time.time() - t0, 2), "device": "cpu", "created": now(),
+        "command": command_line(),
+    }
+    path = write_record(record, args.results_dir)
+    record["record_path"] = str(path)
+    print(summary_line(record))
+    return record
+
+
+def read_records_file(path: Path) -> dict:
+    matches = [r for r in read_records(path.parent) if Path(r["_path"]).name == path.name]
+    if not path.is_file() or not matches:
+        raise FileNotFoundError(f"result record {path} does not exist")
+    return matches[0]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = ArgumentParser(prog="python -m protocols.ensemble", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--method", required=True)
+    ap.add_argument("--dataset", default="synthetic-xsub")
+    ap.add_argument("--protocol", default="linear", help="whose records to fuse (default: %(default)s)")
+    ap.add_argument("--source", choices=("zoo", "checkpoint", "pretrained", "random"),
+                    help="only records whose encoder came from this source")
+    ap.add_argument("--records", nargs="+", metavar="RECORD", help="fuse exactly these records (any streams)")
+    ap.add_argument("--weights", help="one weight per stream, comma-separated (default: AimCLR's 0.6,0.4,0.6)")
+    ap.add_argument("--logits", choices=("final", "best"), default="final",
+                    help="each stream's final-epoch logits (default) or best-epoch ones (the official scripts', "
+                         "selected on the test set)")
+    ap.add_argument("--results-dir", type=Path, help="records folder to read and write (default: results/records)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        evaluate(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

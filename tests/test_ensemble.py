@@ -1,0 +1,69 @@
+"""3-stream fusion: AimCLR's weighted sum of raw logits, on the logits protocols save."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from protocols import ensemble, linear
+from results import read_logits, read_records, write_record
+from tests.test_results_leaderboard import record
+
+
+def saved(tmp_path, stream, logits, names=("a", "b", "c"), labels=(0, 1, 2), created="2026-11-25T10:00:00Z"):
+    arrays = {"final": np.asarray(logits, np.float32), "best": np.asarray(logits, np.float32) * 2,
+              "labels": np.asarray(labels), "names": np.asarray(names)}
+    return write_record(record(stream=stream, created=created), tmp_path, arrays)
+
+
+def test_fuse_by_hand():
+    j, m, b = np.array([[1.0, 0.0]]), np.array([[0.0, 3.0]]), np.array([[1.0, 0.0]])
+    fused = ensemble.fuse([j, m, b], [0.6, 0.4, 0.6])
+    assert fused.tolist() == [[pytest.approx(1.2), pytest.approx(1.2)]]  # 0.6+0.6 vs 0.4*3
+    with pytest.raises(ValueError, match="one weight per stream"):
+        ensemble.fuse([j, m], [1.0])
+
+
+def test_three_identical_streams_equal_the_single_stream(tmp_path, capsys):
+    logits = [[3.0, 1.0, 0.0], [0.0, 2.0, 5.0], [1.0, 0.0, 4.0]]  # top-1: 0, 2, 2 against labels 0, 1, 2
+    for stream in ("joint", "motion", "bone"):
+        saved(tmp_path, stream, logits)
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ensemble skeletonclr synthetic-xsub joint+motion+bone: top1 66.67" in out
+    fused = [r for r in read_records(tmp_path) if r["protocol"] == "ensemble"][0]
+    assert fused["protocol_config"]["weights"] == [0.6, 0.4, 0.6] and fused["protocol_config"]["logits"] == "final"
+
+
+@pytest.mark.parametrize("names,labels,message", [
+    (("a", "c", "b"), (0, 2, 1), "other samples or another order"),
+    (("a", "b"), (0, 1), "other samples or another order"),
+    (("a", "b", "c"), (0, 1, 1), "labels of"),
+])
+def test_misaligned_streams_are_refused(names, labels, message, tmp_path, capsys):
+    saved(tmp_path, "joint", np.eye(3))
+    saved(tmp_path, "motion", np.eye(3))
+    saved(tmp_path, "bone", np.eye(len(names), 3), names=names, labels=labels)
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not [r for r in read_records(tmp_path) if r["protocol"] == "ensemble"]
+
+
+def test_missing_stream_says_how_to_make_it(tmp_path, capsys):
+    saved(tmp_path, "joint", np.eye(3))
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path)]) == 2
+    assert "no motion-stream record with saved logits" in capsys.readouterr().err
+
+
+def test_linear_saves_the_logits_fusion_reads(tiny_root, tmp_path, capsys):
+    for stream in ("joint", "motion", "bone"):
+        assert linear.main(["--method", "skeletonclr", "--checkpoint", "random", "--data-root", str(tiny_root),
+                            "--stream", stream, "--epochs", "5", "--results-dir", str(tmp_path), "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    logits = read_logits({**rec, "_path": rec["record_path"]})
+    assert logits["final"].shape == (72, 24) and len(logits["names"]) == 72
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path), "--logits", "best"]) == 0
+    assert "joint+motion+bone" in capsys.readouterr().out
