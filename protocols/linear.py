@@ -30,6 +30,7 @@ from methods import get_method
 from methods.base import official_weights_init
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from protocols.common import (
+    Encoder,
     TestLogits,
     add_common_arguments,
     check_frames,
@@ -135,9 +136,15 @@ def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
 
 def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     t0 = time.time()
+    return run_linear(args, device, resolve_encoder(args, device), t0)
+
+
+def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str = "linear",
+               extra_config: dict | None = None) -> dict:
+    """The linear protocol on a resolved encoder and ``args.dataset`` (the transfer protocol
+    resolves the encoder on another benchmark and calls this with ``protocol="transfer"``)."""
     method_cls = get_method(args.method)
     frames = method_cls.default_config.frames
-    encoder = resolve_encoder(args, device)
     check_frames(encoder, frames)
     folder, train, val, manifest = load_parts(args, frames)
     if encoder.source == "random" or args.bn == "precise":
@@ -147,9 +154,9 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
     fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config, args.seed)
-    protocol_config = {**asdict(config), "features_cached": cached, "num_classes": num_classes}
+    protocol_config = {**(extra_config or {}), **asdict(config), "features_cached": cached, "num_classes": num_classes}
     logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
-    return finish(args, "linear", encoder, folder, manifest, frames, fit.metrics, protocol_config, time.time() - t0,
+    return finish(args, protocol, encoder, folder, manifest, frames, fit.metrics, protocol_config, time.time() - t0,
                   device, logits)
 
 
