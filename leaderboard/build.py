@@ -35,21 +35,67 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         m = r["metrics"]
         rows.append({
             "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"],
-            "data": data_id(r), "stream": r["stream"], "protocol": r["protocol"],
+            "data": data_id(r), "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),
             "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–", "bn": bn_statistics(r),
             "pretrain_seed": r.get("pretrain_seed"),
             "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
-            "best_top1": m.get("best_top1"), "top5": m.get("top5"), "pretrain_wall_s": r.get("pretrain_wall_s"),
+            "best_top1": m.get("best_top1"), "top5": m.get("top5"), "extra": protocol_extra(r),
+            "pretrain_wall_s": r.get("pretrain_wall_s"),
             "wall_s": r.get("wall_s"), "device": r.get("device"), "commit": str(r.get("commit", ""))[:8],
             "created": r.get("created", ""), "synthetic": bool(r.get("synthetic")), "record": Path(r["_path"]).name,
         })
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    key = ["method", "variant", "dataset", "data", "stream", "protocol", "checkpoint", "bn", "pretrain_seed"]
+    key = ["method", "variant", "dataset", "data", "stream", "protocol", "setting", "checkpoint", "bn", "pretrain_seed"]
     df["pretrain_seed"] = df["pretrain_seed"].astype("Int64")  # nullable: random-init and official files have none
     latest = df.sort_values("created").groupby(key, as_index=False, dropna=False).tail(1)
     return latest.sort_values(key, na_position="first").reset_index(drop=True)
+
+
+#: The protocols in the order their tables appear, with what each table calls its setting.
+PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
+
+
+PROTOCOL_NOTES = {
+    "linear": "Frozen encoder, linear classifier (methods.md §3.1). `extra`: –.",
+    "knn": "Frozen encoder, no training: `top1` is the cosine 1-NN (FAISS), `extra` the weighted vote at k=20, "
+           "t=0.1 (SkeleMixCLR's monitor, §3.2); `top5` whether the label is among the 5 nearest neighbours' labels.",
+    "semi": "Whole network trained on a class-balanced labelled subset (`setting`), §3.3.",
+    "finetune": "Whole network trained with all labels (§3.4); from random init it is the supervised baseline, "
+                "the upper reference row of every table.",
+    "transfer": "Encoder pretrained on the source benchmark (`setting`), evaluated on this one.",
+    "ensemble": "Weighted sum of the joint/motion/bone classifiers' raw logits (AimCLR's 0.6/0.4/0.6, §3.6).",
+    "robustness": "Linear probe trained on clean features, tested on corrupted inputs: `top1` clean, `extra` the "
+                  "mean accuracy kept over corruptions and severities (1.0: unaffected).",
+}
+
+
+def protocol_setting(record: dict) -> str:
+    """What distinguishes runs of one protocol that are not comparable with each other: the
+    labelled fraction (semi), the features (knn), the source and target protocol (transfer), the
+    fused streams' logits (ensemble); "" where the protocol has one setting."""
+    cfg, protocol = record.get("protocol_config") or {}, record["protocol"]
+    if protocol == "semi" and cfg.get("fraction") is not None:
+        return f"{100 * float(cfg['fraction']):g}%"
+    if protocol == "knn":
+        return cfg.get("features", "backbone") + (", augmented bank" if cfg.get("augmented_bank") else "")
+    if protocol == "transfer":
+        return f"{cfg.get('source')} → {cfg.get('eval')}"
+    if protocol == "ensemble":
+        return f"{cfg.get('fused_protocol')}, {cfg.get('logits')} logits"
+    return ""
+
+
+def protocol_extra(record: dict) -> str | float | None:
+    """A protocol's second number beside top-1: the weighted k-NN vote at k=20 (knn), the mean
+    accuracy kept under corruption (robustness)."""
+    m = record["metrics"]
+    if record["protocol"] == "knn":
+        return (m.get("knn_top1") or {}).get("20")
+    if record["protocol"] == "robustness":
+        return m.get("mean_relative")
+    return None
 
 
 def data_id(record: dict) -> str:
@@ -83,10 +129,10 @@ def _md(df: pd.DataFrame) -> str:
 def gain_over_random_init(df: pd.DataFrame) -> list[float | None]:
     """Each row's top-1 minus the random-init row of the same method, data, stream and protocol
     (the same encoder, graph and frame count untrained); None where that baseline has no record."""
-    random = df[df.checkpoint == "random"].set_index(["method", "dataset", "data", "stream", "protocol"]).top1
+    random = df[df.checkpoint == "random"].set_index(["method", "dataset", "data", "stream", "protocol", "setting"]).top1
     out = []
     for row in df.itertuples():
-        base = random.get((row.method, row.dataset, row.data, row.stream, row.protocol))
+        base = random.get((row.method, row.dataset, row.data, row.stream, row.protocol, row.setting))
         out.append(None if row.checkpoint == "random" or base is None else round(row.top1 - base, 2))
     return out
 
@@ -96,10 +142,33 @@ def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
         return df
     s = df[df.synthetic].copy()
     s["gain"] = gain_over_random_init(s)
-    s["method"] = [f"{m} (random init)" if c == "random" else m + v for m, v, c in zip(s.method, s.variant, s.checkpoint)]
-    return s[["method", "dataset", "data", "stream", "protocol", "checkpoint", "preset", "bn", "epochs", "pretrain_seed",
-              "frames", "top1", "gain",
+    s["method"] = [row_label(m, v, c, p) for m, v, c, p in zip(s.method, s.variant, s.checkpoint, s.protocol)]
+    return s[["method", "dataset", "data", "stream", "protocol", "setting", "checkpoint", "preset", "bn", "epochs",
+              "pretrain_seed", "frames", "top1", "gain", "extra",
               "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
+
+
+def row_label(method: str, variant: str, checkpoint: str, protocol: str) -> str:
+    """A row's name: the method and variant; an untrained encoder is "(random init)", and trained
+    end to end from it with labels (finetune) it is the supervised baseline."""
+    if checkpoint == "random":
+        return f"{method} (supervised, from scratch)" if protocol == "finetune" else f"{method} (random init)"
+    return method + variant
+
+
+def protocol_tables(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The synthetic table cut into one table per protocol (in :data:`PROTOCOLS` order), each with
+    the supervised baseline rows (finetune from random init) of its datasets as the upper reference."""
+    if table.empty:
+        return []
+    supervised = table[(table.protocol == "finetune") & table.method.str.endswith("(supervised, from scratch)")]
+    out = []
+    for protocol in [p for p in PROTOCOLS if p in set(table.protocol)] + sorted(set(table.protocol) - set(PROTOCOLS)):
+        rows = table[table.protocol == protocol]
+        if protocol != "finetune":
+            rows = pd.concat([rows, supervised[supervised.dataset.isin(rows.dataset)]])
+        out.append((protocol, rows.drop(columns=["gain"] if rows.gain.isna().all() else [])))
+    return out
 
 
 def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +176,7 @@ def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
     only in ``pretrain_seed`` are one recipe; recipes with two or more seeds get n, mean, standard
     deviation (n − 1), min, max of top-1, the random-init top-1 and how many seeds beat it."""
     rows = table[(table.checkpoint != "random") & table.pretrain_seed.notna()]
-    recipe = ["method", "dataset", "data", "stream", "protocol", "preset", "bn", "epochs"]
+    recipe = ["method", "dataset", "data", "stream", "protocol", "setting", "preset", "bn", "epochs"]
     out = []
     for key, g in rows.groupby(recipe, sort=True):
         if len(g) < 2:
@@ -192,7 +261,7 @@ def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
         "training set, as for every random-init row); `pretrain_seed` is the pretraining run's seed (one row per seed, so the spread of a recipe "
         "shows); `pretrain_wall_s` is the pretraining run's wall time (from the zoo recipe), `wall_s` the "
         "evaluation run's (features cached after the first run).\n",
-        _md(syn),
+        *[f"\n### {protocol}\n\n{PROTOCOL_NOTES.get(protocol, '')}\n\n{_md(rows)}" for protocol, rows in protocol_tables(syn)],
         "\n### Spread over pretraining seeds\n",
         "Each recipe run with two or more pretraining seeds (rows above that differ only in `pretrain_seed`): "
         "top-1 mean, standard deviation, range, and how many seeds beat the untrained encoder. A seed listed twice "

@@ -110,5 +110,24 @@ def test_seed_summary_by_hand(tmp_path):
     assert row.sd == pytest.approx(6.0)  # sqrt(((6² + 6² + 0²) / 2))
     assert (row.random_init, row.above_random_init) == (60.0, "2/3")
     text = build(recs, tmp_path / "lb").read_text()
-    assert "| skeletonclr | synthetic-xsub | – | joint | linear | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
+    assert "| skeletonclr | synthetic-xsub | – | joint | linear |  | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
     assert "| quick | precise | 36 | 0 | 50 | 75.0 | 15.0 |" in text  # its own row, gain over the same random init
+
+
+def test_one_table_per_protocol_with_the_supervised_reference(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(), recs)
+    write_record(record(protocol="knn", metrics={"top1": 50.0, "top5": 70.0, "knn_top1": {"20": 52.5}},
+                        protocol_config={"features": "backbone"}), recs)
+    for fraction, top1 in ((0.01, 20.0), (0.1, 40.0)):
+        write_record(record(protocol="semi", metrics={"top1": top1, "top5": 60.0},
+                            protocol_config={"fraction": fraction}), recs)
+    write_record(record(protocol="finetune", checkpoint={"source": "random", "path": None, "sha256": "z"},
+                        metrics={"top1": 90.0, "top5": 99.0}), recs)
+    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
+    sections = {s.split("\n", 1)[0]: s for s in syn.split("\n### ")[1:]}
+    assert {"linear", "knn", "semi", "finetune"} <= set(sections)
+    for protocol in ("linear", "knn", "semi"):  # every table carries the supervised upper reference
+        assert "| skeletonclr (supervised, from scratch) |" in sections[protocol]
+    assert "| knn | backbone |" in sections["knn"] and "| 52.5 |" in sections["knn"]
+    assert "| semi | 1% |" in sections["semi"] and "| semi | 10% |" in sections["semi"]  # two settings, two rows
