@@ -23,10 +23,13 @@ from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
 from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
+from datasets.store import Split
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
+from protocols.features import extract_features
+from protocols.neighbours import knn_metrics
 from results.cli import ArgumentParser, natural_int, positive_int
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
@@ -162,6 +165,7 @@ def pretrain(
     options: dict | None = None,
     save_every: int = 0,
     restart: bool = False,
+    knn_every: int | None = None,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -169,7 +173,8 @@ def pretrain(
     ``resume`` (bit-identically: :mod:`methods.training_state`) and never overwritten;
     ``restart`` moves an existing run folder aside first. The training state is written at the
     end of every epoch and, with ``save_every``, every that many steps. ``max_steps`` caps the
-    steps per epoch (tests only).
+    steps per epoch (tests only). ``knn_every`` N runs the online KNN monitor every N epochs
+    (:func:`knn_monitor`; default: every epoch on the embedded data, off on real data).
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
@@ -190,7 +195,9 @@ def pretrain(
     device = device or default_device()
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **method_config_overrides(method_cls, own_stream, options)).to(device)
-    train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
+    train, val, manifest = load_benchmark(dataset, model.config.frames, data_root)
+    if knn_every is None:
+        knn_every = 1 if dataset in SYNTHETIC else 0
     if len(train) < p.batch_size:
         raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
     steps = len(train) // p.batch_size
@@ -270,10 +277,14 @@ def pretrain(
                 save_state((epoch, step))
         wall += time.time() - t_last
         means = {key: value / steps for key, value in sums.items()}
+        if knn_every and epoch % knn_every == 0:
+            means.update(knn_monitor(model.backbone(), train, val, own_stream, device))
+            bar.set_postfix(epoch=epoch, knn=f"{means['knn_top1']:.1f}", refresh=False)
         history.append({"epoch": epoch, **means, "lr": lr})
         rate = (time.time() - session_start) / max(done_this_session, 1)
         eta = rate * ((p.epochs - epoch) * steps)
-        log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g} "
+        knn = f" knn 1-NN {means['knn_top1']:.2f} (k20 {means['knn20_top1']:.2f})" if "knn_top1" in means else ""
+        log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g}{knn} "
                  f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min")
         save_state((epoch, steps))
         if snapshot_every and epoch % snapshot_every == 0:
@@ -286,6 +297,19 @@ def pretrain(
     atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
     log.line(f"finished: {final}")
     return final
+
+
+def knn_monitor(backbone: torch.nn.Module, train: Split, val: Split, stream: str, device: torch.device) -> dict:
+    """Online KNN of the query backbone: pooled features of the clean training set as the bank,
+    the validation set as queries (cosine 1-NN and the weighted vote at k=20, t=0.1, %; the
+    KNN protocol's maths, :mod:`protocols.neighbours`). It shows while pretraining runs whether
+    the representation is learning. Eval mode draws no random numbers, so the monitor leaves the
+    run bit-identical; the training loop puts the model back in train mode each epoch."""
+    bank = extract_features(backbone, train, stream, device, desc="knn monitor bank")
+    queries = extract_features(backbone, val, stream, device, desc="knn monitor queries")
+    num_classes = int(max(train.labels.max(), val.labels.max())) + 1
+    m = knn_metrics(bank, train.labels, queries, val.labels, num_classes, ks=(20,), t=0.1)
+    return {"knn_top1": m["top1"], "knn20_top1": m["knn_top1"]["20"]}
 
 
 class RunLog:
@@ -319,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start afresh: move an existing run folder aside to <name>.old-<time> first")
     ap.add_argument("--save-every", type=natural_int, default=0, metavar="STEPS",
                     help="also write the training state every STEPS steps inside an epoch (default: at epoch ends)")
+    ap.add_argument("--knn-every", type=natural_int, metavar="N",
+                    help="online KNN monitor (1-NN and weighted k=20 on the validation split) every N epochs; "
+                         "0 turns it off (default: every epoch on the embedded data, off on real data)")
     ap.add_argument("--snapshot-every", type=natural_int, default=0, help="also save the encoder every N epochs")
     ap.add_argument("--workers", type=natural_int, default=0, help="data loader workers (default 0: in-process)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
@@ -333,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
                         args.data_root, args.stream, parse_device(args.device),
                         args.snapshot_every, args.workers, options=parse_options(args.option),
-                        save_every=args.save_every, restart=args.restart)
+                        save_every=args.save_every, restart=args.restart, knn_every=args.knn_every)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -62,7 +62,7 @@ elif mode == "renamed":
                 die()
     checkpoint.os.replace = replace
 pt.pretrain(method, "synthetic-xsub", "quick", epochs=2, out=out, data_root=root, max_steps=2, save_every=1,
-            resume=mode == "resume")
+            resume=mode == "resume", knn_every=0)
 """
 
 
@@ -185,3 +185,18 @@ def test_numeric_options_are_checked_at_parse_time(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         pretrain_main(["--method", "skeletonclr"] + argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_online_knn_monitor_is_logged_and_leaves_training_unchanged(tiny_root, tmp_path):
+    runs = {}
+    for every in (0, 1):
+        out = tmp_path / f"knn{every}"
+        pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, out=out, data_root=tiny_root, max_steps=2,
+                 knn_every=every)
+        runs[every] = out
+    history = json.loads((runs[1] / "run.json").read_text())["history"]
+    assert 0 <= history[0]["knn_top1"] <= 100 and 0 <= history[0]["knn20_top1"] <= 100
+    assert "knn 1-NN" in (runs[1] / "log.txt").read_text()
+    assert "knn_top1" not in json.loads((runs[0] / "run.json").read_text())["history"][0]
+    a, b = final_state(runs[0]), final_state(runs[1])
+    assert all(torch.equal(a[k], b[k]) for k in a)  # eval-mode features draw no random numbers
