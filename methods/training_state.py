@@ -33,14 +33,16 @@ IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_pe
 EXTENSIBLE = ("epochs",)
 
 
-def capture_rng(batch_rng: np.random.Generator) -> dict[str, Any]:
-    """The state of every generator a training step may draw from, in types ``weights_only`` loads."""
+def capture_rng(batch_rng: np.random.Generator | None = None) -> dict[str, Any]:
+    """The state of every generator a training step may draw from, in types ``weights_only`` loads
+    (``batch_rng``: a method's batch generator, where the step has one)."""
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": _numpy_global_state(),
         "python": random.getstate(),
-        "batch": batch_rng.bit_generator.state,
     }
+    if batch_rng is not None:
+        state["batch"] = batch_rng.bit_generator.state
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -56,7 +58,7 @@ def restore_rng(state: dict[str, Any], batch_rng: np.random.Generator | None = N
     np.random.set_state((kind, keys.numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss)))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
-    if batch_rng is not None:
+    if batch_rng is not None and "batch" in state:
         batch_rng.bit_generator.state = state["batch"]
 
 

@@ -22,7 +22,9 @@ import torch
 
 from datasets import REAL, SYNTHETIC
 from protocols.common import add_common_arguments, resolve_encoder, run_cli
+from protocols.finetune import run_finetune
 from protocols.linear import run_linear
+from protocols.supervised import add_training_arguments
 from results.cli import ArgumentParser, positive_int
 
 KNOWN = SYNTHETIC + REAL
@@ -49,8 +51,6 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
               "overlap": args.source in SYNTHETIC and args.target in SYNTHETIC}
     if args.eval == "linear":
         return run_linear(args, device, encoder, t0, protocol="transfer", extra_config=config)
-    from protocols.finetune import run_finetune
-
     return run_finetune(args, device, encoder, t0, protocol="transfer", extra_config=config)
 
 
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--source-root", help="data root of the source benchmark when it differs from --data-root")
     ap.add_argument("--eval", choices=("linear", "finetune"), default="linear")
     ap.add_argument("--epochs", type=positive_int, help="epochs of the target protocol (default: its official count)")
+    add_training_arguments(ap)  # used by --eval finetune
     return ap
 
 

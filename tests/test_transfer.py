@@ -42,3 +42,12 @@ def test_transfer_refusals(argv, message, tmp_path, capsys):
     assert transfer.main(["--method", "skeletonclr", "--results-dir", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and not any(tmp_path.iterdir())
+
+
+def test_finetune_transfer_runs(two_benchmarks, tmp_path, capsys):
+    argv = ["--method", "skeletonclr", "--eval", "finetune", "--checkpoint", "random", "--data-root",
+            str(two_benchmarks), "--epochs", "1", "--results-dir", str(tmp_path), "--json"]
+    assert transfer.main(argv) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rec["protocol"] == "transfer" and rec["protocol_config"]["eval"] == "finetune"
+    assert rec["logits"]  # a trained classifier: its logits are saved for fusion

@@ -1,0 +1,394 @@
+"""The one whole-network training loop the fine-tune and semi-supervised protocols share.
+
+Both official protocols (methods.md §3.3, §3.4) train the backbone and a new Linear(256, classes)
+end to end with labels, without augmentation, SGD momentum 0.9, evaluated on the test (val) part
+every 5 epochs. What differs is the recipe (LR, weight decay, steps, warm-up, Nesterov,
+clipping) and, for semi, the labelled subset; both are parameters of :func:`train_supervised`.
+
+Official behaviour is the default, and each quirk that changes numbers has a named option
+(methods.md §7):
+
+* ``bn_mode="eval"``: the official processor calls ``model.eval()`` before training (§7.2), so
+  BatchNorm normalises with the checkpoint's running statistics, which never change, and dropout
+  is off. ``"train"`` is the usual fine-tuning: batch statistics, running averages updated,
+  dropout as the encoder was built.
+* ``clip``: SkeleMixCLR's configs ask for clipping the gradient norm at ``max_grad``, but the
+  call sits between ``zero_grad()`` and ``backward()`` (§7.8), so it clips nothing. ``"norm"``
+  does what the config asks; ``"official"`` reproduces the call where it is; ``"off"`` none.
+* The reported top-1/top-5 are those of the final evaluation; the best top-1 over evaluations,
+  the figure the official code prints (it selects on the test set, §7.3), is reported beside it.
+
+A run writes its training state at the end of every epoch (atomically) into a run folder; the
+same call again resumes after the last completed epoch and ends with exactly the uninterrupted
+run's weights and metrics (same machine and thread count), or reuses a finished run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from datasets.cache import cache_dir
+from datasets.integrity import fingerprint
+from datasets.progress import progress
+from datasets.skeleton import to_stream
+from datasets.store import Split
+from methods.base import official_weights_init
+from methods.checkpoint import atomic_save, first_line
+from methods.encoders.batchnorm import recalibrate_batchnorm
+from methods.pretrain import RunLog
+from methods.training_state import capture_rng, move_aside, restore_rng
+from protocols.common import Encoder, TestLogits, finish
+from protocols.features import encoder_fingerprint
+from protocols.linear import num_classes_of, topk_accuracy
+
+#: Gradient clipping modes (module docstring; methods.md §7.8).
+CLIPS = ("norm", "official", "off")
+#: How the network runs while it trains (methods.md §7.2).
+BN_MODES = ("eval", "train")
+#: The training-state layout of a protocol run (not a pretraining ``last.pt``: a protocol never
+#: loads it as a checkpoint to evaluate).
+STATE_FORMAT = "skelebench-protocol-training"
+STATE_VERSION = 1
+STATE_FILE = "last.pt"
+LOG_FILE = "log.txt"
+#: Batch size of the evaluation passes (no gradients; any size gives the same logits).
+EVAL_BATCH = 256
+
+
+@dataclass(frozen=True)
+class SupervisedConfig:
+    """A whole-network training recipe. The defaults are SkeleMixCLR's fine-tune config
+    (methods.md §3.4); :mod:`protocols.semi` holds its semi-supervised ones (§3.3)."""
+
+    epochs: int = 110
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    milestones: tuple[int, ...] = (50, 70, 90)
+    nesterov: bool = True
+    #: ``lr · epoch / warmup_epochs`` for the 1-based epochs below it (SkeleMixCLR: epochs 1–9 of 10)
+    warmup_epochs: int = 10
+    batch_size: int = 128
+    eval_every: int = 5
+    clip: str = "norm"
+    max_grad: float = 5.0
+    bn_mode: str = "eval"
+
+    def __post_init__(self) -> None:
+        if self.clip not in CLIPS:
+            raise ValueError(f"unknown clip mode {self.clip!r}; choose {', '.join(CLIPS)}")
+        if self.bn_mode not in BN_MODES:
+            raise ValueError(f"unknown BN mode {self.bn_mode!r}; choose {', '.join(BN_MODES)}")
+        if min(self.epochs, self.batch_size, self.eval_every) < 1 or self.warmup_epochs < 0:
+            raise ValueError("epochs, batch size and evaluation interval must be at least 1, warm-up at least 0")
+        if not self.max_grad > 0:
+            raise ValueError(f"max_grad must be positive, got {self.max_grad}")
+
+    def lr_at(self, epoch: int) -> float:
+        """The LR of 1-based ``epoch`` as SkeleMixCLR's ``adjust_lr`` sets it (its epoch counter is
+        1-based too): the linear warm-up below ``warmup_epochs``, then ×0.1 after each milestone."""
+        if epoch < self.warmup_epochs:
+            return self.lr * epoch / self.warmup_epochs
+        return self.lr * 0.1 ** sum(epoch > m for m in self.milestones)
+
+
+def scale_schedule(config: SupervisedConfig, epochs: int | None) -> tuple[SupervisedConfig, bool]:
+    """``config`` for ``epochs`` epochs: (config, scaled). The official milestones and warm-up
+    belong to the official length; for another length both are scaled by ``epochs / config.epochs``
+    (a milestone never below 1, so the first epoch always runs at the base LR or its warm-up)."""
+    if epochs is None or epochs == config.epochs:
+        return config, False
+    factor = epochs / config.epochs
+    milestones = tuple(max(1, round(m * factor)) for m in config.milestones)
+    return replace(config, epochs=epochs, milestones=milestones, warmup_epochs=round(config.warmup_epochs * factor)), True
+
+
+class Classifier(nn.Module):
+    """The backbone's pooled 256-d feature into a Linear(256, classes), as the official
+    fine-tune model (``pretrain=False``: the encoder's ``fc``, methods.md §3.1)."""
+
+    def __init__(self, backbone: nn.Module, num_classes: int, feature_dim: int = 256) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.fc = nn.Linear(feature_dim, num_classes)
+        official_weights_init(self.fc)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.backbone(x))
+
+
+def epoch_batches(num_samples: int, batch_size: int, seed: int, epoch: int,
+                  max_steps: int | None = None) -> list[torch.Tensor]:
+    """The batches (positions into the training set) of 1-based ``epoch``: a permutation that is a
+    pure function of (seed, epoch), cut as the official loader with ``drop_last``. A training set
+    smaller than one batch (a 1 % subset of a small benchmark) is one batch of all its samples,
+    where ``drop_last`` would train on nothing."""
+    order = torch.randperm(num_samples, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+    if num_samples < batch_size:
+        batches = [order]
+    else:
+        batches = [order[s : s + batch_size] for s in range(0, num_samples - batch_size + 1, batch_size)]
+    return batches[:max_steps] if max_steps else batches
+
+
+def gradient_norm(parameters: list[nn.Parameter]) -> float:
+    """The total L2 norm of the gradients present (0 when there are none)."""
+    norms = [p.grad.detach().norm(2) for p in parameters if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
+
+
+def optimisation_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: str,
+                      max_grad: float) -> float:
+    """One SGD step on ``loss``; returns the total gradient norm the step applied.
+
+    ``clip="official"`` reproduces SkeleMixCLR's order (methods.md §7.8): ``zero_grad()``, then
+    ``clip_grad_norm_``, then ``backward()``. At that point the gradients were just cleared
+    (``None``, or zeros in older torch), so the call measures a norm of 0, scales nothing, and the
+    gradients that ``backward()`` then produces reach ``step()`` unclipped. ``"norm"`` clips after
+    ``backward()``, as the config means; ``"off"`` never calls it.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer.zero_grad()
+    if clip == "official":
+        nn.utils.clip_grad_norm_(params, max_grad, norm_type=2)
+    loss.backward()
+    if clip == "norm":
+        nn.utils.clip_grad_norm_(params, max_grad, norm_type=2)
+    norm = gradient_norm(params)
+    optimizer.step()
+    return norm
+
+
+@torch.no_grad()
+def predict(model: nn.Module, split: Split, stream: str, device: torch.device) -> np.ndarray:
+    """Raw logits ``(N, classes)`` of every sample of ``split``, in its order, in eval mode
+    (the caller puts the training mode back)."""
+    model.eval()
+    out = []
+    for start in range(0, len(split), EVAL_BATCH):
+        x = torch.from_numpy(np.array(split.data[start : start + EVAL_BATCH], dtype=np.float32)).to(device)
+        out.append(model(to_stream(x, stream)).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def indices_sha256(indices: np.ndarray) -> str:
+    """SHA-256 of a list of sample indices (as int64), what names a training subset."""
+    return hashlib.sha256(np.ascontiguousarray(indices, dtype=np.int64).tobytes()).hexdigest()
+
+
+def default_run_dir(meta: dict) -> Path:
+    """``<cache>/protocol-runs/<protocol>-<method>-<dataset>-<stream>-<hash>``: the hash is over
+    everything that makes the run this run (starting weights, data, recipe, subset, seed)."""
+    key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    name = "-".join(str(meta.get(k, "run")) for k in ("protocol", "method", "dataset", "stream"))
+    return cache_dir("protocol-runs") / f"{name}-{key}"
+
+
+class StoppedEarly(Exception):
+    """Raised by :func:`train_supervised` with ``stop_after`` (tests: an interruption after that
+    epoch's state was saved, as a kill would leave it)."""
+
+
+@dataclass
+class SupervisedFit:
+    """A finished whole-network run: metrics, the trained model, its test logits, and where its
+    state lies. ``resumed``: this call continued an interrupted run; ``reused``: it found the run
+    finished and trained nothing."""
+
+    metrics: dict
+    model: Classifier
+    logits: TestLogits
+    run_dir: Path
+    resumed: bool
+    reused: bool
+    train_size: int
+    batches_per_epoch: int
+    train_wall_s: float
+
+
+def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes: int, stream: str,
+                     device: torch.device, config: SupervisedConfig = SupervisedConfig(), seed: int = 0,
+                     indices: np.ndarray | None = None, identity: dict | None = None, run_dir: Path | None = None,
+                     restart: bool = False, max_steps: int | None = None, stop_after: int | None = None,
+                     desc: str = "finetune") -> SupervisedFit:
+    """Train a copy of ``backbone`` with a new Linear head on ``train`` (its ``indices`` only, when
+    given) and evaluate on ``val`` every ``config.eval_every`` epochs and at the end.
+
+    ``identity`` (protocol, method, dataset, stream, data fingerprint, ...) names the default run
+    folder and is checked against a saved state; the starting weights, recipe, subset and seed are
+    always part of it. ``restart`` moves an existing run folder aside first. ``max_steps`` caps the
+    batches per epoch and ``stop_after`` interrupts after that epoch (tests only).
+    """
+    positions = np.arange(len(train)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if len(positions) == 0:
+        raise ValueError("the training set is empty; nothing to train on")
+    batches_per_epoch = len(epoch_batches(len(positions), config.batch_size, seed, 1, max_steps))
+    meta = json.loads(json.dumps({
+        **(identity or {}), "backbone_sha256": encoder_fingerprint(backbone), "config": asdict(config), "seed": seed,
+        "num_classes": num_classes, "stream": stream, "train_indices_sha256": indices_sha256(positions),
+        "train_size": len(positions), "batches_per_epoch": batches_per_epoch, "val_size": len(val),
+    }, sort_keys=True))
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(meta)
+    if restart and (moved := move_aside(run_dir)) is not None:
+        print(f"--restart: moved the previous run folder to {moved}", file=sys.stderr)
+    for torn in run_dir.glob(f".{STATE_FILE}.*.tmp"):  # a write a crash interrupted; the state itself is whole
+        torn.unlink()
+    log = RunLog(run_dir / LOG_FILE)
+
+    torch.manual_seed(seed)
+    model = Classifier(copy.deepcopy(backbone), num_classes).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay, nesterov=config.nesterov)
+    state_path = run_dir / STATE_FILE
+    epoch, curve, best_logits, last_logits, wall, finished = 1, [], None, None, 0.0, False
+    resumed = False
+    if state_path.is_file():
+        state = read_state(state_path, meta)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        restore_rng(state["rng"])
+        epoch, curve, wall, finished = int(state["epoch"]) + 1, list(state["curve"]), float(state["wall_s"]), \
+            bool(state["finished"])
+        best_logits, last_logits = state["best_logits"], state["last_logits"]
+        resumed = not finished
+        log.line(f"{'reusing the finished' if finished else 'resuming'} run {run_dir.name}"
+                 + ("" if finished else f" after epoch {epoch - 1} of {config.epochs}"))
+
+    def save(done: int) -> None:
+        atomic_save({"format": STATE_FORMAT, "state_version": STATE_VERSION, "meta": meta, "epoch": done,
+                     "finished": done == config.epochs, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "curve": curve, "best_logits": best_logits,
+                     "last_logits": last_logits, "wall_s": wall,
+                     # the loop draws from no numpy generator of its own: a fixed one fills that slot
+                     "rng": capture_rng()}, state_path)
+
+    y_all = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
+    yv = torch.from_numpy(np.asarray(val.labels, dtype=np.int64))
+    bar = progress(total=config.epochs, initial=epoch - 1, desc=desc, unit="epoch")
+    while epoch <= config.epochs:
+        t_epoch = time.time()
+        lr = config.lr_at(epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train(config.bn_mode == "train")
+        losses, norms = [], []
+        for batch in epoch_batches(len(positions), config.batch_size, seed, epoch, max_steps):
+            idx = positions[batch.numpy()]
+            x = torch.from_numpy(np.asarray(train.data[idx], dtype=np.float32)).to(device, non_blocking=True)
+            y = y_all[idx].to(device, non_blocking=True)
+            loss = F.cross_entropy(model(to_stream(x, stream)), y)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; lower the LR")
+            norms.append(optimisation_step(model, optimizer, loss, config.clip, config.max_grad))
+            losses.append(float(loss.item()))
+        entry = {"epoch": epoch, "loss": sum(losses) / len(losses), "lr": lr, "grad_norm": sum(norms) / len(norms)}
+        if epoch % config.eval_every == 0 or epoch == config.epochs:
+            logits = predict(model, val, stream, device)
+            lt = torch.from_numpy(logits)
+            entry.update(top1=topk_accuracy(lt, yv, 1), top5=topk_accuracy(lt, yv, 5))
+            last_logits = torch.from_numpy(logits)
+            # ``>=`` as the official show_best: on a tie the later evaluation is the best one
+            if best_logits is None or entry["top1"] >= max(c["top1"] for c in curve if "top1" in c):
+                best_logits = last_logits
+            best = max((c for c in curve + [entry] if "top1" in c), key=lambda c: (c["top1"], c["epoch"]))
+            log.line(f"{desc} epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, lr {lr:g}, "
+                     f"top-1 {entry['top1']:.2f}, top-5 {entry['top5']:.2f} "
+                     f"(best top-1 {best['top1']:.2f} at epoch {best['epoch']})")
+        curve.append(entry)
+        wall += time.time() - t_epoch
+        save(epoch)
+        bar.update(1)
+        last_top1 = next((f"{c['top1']:.1f}" for c in reversed(curve) if "top1" in c), "-")
+        bar.set_postfix(loss=f"{entry['loss']:.3f}", top1=last_top1, refresh=False)
+        if stop_after is not None and epoch == stop_after and epoch < config.epochs:
+            bar.close()
+            raise StoppedEarly(f"stopped after epoch {epoch}")
+        epoch += 1
+    bar.close()
+    evals = [c for c in curve if "top1" in c]
+    final, best = evals[-1], max(evals, key=lambda c: (c["top1"], c["epoch"]))
+    metrics = {"top1": round(final["top1"], 2), "top5": round(final["top5"], 2), "best_top1": round(best["top1"], 2),
+               "best_epoch": best["epoch"], "curve": curve}
+    logits = TestLogits(np.asarray(last_logits, np.float32), np.asarray(best_logits, np.float32), val.labels,
+                        list(val.names))
+    return SupervisedFit(metrics, model.eval(), logits, run_dir, resumed, finished, len(positions),
+                         batches_per_epoch, round(wall, 2))
+
+
+def read_state(path: Path, meta: dict) -> dict:
+    """Load a run's state and check it is this run's; ValueError with the way out otherwise."""
+    fresh = "start afresh with --restart, which moves the old run folder aside (nothing is deleted)"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for torn, truncated or foreign files
+        raise ValueError(f"training state {path} is unreadable ({first_line(err)}); {fresh}") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("state_version") != STATE_VERSION:
+        raise ValueError(f"training state {path} is not a protocol run's state of this version; {fresh}")
+    have = state.get("meta") or {}
+    differ = sorted(k for k in set(have) | set(meta) if have.get(k) != meta.get(k))
+    if differ:
+        raise ValueError(f"training state {path} belongs to another run ({', '.join(differ)} differ); {fresh}")
+    return state
+
+
+def add_training_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options fine-tune and semi share (the recipe's own defaults come from each protocol)."""
+    ap.add_argument("--clip", choices=CLIPS,
+                    help="gradient clipping: 'norm' clips the total norm at 5 (what the official config asks), "
+                         "'official' reproduces the official call, which clips nothing (methods.md §7.8), 'off'")
+    ap.add_argument("--bn-mode", choices=BN_MODES,
+                    help="'eval' trains in eval mode as the official code (BN statistics frozen, dropout off, "
+                         "§7.2); 'train' the corrected option (default: eval, train for --checkpoint random)")
+    ap.add_argument("--run-dir", type=Path, help="folder of the run's training state (default: the cache's "
+                    "protocol-runs/<run>); a rerun resumes it, a finished one is reused")
+    ap.add_argument("--restart", action="store_true",
+                    help="start afresh: move an existing run folder aside to <name>.old-<time> first")
+
+
+def default_bn_mode(encoder: Encoder, requested: str | None) -> tuple[str, str]:
+    """(bn_mode, why). Official is eval mode; from random init that would keep every BN layer on
+    its initial statistics (mean 0, variance 1) for the whole run, since in eval mode training
+    never updates them, and the official N(0, 0.02) init shrinks activations layer by layer: the
+    supervised baseline would be artificially weak. So ``--checkpoint random`` trains in train mode
+    unless told otherwise, and its BN statistics are never re-estimated first (training sets them)."""
+    if requested is not None:
+        return requested, "requested"
+    if encoder.source == "random":
+        return "train", "random init: eval mode would keep the BN statistics at their initial (0, 1)"
+    return "eval", "official"
+
+
+def run_protocol(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str,
+                 parts: tuple[Path, Split, Split, dict], frames: int, config: SupervisedConfig,
+                 protocol_config: dict, indices: np.ndarray | None = None) -> dict:
+    """Train and write the record: what fine-tune, semi and transfer (``--eval finetune``) share
+    after they have chosen the recipe (and the subset)."""
+    folder, train, val, manifest = parts
+    if getattr(args, "bn", "training") == "precise":
+        recalibrate_batchnorm(encoder.module, train, args.stream, device)
+        encoder.fingerprint = encoder_fingerprint(encoder.module)
+        encoder.bn_statistics = "precise"
+    num_classes = num_classes_of(manifest, train, val)
+    identity = {"protocol": protocol, "method": args.method, "dataset": args.dataset,
+                "data_fingerprint": fingerprint(manifest)}
+    fit = train_supervised(encoder.module, train, val, num_classes, args.stream, device, config, args.seed, indices,
+                           identity, getattr(args, "run_dir", None), getattr(args, "restart", False),
+                           desc=f"{protocol} {args.method}")
+    record_config = {**protocol_config, **asdict(config), "num_classes": num_classes, "train_size": fit.train_size,
+                     "batches_per_epoch": fit.batches_per_epoch,
+                     "single_batch": fit.train_size < config.batch_size, "run_dir": str(fit.run_dir),
+                     "resumed": fit.resumed, "reused": fit.reused, "train_wall_s": fit.train_wall_s}
+    return finish(args, protocol, encoder, folder, manifest, frames, fit.metrics, record_config, time.time() - t0,
+                  device, logits=fit.logits)

@@ -1,0 +1,197 @@
+"""Fine-tune and semi-supervised protocols: the official subset, the recipe, clipping, bit-identical
+resume of the whole-network loop, and tiny end-to-end runs (methods.md §3.3, §3.4, §7)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from datasets import synthetic
+from datasets.store import Split, load_split
+from methods import get_method
+from methods.base import build_backbone
+from protocols import finetune, semi
+from protocols.supervised import (
+    Classifier,
+    StoppedEarly,
+    SupervisedConfig,
+    epoch_batches,
+    optimisation_step,
+    scale_schedule,
+    train_supervised,
+)
+
+FOLDER = f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine small ST-GCN steps run several times faster
+    than with two contending threads (resume is bit-identical for any fixed thread count)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _exit_code(main, argv: list[str]) -> int:
+    """A CLI's exit status, whether it returns it or argparse exits with it."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code)
+
+
+# --- the subset ------------------------------------------------------------------------------
+
+def test_balanced_subset_takes_the_official_counts_per_class():
+    # classes in order of first appearance 2, 0, 1, 3 with 5, 3, 1, 4 samples; at p = 0.5 Python's
+    # round gives round(2.5) = 2, round(1.5) = 2, round(0.5) = 0, round(2.0) = 2
+    labels = np.array([2, 0, 2, 1, 0, 2, 3, 2, 0, 3, 2, 3, 3])
+    idx = semi.balanced_subset(labels, 0.5, seed=0)
+    assert idx.dtype == np.int64 and list(idx) == sorted(set(idx.tolist()))
+    assert semi.subset_counts(labels, idx) == {0: 2, 1: 0, 2: 2, 3: 2}
+    assert np.array_equal(idx, semi.balanced_subset(labels, 0.5, seed=0))
+    big = np.repeat(np.arange(24), 9)
+    a, b = semi.balanced_subset(big, 0.5, 0), semi.balanced_subset(big, 0.5, 1)
+    assert len(a) == len(b) == 24 * 4 and not np.array_equal(a, b)  # round(4.5) = 4 per class
+
+
+def test_recipes_and_schedule():
+    ft = finetune.FINETUNE
+    assert [ft.lr_at(e) for e in (1, 9, 10, 50, 51, 71, 91)] == pytest.approx([0.01, 0.09, 0.1, 0.1, 0.01, 1e-3, 1e-4])
+    assert (ft.epochs, ft.nesterov, ft.clip, ft.max_grad, ft.bn_mode) == (110, True, "norm", 5.0, "eval")
+    assert scale_schedule(ft, None) == (ft, False)
+    scaled, was = scale_schedule(ft, 55)
+    assert was and (scaled.milestones, scaled.warmup_epochs) == ((25, 35, 45), 5)
+    one, ten = semi.recipe_for(0.01)[1], semi.recipe_for(0.1)[1]
+    assert (one.lr, one.weight_decay, one.milestones, one.clip) == (0.05, 0.0, (40,), "off")
+    assert (ten.lr, ten.weight_decay, ten.milestones, ten.clip) == (0.1, 1e-4, (80,), "norm")
+    assert semi.recipe_for(0.02)[0] == 0.01 and semi.recipe_for(0.05)[0] == 0.1
+
+
+def test_epoch_order_is_a_pure_function_and_small_sets_are_one_batch():
+    a, b = epoch_batches(10, 4, seed=0, epoch=3), epoch_batches(10, 4, seed=0, epoch=3)
+    assert [len(x) for x in a] == [4, 4] and all(torch.equal(x, y) for x, y in zip(a, b))  # drop_last
+    assert not torch.equal(torch.cat(a), torch.cat(epoch_batches(10, 4, seed=0, epoch=4)))
+    small = epoch_batches(3, 128, seed=0, epoch=1)
+    assert len(small) == 1 and sorted(small[0].tolist()) == [0, 1, 2]
+
+
+# --- clipping ------------------------------------------------------------------------------
+
+def _toy_model(seed: int = 0) -> Classifier:
+    torch.manual_seed(seed)
+    return Classifier(nn.Sequential(nn.Flatten(), nn.Linear(12, 256)), num_classes=5)
+
+
+@pytest.mark.parametrize("clip", ["norm", "official", "off"])
+def test_clipping_bounds_the_norm_and_the_official_call_does_not(clip):
+    model = _toy_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(8, 3, 4) * 10, torch.arange(8) % 5
+    norm = optimisation_step(model, opt, nn.functional.cross_entropy(model(x), y), clip, max_grad=1e-3)
+    if clip == "norm":
+        assert norm <= 1e-3 + 1e-6
+    else:
+        assert norm > 1e-2  # the official call ran before backward(), so nothing was clipped
+    if clip == "official":  # and the step is exactly the unclipped one
+        ref = _toy_model()
+        ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+        optimisation_step(ref, ref_opt, nn.functional.cross_entropy(ref(x), y), "off", 1e-3)
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), ref.parameters()))
+
+
+# --- the loop: weights change, resume is bit-identical --------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_parts(tiny_root):
+    train, val = load_split(tiny_root / FOLDER, "train"), load_split(tiny_root / FOLDER, "val")
+    cut = lambda s, n: Split(np.asarray(s.data[:n]), s.names[:n], s.labels[:n])  # noqa: E731
+    return cut(train, 16), cut(val, 8)
+
+
+def test_supervised_loop_trains_and_resumes_bit_identically(tiny_parts, tmp_path):
+    train, val = tiny_parts
+    torch.manual_seed(0)
+    backbone = build_backbone(get_method("skeletonclr").default_config).eval()
+    start = {k: v.clone() for k, v in backbone.state_dict().items()}
+    # train mode: dropout draws from torch's generator, which the state must carry over
+    config = SupervisedConfig(epochs=2, lr=0.1, milestones=(1,), warmup_epochs=0, batch_size=8, eval_every=1,
+                              bn_mode="train")
+    run = dict(train=train, val=val, num_classes=24, stream="joint", device=torch.device("cpu"), config=config,
+               max_steps=1)
+    whole = train_supervised(backbone, run_dir=tmp_path / "whole", **run)
+    assert not torch.equal(whole.model.backbone.state_dict()["data_bn.weight"], start["data_bn.weight"])
+    assert all(torch.equal(v, start[k]) for k, v in backbone.state_dict().items())  # the caller's copy untouched
+    with pytest.raises(StoppedEarly):
+        train_supervised(backbone, run_dir=tmp_path / "cut", stop_after=1, **run)
+    resumed = train_supervised(backbone, run_dir=tmp_path / "cut", **run)
+    assert resumed.resumed and not resumed.reused
+    assert resumed.metrics == whole.metrics and len(whole.metrics["curve"]) == 2
+    assert np.array_equal(resumed.logits.final, whole.logits.final)
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    again = train_supervised(backbone, run_dir=tmp_path / "cut", **run)  # finished: reused, nothing trained
+    assert again.reused and again.metrics == whole.metrics
+    with pytest.raises(ValueError, match="belongs to another run"):
+        train_supervised(backbone, run_dir=tmp_path / "cut", seed=1, **run)
+    fresh = train_supervised(backbone, run_dir=tmp_path / "cut", restart=True, **run)  # the old folder moved aside
+    assert not fresh.resumed and not fresh.reused and fresh.metrics == whole.metrics
+    assert len(list(tmp_path.glob("cut.old-*"))) == 1
+
+
+# --- end to end ------------------------------------------------------------------------------
+
+def _last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_finetune_supervised_baseline_end_to_end(tiny_root, tmp_path, capsys):
+    argv = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", "random", "--epochs", "1",
+            "--results-dir", str(tmp_path), "--json"]
+    assert finetune.main(argv) == 0
+    rec = _last_json(capsys)
+    cfg = rec["protocol_config"]
+    assert rec["protocol"] == "finetune" and rec["checkpoint"]["source"] == "random"
+    assert (cfg["bn_mode"], cfg["clip"], cfg["schedule_scaled"], cfg["resumed"]) == ("train", "norm", True, False)
+    assert (tmp_path / rec["logits"]).is_file() and set(rec["metrics"]) >= {"top1", "top5", "best_top1", "curve"}
+    with np.load(tmp_path / rec["logits"]) as z:
+        assert z["final"].shape == (72, 24) and z["best"].shape == (72, 24)
+
+
+def test_semi_end_to_end_saves_and_reuses_its_subset(tiny_root, tmp_path, capsys):
+    base = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--epochs", "1", "--json"]
+    assert semi.main(base + ["--fraction", "0.1", "--results-dir", str(tmp_path / "a")]) == 0
+    rec = _last_json(capsys)
+    cfg = rec["protocol_config"]
+    assert rec["protocol"] == "semi" and cfg["fraction"] == 0.1 and cfg["bn_mode"] == "eval"
+    assert cfg["subset_size"] == 24 and set(cfg["subset_per_class"].values()) == {1}  # round(0.1 · 9) = 1
+    assert cfg["single_batch"] and cfg["empty_classes"] == []
+    doc = json.loads(open(cfg["subset_file"]).read())
+    assert doc["indices"] == sorted(doc["indices"]) and len(doc["names"]) == 24
+    # the saved file trains the same subset again; the finished run is reused
+    assert semi.main(base + ["--subset", cfg["subset_file"], "--results-dir", str(tmp_path / "b")]) == 0
+    again = _last_json(capsys)["protocol_config"]
+    assert again["subset_sha256"] == cfg["subset_sha256"] and again["reused"]
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({**doc, "data_fingerprint": "0" * 64}))
+    assert semi.main(base + ["--subset", str(foreign), "--results-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "drawn from other files" in err[0] and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--fraction", "0"], "must be a fraction strictly between 0 and 1"),
+    (["--fraction", "1.5"], "must be a fraction strictly between 0 and 1"),
+    (["--fraction", "0.01"], "subset of synthetic-xsub is empty"),  # round(0.01 · 9) = 0 for every class
+])
+def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
+    argv = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--results-dir", str(tmp_path / "r")] + argv
+    assert _exit_code(semi.main, argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and not (tmp_path / "r").exists()
