@@ -10,6 +10,7 @@ and when it will finish.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import IO, Any
 
@@ -30,7 +31,7 @@ class _Lines:
         self.last = ""
 
     def write(self, text: str) -> int:
-        line = text.replace("\r", "").strip("\n")
+        line = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r", "").strip("\n")  # nested bars move the cursor
         if line.strip() and line != self.last:  # close() redraws the final state once more
             self.stream.write(line + "\n")
             self.last = line
