@@ -16,8 +16,6 @@ layout and maps the names. Whatever the source, every backbone tensor must be pr
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from datasets.cache import atomic_write
 from methods.encoders import build_encoder
 from methods.official import official_backbone, query_prefix
 
@@ -33,37 +32,8 @@ TRAINING_FORMAT = "skelebench-training"
 
 
 def atomic_save(obj, path: Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, fsync it, rename it over ``path``
-    and fsync the folder: a crash at any moment leaves either the old file or the new one, whole,
-    never a torn one (a rename without the fsync can reach the disk before the data does)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return path
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable (a no-op where directories cannot be opened)."""
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    """``torch.save`` through :func:`datasets.cache.atomic_write` (fsync, rename, fsync the folder)."""
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def encoder_checkpoint(backbone: nn.Module, encoder: str, encoder_kwargs: dict, meta: dict) -> dict:

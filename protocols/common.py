@@ -20,6 +20,7 @@ from datasets.store import Split, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
 from methods.checkpoint import load_checkpoint
+from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from protocols.features import encoder_fingerprint
@@ -161,6 +162,16 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
                    mismatch or None)
+
+
+def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device, force: bool = False) -> None:
+    """Re-estimate the encoder's BN statistics on the clean training set (``methods/encoders/
+    batchnorm.py``) when ``force`` (``--bn precise``) or when it is untrained, whose initial
+    statistics fit nothing; the fingerprint then names the evaluated weights."""
+    if force or encoder.source == "random":
+        recalibrate_batchnorm(encoder.module, train, stream, device)
+        encoder.fingerprint = encoder_fingerprint(encoder.module)
+        encoder.bn_statistics = "precise"
 
 
 def check_frames(encoder: Encoder, frames: int) -> None:

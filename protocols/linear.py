@@ -28,7 +28,6 @@ from datasets.progress import progress
 from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
-from methods.encoders.batchnorm import recalibrate_batchnorm
 from protocols.common import (
     Encoder,
     TestLogits,
@@ -36,10 +35,11 @@ from protocols.common import (
     check_frames,
     finish,
     load_parts,
+    precise_bn,
     resolve_encoder,
     run_cli,
 )
-from protocols.features import cached_features, encoder_fingerprint
+from protocols.features import cached_features
 from results.cli import ArgumentParser, positive_int
 
 
@@ -147,10 +147,7 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
     frames = method_cls.default_config.frames
     check_frames(encoder, frames)
     folder, train, val, manifest = load_parts(args, frames)
-    if encoder.source == "random" or args.bn == "precise":
-        recalibrate_batchnorm(encoder.module, train, args.stream, device)
-        encoder.fingerprint = encoder_fingerprint(encoder.module)
-        encoder.bn_statistics = "precise"
+    precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
     fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config, args.seed)

@@ -37,9 +37,16 @@ from datasets.corruptions import CORRUPTIONS, Corruption, get_corruption
 from datasets.progress import progress
 from datasets.store import Split
 from methods import get_method
-from methods.encoders.batchnorm import recalibrate_batchnorm
-from protocols.common import add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
-from protocols.features import cached_features, encoder_fingerprint, extract_features
+from protocols.common import (
+    add_common_arguments,
+    check_frames,
+    finish,
+    load_parts,
+    precise_bn,
+    resolve_encoder,
+    run_cli,
+)
+from protocols.features import cached_features, extract_features
 from protocols.linear import LinearConfig, fit_linear, num_classes_of, topk_accuracy
 from results.cli import ArgumentParser, positive_int
 
@@ -135,10 +142,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     encoder = resolve_encoder(args, device)
     check_frames(encoder, frames)
     folder, train, val, manifest = load_parts(args, frames)
-    if encoder.source == "random" or args.bn == "precise":
-        recalibrate_batchnorm(encoder.module, train, args.stream, device)
-        encoder.fingerprint = encoder_fingerprint(encoder.module)
-        encoder.bn_statistics = "precise"
+    precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
     train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)

@@ -46,10 +46,9 @@ from datasets.skeleton import to_stream
 from datasets.store import Split
 from methods.base import official_weights_init
 from methods.checkpoint import atomic_save, first_line
-from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import RunLog
 from methods.training_state import capture_rng, move_aside, restore_rng
-from protocols.common import Encoder, TestLogits, finish
+from protocols.common import Encoder, TestLogits, finish, precise_bn
 from protocols.features import encoder_fingerprint
 from protocols.linear import num_classes_of, topk_accuracy
 
@@ -376,10 +375,8 @@ def run_protocol(args: argparse.Namespace, device: torch.device, encoder: Encode
     """Train and write the record: what fine-tune, semi and transfer (``--eval finetune``) share
     after they have chosen the recipe (and the subset)."""
     folder, train, val, manifest = parts
-    if getattr(args, "bn", "training") == "precise":
-        recalibrate_batchnorm(encoder.module, train, args.stream, device)
-        encoder.fingerprint = encoder_fingerprint(encoder.module)
-        encoder.bn_statistics = "precise"
+    if getattr(args, "bn", "training") == "precise":  # never for random init by default: training sets them
+        precise_bn(encoder, train, args.stream, device, force=True)
     num_classes = num_classes_of(manifest, train, val)
     identity = {"protocol": protocol, "method": args.method, "dataset": args.dataset,
                 "data_fingerprint": fingerprint(manifest)}

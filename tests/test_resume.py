@@ -60,7 +60,7 @@ elif mode == "renamed":
             calls[0] += 1
             if calls[0] == n:
                 die()
-    checkpoint.os.replace = replace
+    os.replace = replace  # the one os module every writer uses
 pt.pretrain(method, "synthetic-xsub", "quick", epochs=2, out=out, data_root=root, max_steps=2, save_every=1,
             resume=mode == "resume", knn_every=0)
 """
