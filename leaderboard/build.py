@@ -1,291 +1,274 @@
-"""Build ``leaderboard/README.md`` (and a plot) from result records: ``python -m leaderboard``.
+"""Build the leaderboard from result records: ``python -m leaderboard``.
 
-Reproduced numbers come only from records; reported numbers only from ``reported.csv``, each
-with its source. Synthetic-data rows stand in their own table, headed as synthetic, and are
-never matched against NTU numbers.
+Writes, into ``leaderboard/`` (or ``--out``):
+
+* ``README.md`` — the paper-style tables (real benchmarks: reported beside reproduced; the
+  embedded synthetic data apart, per generator version), the checks, and the plots;
+* ``index.html`` — the same as one self-contained page (sortable tables, plots embedded, every
+  record with its exact command), viewable without a network;
+* ``records.csv`` — one row per run (every seed and option), which the front tables aggregate;
+* ``plot-*.png`` — the figures.
+
+Reproduced numbers come only from records, reported ones only from ``reported.csv``. The output
+depends on nothing else (no clock, no absolute path), so the same records give byte-identical
+files, and a file whose content would not change is not rewritten.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from datasets.cache import atomic_write_text
-from results import read_records, variant_label
+from datasets.cache import REPO_ROOT, atomic_write
+from leaderboard import plots
+from leaderboard.frame import group_rank, method_rank, records_frame
+from leaderboard.render import (
+    Plot,
+    anchor,
+    esc,
+    html_figure,
+    html_frame,
+    html_page,
+    html_table,
+    markdown_frame,
+    markdown_table,
+    prose,
+)
+from leaderboard.reported import REPORTED, parse_sources, read_reported, source_counts
+from leaderboard.tables import REAL_METRIC, Table, checks, group_title, real_tables, synthetic_tables
+from results import read_records, records_dir
 from results.cli import ArgumentParser
 
 HERE = Path(__file__).resolve().parent
-REPORTED = HERE / "reported.csv"
-STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
-DATASET_CODE = {"ntu60": "NTU60", "ntu120": "NTU120", "pku1": "PKU-MMD-I", "pku2": "PKU-MMD-II"}
-METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "AimCLR", "skelemixclr": "SkeleMixCLR",
-               "skelemixclr-v1": "SkeleMixCLR"}
+ZOO_DIR = REPO_ROOT / "methods" / "zoo"
+RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "variant", "stream", "protocol", "setting",
+                  "schedule", "evidence", "checkpoint", "layout", "preset", "epochs", "bn", "pretrain_seed", "seed",
+                  "frames", "top1", "best_top1", "top5", "extra", "mismatch", "wall_s", "pretrain_wall_s", "device",
+                  "commit", "created", "command"]
+
+READING = (
+    "How to read a cell: `reported / reproduced`. The reported number carries `‡` when its sources disagree (the "
+    "values are listed under the table) and `*` when no source is the authors' own (a later paper or list quotes "
+    "it; confirm against the paper). The reproduced number is the mean ± sd over the runs of the official recipe "
+    "(n runs; every seed and option is a row of `records.csv`), followed by Δ = reproduced − reported and ✓ "
+    "(within the claim's tolerance in `reported.csv`), ✗ (outside) or · (not checked). `–` after the slash: "
+    "the suite can run it, no record yet. Rows marked ↳ are other recipes of the same method (a corrected option, "
+    "precise BN, another evidence); their Δ is shown, never tested and never averaged into the claim's cell. "
+    + REAL_METRIC)
+
+REAL_INTRO = (
+    "Real NTU RGB+D and PKU-MMD data need a registration and are not on the suite's machines, so a reproduced "
+    "number appears only where someone ran the suite on them: `python -m leaderboard reproduce --data-root DIR "
+    "--checkpoints DIR` evaluates the authors' released checkpoints under the linear protocol and writes the "
+    "records these cells read (see *Reproducing on real data* below).")
+
+SYNTHETIC_INTRO = (
+    "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and compare "
+    "methods under one small CPU recipe; they are **not** comparable with any NTU number. Records of different "
+    "generator versions are never mixed (one section each); within a section a cell aggregates records of one "
+    "data fingerprint. A cell is the mean ± sd of top-1 over the recipe's runs (n counts distinct runs: pretraining "
+    "seeds, protocol seeds, and a seed retrained is counted again), `Δinit` the difference to the same encoder "
+    "untrained (BN statistics re-estimated) on the same data, with how many runs beat it. The random-init rows and "
+    "the supervised baseline (finetune from `--checkpoint random`) are the reference rows of every table.")
+
+REPRODUCING = (
+    "`python -m leaderboard reproduce --data-root DIR --checkpoints DIR` runs every check of `reported.csv` whose "
+    "evidence is the authors' released file: each checkpoint found in `--checkpoints` is evaluated with `python -m "
+    "protocols.linear` on the benchmark in `--data-root` (the `--out` folder of `python -m datasets.prepare`), one "
+    "record per run, and where the joint, motion and bone files of a method are all there their best-epoch logits "
+    "are fused with `python -m protocols.ensemble --logits best` (the official scripts' choice). Checkpoints are "
+    "looked up as `<method>-<dataset>-<stream>.pt` (`aimclr-ntu60-xsub-joint.pt`, `skelemixclr-ntu60-xview-joint.pt`) "
+    "or `<method>-<dataset>.pt` for a file holding every stream (CrosSCLR 3-views), under their own names or in "
+    "`<method>/`. It prints each claim's check and exits 1 if one fails; `pytest -m reproduction --data-root DIR "
+    "--checkpoints DIR` runs the same as a test, and also checks every paper-preset record in `results/records` "
+    "against its claim. Tolerances and their reasons are columns of `reported.csv`.\n\n"
+    "**Time on a CPU.** Feature extraction: the ST-GCN encoder infers ~100 sequences/s at 50 frames (batch 128, "
+    "2 cores; ~79/s for SkeleMixCLR's 64 frames; `research/perf.md`). Both NTU-60 benchmarks hold all 56,578 "
+    "sequences (train + test), so extracting one checkpoint's features on one NTU-60 benchmark and stream takes "
+    "about **9.5 minutes** (12 at 64 frames); an NTU-120 benchmark (113,945 sequences) about 19. The probe on the "
+    "cached features then costs about as much again on such a machine: 100 epochs over NTU-60 xsub's 40k × 256 "
+    "training features ran at 8 s per epoch on the 2 shared cores here (~13 minutes; SkeleMixCLR's 150 epochs "
+    "~20). So AimCLR's released joint/motion/bone files on NTU-60 xsub and xview (6 runs) take about 2 hours, "
+    "SkeleMixCLR+ on NTU-60 about 1 hour; features are cached (`.cache/features`), so a rerun pays only the probe. "
+    "A GPU makes it minutes in all.")
 
 
-def records_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per record with the columns the tables need; the newest record of each
-    (method, variant, dataset, data fingerprint, stream, protocol, checkpoint source, BN, pretraining
-    seed) wins: runs of one recipe with other seeds stand in rows of their own, so the spread is
-    visible, and a record on other files (regenerated, re-prepared or edited data) never replaces
-    a row: it gets its own, its ``data`` column showing the difference."""
-    rows = []
+def read_zoo(zoo_dir: Path | str = ZOO_DIR) -> list[dict]:
+    """The zoo recipes (``<entry>.json`` beside each checkpoint), with ``_name`` the entry's name."""
+    out = []
+    for path in sorted(Path(zoo_dir).glob("*.json")):
+        recipe = json.loads(path.read_text())
+        recipe["_name"] = path.stem
+        out.append(recipe)
+    return out
+
+
+def records_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per run for ``records.csv`` and the page's records table, in a fixed order."""
+    if df.empty:
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    t = df.assign(data=[f[:8] if f else "–" for f in df.fingerprint], _g=df.data_group.map(group_rank),
+                  _m=df.method.map(method_rank))
+    t = t.sort_values(["_g", "protocol", "dataset", "_m", "method", "variant", "stream", "evidence", "preset", "epochs",
+                       "bn", "setting", "schedule", "pretrain_seed", "seed", "record"], kind="stable", na_position="first")
+    return t[RECORD_COLUMNS].reset_index(drop=True)
+
+
+def reported_table(reported: pd.DataFrame) -> pd.DataFrame:
+    """The claims as the page lists them: every column of reported.csv plus the count of primary sources."""
+    primary = [sum(s.primary for s in parse_sources(t)) for t in reported.sources]
+    t = reported.assign(value=reported.value_text, primary_sources=primary)
+    return t[["method", "variant", "protocol", "setting", "benchmark", "split", "stream", "backbone", "frames", "value",
+              "conflict", "primary_sources", "sources", "suite_method", "reproduce", "record_metric", "tolerance",
+              "tolerance_reason"]]
+
+
+def make_plots(df: pd.DataFrame, chk: pd.DataFrame, zoo: list[dict], records: list[dict]) -> dict[str, list[Plot]]:
+    """Every figure, by the section it belongs to."""
+    out: dict[str, list[Plot]] = {"real": [], "curves": [], "robustness": []}
+    p = plots.plot_reproduced_vs_reported(chk)
+    if p:
+        out["real"].append(p)
+    named = [{**r, "_name": Path(r["_path"]).name} for r in records]
+    p = plots.plot_curves(plots.curves_frame(zoo, named))
+    if p:
+        out["curves"].append(p)
+    units = {}
     for r in records:
-        m = r["metrics"]
-        rows.append({
-            "method": r["method"], "variant": variant_label(r.get("variant")), "dataset": r["dataset"],
-            "data": data_id(r), "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),
-            "checkpoint": r["checkpoint"]["source"], "preset": r.get("preset") or "–", "bn": bn_statistics(r),
-            "pretrain_seed": r.get("pretrain_seed"),
-            "epochs": r.get("epochs"), "frames": r.get("frames"), "top1": m.get("top1"),
-            "best_top1": m.get("best_top1"), "top5": m.get("top5"), "extra": protocol_extra(r),
-            "pretrain_wall_s": r.get("pretrain_wall_s"),
-            "wall_s": r.get("wall_s"), "device": r.get("device"), "commit": str(r.get("commit", ""))[:8],
-            "created": r.get("created", ""), "synthetic": bool(r.get("synthetic")), "record": Path(r["_path"]).name,
-        })
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return df
-    key = ["method", "variant", "dataset", "data", "stream", "protocol", "setting", "checkpoint", "bn", "pretrain_seed"]
-    df["pretrain_seed"] = df["pretrain_seed"].astype("Int64")  # nullable: random-init and official files have none
-    latest = df.sort_values("created").groupby(key, as_index=False, dropna=False).tail(1)
-    return latest.sort_values(key, na_position="first").reset_index(drop=True)
-
-
-#: The protocols in the order their tables appear, with what each table calls its setting.
-PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
-
-
-PROTOCOL_NOTES = {
-    "linear": "Frozen encoder, linear classifier (methods.md §3.1). `extra`: –.",
-    "knn": "Frozen encoder, no training: `top1` is the cosine 1-NN (FAISS), `extra` the weighted vote at k=20, "
-           "t=0.1 (SkeleMixCLR's monitor, §3.2); `top5` whether the label is among the 5 nearest neighbours' labels.",
-    "semi": "Whole network trained on a class-balanced labelled subset (`setting`), §3.3.",
-    "finetune": "Whole network trained with all labels (§3.4); from random init it is the supervised baseline, "
-                "the upper reference row of every table.",
-    "transfer": "Encoder pretrained on the source benchmark (`setting`), evaluated on this one.",
-    "ensemble": "Weighted sum of the joint/motion/bone classifiers' raw logits (AimCLR's 0.6/0.4/0.6, §3.6).",
-    "robustness": "Linear probe trained on clean features, tested on corrupted inputs: `top1` clean, `extra` the "
-                  "mean accuracy kept over corruptions and severities (1.0: unaffected).",
-}
-
-
-def protocol_setting(record: dict) -> str:
-    """What distinguishes runs of one protocol that are not comparable with each other: the
-    labelled fraction (semi), the features (knn), the source and target protocol (transfer), the
-    fused streams' logits (ensemble); "" where the protocol has one setting."""
-    cfg, protocol = record.get("protocol_config") or {}, record["protocol"]
-    if protocol == "semi" and cfg.get("fraction") is not None:
-        return f"{100 * float(cfg['fraction']):g}%"
-    if protocol == "knn":
-        return cfg.get("features", "backbone") + (", augmented bank" if cfg.get("augmented_bank") else "")
-    if protocol == "transfer":
-        return f"{cfg.get('source')} → {cfg.get('eval')}"
-    if protocol == "ensemble":
-        return f"{cfg.get('fused_protocol')}, {cfg.get('logits')} logits"
-    return ""
-
-
-def protocol_extra(record: dict) -> str | float | None:
-    """A protocol's second number beside top-1: the weighted k-NN vote at k=20 (knn), the mean
-    accuracy kept under corruption (robustness)."""
-    m = record["metrics"]
-    if record["protocol"] == "knn":
-        return (m.get("knn_top1") or {}).get("20")
-    if record["protocol"] == "robustness":
-        return m.get("mean_relative")
-    return None
-
-
-def data_id(record: dict) -> str:
-    """The first 8 hex digits of the data fingerprint a record names ("–" for records from before
-    records carried one)."""
-    fingerprint = (record.get("data") or {}).get("fingerprint")
-    return fingerprint[:8] if fingerprint else "–"
-
-
-def bn_statistics(record: dict) -> str:
-    """How the evaluated backbone's BN statistics were obtained: ``precise`` (re-estimated on clean
-    training data) or ``training`` (the running averages the pretraining ended with, as the official
-    code). Records from before the field existed are known by their source: random-init rows were
-    always re-estimated, checkpoints never."""
-    bn = record.get("bn_statistics")
-    if bn:
-        return bn
-    return "precise" if record["checkpoint"]["source"] == "random" else "training"
-
-
-def _md(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_No records yet._\n"
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in df.iterrows():
-        lines.append("| " + " | ".join("–" if pd.isna(v) else str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def gain_over_random_init(df: pd.DataFrame) -> list[float | None]:
-    """Each row's top-1 minus the random-init row of the same method, data, stream and protocol
-    (the same encoder, graph and frame count untrained); None where that baseline has no record."""
-    random = df[df.checkpoint == "random"].set_index(["method", "dataset", "data", "stream", "protocol", "setting"]).top1
-    out = []
-    for row in df.itertuples():
-        base = random.get((row.method, row.dataset, row.data, row.stream, row.protocol, row.setting))
-        out.append(None if row.checkpoint == "random" or base is None else round(row.top1 - base, 2))
-    return out
-
-
-def synthetic_table(df: pd.DataFrame) -> pd.DataFrame:
-    if df.empty:
-        return df
-    s = df[df.synthetic].copy()
-    s["gain"] = gain_over_random_init(s)
-    s["method"] = [row_label(m, v, c, p) for m, v, c, p in zip(s.method, s.variant, s.checkpoint, s.protocol)]
-    return s[["method", "dataset", "data", "stream", "protocol", "setting", "checkpoint", "preset", "bn", "epochs",
-              "pretrain_seed", "frames", "top1", "gain", "extra",
-              "best_top1", "top5", "pretrain_wall_s", "wall_s", "device", "commit", "record"]]
-
-
-def row_label(method: str, variant: str, checkpoint: str, protocol: str) -> str:
-    """A row's name: the method and variant; an untrained encoder is "(random init)", and trained
-    end to end from it with labels (finetune) it is the supervised baseline."""
-    if checkpoint == "random":
-        return f"{method} (supervised, from scratch)" if protocol == "finetune" else f"{method} (random init)"
-    return method + variant
-
-
-def protocol_tables(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The synthetic table cut into one table per protocol (in :data:`PROTOCOLS` order), each with
-    the supervised baseline rows (finetune from random init) of its datasets as the upper reference."""
-    if table.empty:
-        return []
-    supervised = table[(table.protocol == "finetune") & table.method.str.endswith("(supervised, from scratch)")]
-    out = []
-    for protocol in [p for p in PROTOCOLS if p in set(table.protocol)] + sorted(set(table.protocol) - set(PROTOCOLS)):
-        rows = table[table.protocol == protocol]
-        if protocol != "finetune":
-            rows = pd.concat([rows, supervised[supervised.dataset.isin(rows.dataset)]])
-        out.append((protocol, rows.drop(columns=["gain"] if rows.gain.isna().all() else [])))
-    return out
-
-
-def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """The spread of each pretraining recipe over its seeds: rows of the synthetic table that differ
-    only in ``pretrain_seed`` are one recipe; recipes with two or more seeds get n, mean, standard
-    deviation (n − 1), min, max of top-1, the random-init top-1 and how many seeds beat it."""
-    rows = table[(table.checkpoint != "random") & table.pretrain_seed.notna()]
-    recipe = ["method", "dataset", "data", "stream", "protocol", "setting", "preset", "bn", "epochs"]
-    out = []
-    for key, g in rows.groupby(recipe, sort=True):
-        if len(g) < 2:
+        for name, spec in ((r.get("protocol_config") or {}).get("corruptions") or {}).items():
+            units.setdefault(name, spec.get("unit", "severity"))
+    p = plots.plot_robustness(plots.robustness_frame(df), units)
+    if p:
+        out["robustness"].append(p)
+    for group in sorted(set(df.data_group), key=group_rank) if not df.empty else ():
+        if group == "real":
             continue
-        base = g.top1 - g.gain  # every row of a recipe has the same random-init row
-        out.append({**dict(zip(recipe, key)), "seeds": ",".join(str(int(x)) for x in sorted(g.pretrain_seed)),
-                    "n": len(g), "mean_top1": round(g.top1.mean(), 2), "sd": round(g.top1.std(ddof=1), 2),
-                    "min": g.top1.min(), "max": g.top1.max(),
-                    "random_init": None if g.gain.isna().any() else round(base.iloc[0], 2),
-                    "above_random_init": None if g.gain.isna().any() else f"{int((g.gain > 0).sum())}/{len(g)}"})
-    return pd.DataFrame(out, columns=recipe + ["seeds", "n", "mean_top1", "sd", "min", "max", "random_init",
-                                               "above_random_init"])
+        slug = "".join(c if c.isalnum() else "-" for c in group).strip("-").replace("--", "-")
+        p = plots.plot_seeds(plots.seeds_frame(df[df.data_group == group]), group, f"plot-seeds-{slug}.png")
+        if p:
+            out[group] = [p]
+    return out
 
 
-def comparison_table(df: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
-    """Reported numbers of the registry's methods beside the suite's reproduced ones (real data only)."""
-    rep = reported[reported.method.isin(METHOD_NAME.values())].copy()
-    rep["reproduced"] = pd.NA
-    rep["frames"] = pd.to_numeric(rep.frames, errors="coerce").astype("Int64")
-    if not df.empty:
-        real = df[~df.synthetic]
-        for i, row in rep.iterrows():
-            hit = real[(real.method.map(METHOD_NAME) == row.method) & (real.variant == "") & (real.protocol == row.protocol)
-                       & (real.dataset.map(lambda d: DATASET_CODE.get(d.split("-")[0])) == row.dataset)
-                       & (real.dataset.str.split("-").str[-1] == row.split)
-                       & (real.stream.map(STREAM_CODE) == row.stream)]
-            if len(hit):
-                rep.at[i, "reproduced"] = hit.iloc[-1].top1
-    rep["source"] = rep.source_type + ": " + rep.source_ref
-    return rep[["method", "variant", "protocol", "dataset", "split", "stream", "frames", "value", "reproduced", "source"]]
+def markdown_page(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd.DataFrame, counts: pd.DataFrame,
+                  figures: dict[str, list[Plot]], records_href: str) -> str:
+    text = ["# SkeleBench leaderboard\n",
+            "Generated by `python -m leaderboard` from the result records in `results/records/` and the reported "
+            "numbers in `leaderboard/reported.csv` (one row per claim, every source, a tolerance and its reason). Do "
+            "not edit by hand. The same tables, sortable, with every record and the command that made it: "
+            "[`index.html`](index.html); one row per run: [`records.csv`](records.csv); what the files and columns mean: "
+            "[`NOTES.md`](NOTES.md).\n",
+            "## Real benchmarks: reproduced beside reported\n", REAL_INTRO + "\n", READING + "\n"]
+    text += [markdown_table(t, records_href, level=3) for t in real]
+    text += ["### Checks\n", "Every claim with an official reproduction on record, against its tolerance.\n",
+             markdown_frame(chk.drop(columns=["records"])) if not chk.empty else "_No real-data record yet._\n"]
+    text += [f"\n![{p.caption}]({p.name})\n" for p in figures["real"]]
+    text += ["### Reported claims per method and protocol\n",
+             "How many claims `reported.csv` holds and how many of them have a primary source (the authors' "
+             "README or paper).\n", markdown_frame(counts)]
+    text += ["### Reproducing on real data\n", REPRODUCING + "\n"]
+    text += ["## Embedded synthetic data (not NTU RGB+D)\n", SYNTHETIC_INTRO + "\n"]
+    for group, tables in syn:
+        text.append(f"### {group_title(group)}\n")
+        text += [markdown_table(t, records_href, level=4) for t in tables]
+        text += [f"\n![{p.caption}]({p.name})\n" for p in figures.get(group, [])]
+    if figures["curves"] or figures["robustness"]:
+        text.append("### Curves\n")
+        text += [f"\n![{p.caption}]({p.name})\n" for p in figures["curves"] + figures["robustness"]]
+    return "\n".join(text)
 
 
-def bar_labels(table: pd.DataFrame) -> list[str]:
-    """One label per row of the synthetic table, so seaborn draws one bar per row: the same method on
-    another stream, checkpoint or seed must not be averaged into it (the method column already names
-    random-init rows and variants; random-init rows always use precise BN, so only other rows name it)."""
-    return [f"{m} · {st}" + ("" if c == "random" else f" ({c}" + ("" if pd.isna(s) else f", seed {s}")
-                              + (", precise BN" if bn == "precise" else "") + ")")
-            for m, st, c, s, bn in zip(table.method, table.stream, table.checkpoint, table.pretrain_seed, table.bn)]
+def html_body(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd.DataFrame, counts: pd.DataFrame,
+              figures: dict[str, list[Plot]], records: pd.DataFrame, reported: pd.DataFrame, records_href: str) -> str:
+    nav = ('<nav><a href="#real">Real benchmarks</a><a href="#synthetic">Synthetic data</a><a href="#curves">Curves</a>'
+           '<a href="#claims">Reported claims</a><a href="#records">Records</a></nav>')
+    parts = ["<h1>SkeleBench leaderboard</h1>",
+             "<p>Generated by <code>python -m leaderboard</code> from <code>results/records/</code> and "
+             "<code>leaderboard/reported.csv</code>; click a column header to sort, a superscript number to reach the "
+             "record behind a cell (its file and the exact command that made it).</p>", nav,
+             '<h2 id="real">Real benchmarks: reproduced beside reported</h2>', f"<p>{prose(REAL_INTRO)}</p>",
+             f"<p>{prose(READING)}</p>"]
+    parts += [html_table(t) for t in real]
+    parts += ["<h3>Checks</h3>", html_frame(chk, {}, ()) if not chk.empty else "<p><em>No real-data record yet.</em></p>"]
+    parts += [html_figure(p) for p in figures["real"]]
+    parts += ["<h3>Reported claims per method and protocol</h3>", html_frame(counts)]
+    parts += ["<h3>Reproducing on real data</h3>"] + [f"<p>{prose(p)}</p>" for p in REPRODUCING.split("\n\n")]
+    parts += ['<h2 id="synthetic">Embedded synthetic data (not NTU RGB+D)</h2>',
+              f'<p class="syn">{prose(SYNTHETIC_INTRO)}</p>']
+    for group, tables in syn:
+        parts.append(f"<h2>{esc(group_title(group))}</h2>")
+        parts += [html_table(t) for t in tables]
+        parts += [html_figure(p) for p in figures.get(group, [])]
+    parts.append('<h2 id="curves">Curves</h2>')
+    curves = figures["curves"] + figures["robustness"]
+    parts += [html_figure(p) for p in curves] or ["<p><em>No curve recorded.</em></p>"]
+    parts += ['<h2 id="claims">Reported claims</h2>', "<p>One row per claim of <code>reported.csv</code>, its sources "
+              "primary first, the tolerance of its check and why.</p>",
+              html_frame(reported_table(reported), wide_columns=("sources", "tolerance_reason"))]
+    parts += ['<h2 id="records">Records</h2>', "<p>One row per run (every seed and option); the record links to its "
+              "JSON file, the command is the one that made it.</p>",
+              html_frame(records, {"record": records_href}, ("command",), [anchor(r) for r in records.record])]
+    return "\n".join(parts) + "\n"
 
 
-def plot_synthetic(table: pd.DataFrame, path: Path) -> Path | None:
-    if table.empty:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    lin = table[table.protocol == "linear"]
-    if lin.empty:
-        return None
-    lin = lin.assign(bar=bar_labels(lin))
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(lin)))
-    sns.barplot(data=lin, y="bar", x="top1", hue="dataset", ax=ax, orient="h")
-    ax.set_ylabel("")
-    ax.set_xlabel("linear top-1 (%) — synthetic data, not NTU")
-    ax.set_xlim(0, 100)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` atomically unless the file already holds exactly it (so a rebuild with
+    nothing new touches nothing); True when it wrote."""
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    atomic_write(path, lambda f: f.write(data))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # the temporary file's 0600 would make a published page unreadable
+    return True
 
 
-def build(records_dir: Path | None = None, out_dir: Path = HERE) -> Path:
-    df = records_frame(read_records(records_dir))
-    reported = pd.read_csv(REPORTED)
-    syn = synthetic_table(df)
+def build(records: Path | str | None = None, out_dir: Path | str = HERE, reported_path: Path | str = REPORTED,
+          zoo_dir: Path | str = ZOO_DIR) -> Path:
+    """Regenerate every output file in ``out_dir`` from the records folder (default
+    ``results/records``), ``reported_path`` and the zoo recipes; returns the README's path."""
+    out_dir = Path(out_dir)
+    folder = records_dir(records)
+    raw = read_records(folder)
+    df = records_frame(raw)
+    reported = read_reported(reported_path)
+    real = real_tables(reported, df)
+    syn = synthetic_tables(df)
+    chk = checks(reported, df)
+    counts = source_counts(reported)
+    figures = make_plots(df, chk, read_zoo(zoo_dir), raw)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plot = plot_synthetic(syn, out_dir / "synthetic_linear.png")
-    text = [
-        "# SkeleBench leaderboard\n",
-        "Generated by `python -m leaderboard` from the result records in `results/records/` and the reported "
-        "numbers in `leaderboard/reported.csv`. Do not edit by hand.\n",
-        "## Embedded synthetic data (not NTU RGB+D)\n",
-        "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and "
-        "compare methods under one small CPU recipe; they are **not** comparable with any NTU number. `gain` is "
-        "top-1 minus the random-init row of the same method (same encoder, graph and frames, BN statistics "
-        "re-estimated); `bn` says how the evaluated encoder's BN statistics were obtained (`training`: the "
-        "running averages pretraining ended with, as the official code; `precise`: re-estimated on the clean "
-        "training set, as for every random-init row); `pretrain_seed` is the pretraining run's seed (one row per seed, so the spread of a recipe "
-        "shows); `pretrain_wall_s` is the pretraining run's wall time (from the zoo recipe), `wall_s` the "
-        "evaluation run's (features cached after the first run).\n",
-        *[f"\n### {protocol}\n\n{PROTOCOL_NOTES.get(protocol, '')}\n\n{_md(rows)}" for protocol, rows in protocol_tables(syn)],
-        "\n### Spread over pretraining seeds\n",
-        "Each recipe run with two or more pretraining seeds (rows above that differ only in `pretrain_seed`): "
-        "top-1 mean, standard deviation, range, and how many seeds beat the untrained encoder. A seed listed twice "
-        "was run twice (the zoo run and a rerun on another thread count, which trains to other weights); both "
-        "count. One seed is not evidence that a recipe beats random init here.\n",
-        _md(seed_summary(syn)),
-    ]
-    if plot:
-        text.append(f"\n![linear top-1 on synthetic data]({plot.name})\n")
-    text += [
-        "\n## Real benchmarks: reproduced beside reported\n",
-        "`value` is the number reported with its source (`readme`: the authors' repository README; "
-        "`secondary`: quoted by a later paper, to be checked against the PDF). `reproduced` is the suite's "
-        "latest record for the same method, protocol, benchmark and stream (– where none has been run: real "
-        "NTU/PKU data need a registration and are not on the suite's machines).\n",
-        _md(comparison_table(df, reported)),
-    ]
-    path = out_dir / "README.md"
-    atomic_write_text(path, "\n".join(text))
-    return path
+    href = Path(os.path.relpath(Path(folder).resolve(), out_dir.resolve())).as_posix()
+    table = records_table(df)
+    files = {
+        "README.md": markdown_page(real, syn, chk, counts, figures, href).encode(),
+        "index.html": html_page("SkeleBench leaderboard",
+                                html_body(real, syn, chk, counts, figures, table, reported, href)).encode(),
+        "records.csv": table.to_csv(index=False, lineterminator="\n").encode(),
+    }
+    for plot in (p for ps in figures.values() for p in ps):
+        files[plot.name] = plot.png
+    for name, data in files.items():
+        write_if_changed(out_dir / name, data)
+    for stale in out_dir.glob("plot-*.png"):
+        if stale.name not in files:
+            stale.unlink()
+    return out_dir / "README.md"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = ArgumentParser(prog="python -m leaderboard", description="Regenerate the leaderboard from records.")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reproduce"]:
+        from leaderboard.reproduce import main as reproduce
+
+        return reproduce(argv[1:])
+    ap = ArgumentParser(prog="python -m leaderboard",
+                        description="Regenerate the leaderboard (README.md, index.html, records.csv, plots) from the "
+                                    "records; `python -m leaderboard reproduce --help` for the real-data reproduction.")
     ap.add_argument("--records", type=Path, help="records folder (default: results/records)")
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: leaderboard/)")
     args = ap.parse_args(argv)
@@ -294,5 +277,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"leaderboard written to {path}")
+    print(f"leaderboard written to {path} (and index.html, records.csv, plots beside it)")
     return 0

@@ -10,6 +10,14 @@ import pytest
 from datasets import synthetic
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Inputs of the real-data reproduction tests (``-m reproduction``, tests/test_reproduction.py)."""
+    parser.addoption("--data-root", action="append", default=[], metavar="DIR", type=Path,
+                     help="prepared real benchmarks (`python -m datasets.prepare --out`); once per frame count")
+    parser.addoption("--checkpoints", default=None, metavar="DIR", type=Path,
+                     help="the authors' released checkpoints, named <method>-<dataset>-<stream>.pt")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("skelebench")

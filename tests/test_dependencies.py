@@ -43,7 +43,7 @@ def normalise(name: str) -> str:
 def third_party(modules: set[str]) -> set[str]:
     """The distributions that provide the non-standard-library, non-suite modules."""
     dists = packages_distributions()
-    own = set(RUNTIME_PACKAGES) | {"tests"}
+    own = set(RUNTIME_PACKAGES) | {"tests"} | {p.stem for p in (REPO_ROOT / "tests").glob("*.py")}
     found = set()
     for module in modules - set(sys.stdlib_module_names) - own - {"__future__"}:
         assert module in dists, f"{module} is imported but no installed distribution provides it"

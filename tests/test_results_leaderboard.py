@@ -1,10 +1,12 @@
-"""Result records and the generated leaderboard."""
+"""Result records and the generated leaderboard built from them."""
 
 import json
 
 import pytest
 
-from leaderboard.build import bar_labels, build, records_frame, seed_summary, synthetic_table
+from leaderboard.build import build
+from leaderboard.frame import OFFICIAL_LAYOUTS, aggregate, recipes, records_frame
+from leaderboard.tables import cell_text, synthetic_tables
 from results import read_records, summary_line, write_record
 
 
@@ -13,9 +15,13 @@ def record(**over):
          "protocol": "linear", "preset": "quick", "epochs": 36, "seed": 0, "frames": 50,
          "metrics": {"top1": 61.5, "top5": 90.0, "best_top1": 62.0, "best_epoch": 95},
          "preprocessing": "official", "commit": "abc", "wall_s": 12.0, "device": "cpu", "synthetic": True,
-         "checkpoint": {"source": "zoo", "path": None, "sha256": "x"}, "created": "2026-11-25T10:00:00Z"}
+         "checkpoint": {"source": "zoo", "path": None, "sha256": "x"}, "created": "2026-11-25T10:00:00Z",
+         "data": {"fingerprint": "f" * 64, "generator_version": 2}, "command": "python -m protocols.linear"}
     r.update(over)
     return r
+
+
+RANDOM = {"source": "random", "path": None, "sha256": "y"}
 
 
 def test_write_record_validates_and_never_overwrites(tmp_path):
@@ -42,76 +48,87 @@ def test_summary_line():
     assert summary_line(record(variant={"temperature": 0.07})).startswith("linear skeletonclr [temperature=0.07] synthetic")
 
 
-def test_leaderboard_from_records(tmp_path):
+def test_official_layouts_are_the_loaders():
+    from methods.official import LAYOUTS
+
+    assert OFFICIAL_LAYOUTS == tuple(layout.name for layout in LAYOUTS)
+
+
+def _rows(recs):
+    """{table title: {row label: {column: text}}} of the synthetic tables."""
+    out = {}
+    for _, tables in synthetic_tables(records_frame(read_records(recs))):
+        for t in tables:
+            out[t.title] = {" · ".join(r.labels): {c: cell_text(x) for c, x in r.cells.items()} for r in t.rows}
+    return out
+
+
+def test_leaderboard_front_tables_from_records(tmp_path):
     recs = tmp_path / "records"
     write_record(record(), recs)
-    write_record(record(checkpoint={"source": "random", "path": None, "sha256": "y"}, preset=None, epochs=0,
-                        metrics={"top1": 40.0, "top5": 80.0, "best_top1": 41.0, "best_epoch": 90}), recs)
+    write_record(record(checkpoint=RANDOM, preset=None, epochs=0, metrics={"top1": 40.0, "top5": 80.0}), recs)
     write_record(record(dataset="ntu60-xsub", synthetic=False, metrics={"top1": 67.1, "top5": 90.0}), recs)
-    write_record(record(variant={"temperature": 0.2, "shared_head": False}, metrics={"top1": 50.0, "top5": 80.0}), recs)
+    write_record(record(variant={"temperature": 0.2, "shared_head": False}, metrics={"top1": 50.0, "top5": 80.0},
+                        checkpoint={"source": "checkpoint", "path": None, "sha256": "z"}), recs)
+    rows = _rows(recs)["Linear evaluation — synthetic v2"]
+    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1), Δinit +21.50"}
+    assert rows["SkeletonCLR · joint · random init · precise · –"] == {"synthetic-xsub": "40.00 (n=1)"}
+    # a variant is its own row, compared with the same random init, never averaged into the default
+    assert rows["SkeletonCLR [shared_head=False, temperature=0.2] · joint · quick preset, 36 ep · training · –"] == \
+        {"synthetic-xsub": "50.00 (n=1), Δinit +10.00"}
     text = build(recs, tmp_path / "lb").read_text()
-    syn = text.split("## Real benchmarks")[0]
-    assert "| skeletonclr (random init) | synthetic-xsub |" in syn and "| 61.5 | 21.5 |" in syn  # top1, gain
-    assert "ntu60" not in syn  # a real-data record never lands in the synthetic table
-    assert "| skeletonclr [shared_head=False, temperature=0.2] | synthetic-xsub |" in syn  # a variant: its own row
-    assert "| 50.0 | 10.0 |" in syn  # … with its gain over the method's random init
-    real = text.split("## Real benchmarks")[1]
-    assert "| SkeletonCLR | SkeletonCLR | linear | NTU60 | xsub | J | 50 | 68.3 | 67.1 | readme: README LinguoLi/CrosSCLR@792b70c |" in real
-    assert (tmp_path / "lb" / "synthetic_linear.png").is_file()
+    syn = text.split("## Embedded synthetic data")[1]
+    assert "ntu60" not in syn  # a real-data record never lands in the synthetic tables
+    assert (tmp_path / "lb" / "index.html").is_file() and (tmp_path / "lb" / "records.csv").is_file()
+    # real data: the quick-preset run is no reproduction of the paper claim: a ↳ row under it, Δ shown, not tested
+    assert ("| ↳ SkeletonCLR | SkeletonCLR: quick preset, 36 ep, top1 (no best_top1 recorded) | J | ST-GCN(h16) | 50 | "
+            "67.10 (n=1) Δ −1.20 · |") in text
 
 
-def test_leaderboard_keeps_one_row_per_pretraining_seed(tmp_path):
+def test_mean_and_sd_over_seeds_by_hand(tmp_path):
     recs = tmp_path / "records"
-    write_record(record(pretrain_seed=0, metrics={"top1": 61.5, "top5": 90.0}), recs)
+    write_record(record(checkpoint=RANDOM, preset=None, epochs=0, metrics={"top1": 60.0, "top5": 90.0}), recs)
+    for seed, top1 in ((0, 70.0), (1, 58.0), (2, 64.0)):
+        write_record(record(pretrain_seed=seed, checkpoint={"source": "checkpoint", "path": None, "sha256": f"s{seed}"},
+                            metrics={"top1": top1, "top5": 90.0}), recs)
+    # the same seeds with precise BN are another recipe, never averaged in
+    write_record(record(pretrain_seed=0, bn_statistics="precise", metrics={"top1": 75.0, "top5": 90.0}), recs)
+    rows = _rows(recs)["Linear evaluation — synthetic v2"]
+    # mean 64, sd sqrt((6² + 6² + 0²) / 2) = 6, Δinit 64 − 60, 2 of 3 runs above 60
+    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"]["synthetic-xsub"] == \
+        "64.00 ± 6.00 (n=3), Δinit +4.00 (2/3 above)"
+    assert rows["SkeletonCLR · joint · quick preset, 36 ep · precise · –"]["synthetic-xsub"] == \
+        "75.00 (n=1), Δinit +15.00"
+
+
+def test_a_rerun_of_the_same_run_counts_once_the_newest(tmp_path):
+    recs = tmp_path / "records"
     write_record(record(pretrain_seed=1, metrics={"top1": 55.0, "top5": 90.0}), recs)
     write_record(record(pretrain_seed=1, metrics={"top1": 56.0, "top5": 90.0}, created="2026-11-25T11:00:00Z"), recs)
-    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
-    assert "| quick | training | 36 | 0 | 50 | 61.5 |" in syn and "| quick | training | 36 | 1 | 50 | 56.0 |" in syn
-    assert "55.0" not in syn
-
-
-def test_record_on_other_data_never_replaces_a_row(tmp_path):
-    recs = tmp_path / "records"
-    write_record(record(data={"fingerprint": "a" * 64}, metrics={"top1": 61.5, "top5": 90.0}), recs)
-    # newer, same method/checkpoint/seed, but on other files (say NaN-corrupted or regenerated data)
-    write_record(record(data={"fingerprint": "b" * 64}, metrics={"top1": 5.5, "top5": 20.0},
-                        created="2026-11-25T11:00:00Z"), recs)
     df = records_frame(read_records(recs))
-    assert sorted(zip(df.data, df.top1)) == [("aaaaaaaa", 61.5), ("bbbbbbbb", 5.5)]
-    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
-    assert "| synthetic-xsub | aaaaaaaa | joint |" in syn and "| synthetic-xsub | bbbbbbbb | joint |" in syn
+    assert df.top1.tolist() == [56.0]
 
 
-def test_plot_has_one_bar_per_row(tmp_path):
+def test_records_on_other_data_never_mix(tmp_path):
     recs = tmp_path / "records"
-    write_record(record(pretrain_seed=0), recs)
-    write_record(record(pretrain_seed=1), recs)
-    write_record(record(pretrain_seed=0, stream="motion"), recs)
-    write_record(record(pretrain_seed=1, bn_statistics="precise"), recs)  # the same weights, BN re-estimated
-    write_record(record(stream="motion", checkpoint={"source": "random", "path": None, "sha256": "y"}), recs)
-    labels = bar_labels(synthetic_table(records_frame(read_records(recs))))
-    assert sorted(labels) == ["skeletonclr (random init) · motion", "skeletonclr · joint (zoo, seed 0)",
-                              "skeletonclr · joint (zoo, seed 1)", "skeletonclr · joint (zoo, seed 1, precise BN)",
-                              "skeletonclr · motion (zoo, seed 0)"]
-
-
-def test_seed_summary_by_hand(tmp_path):
-    recs = tmp_path / "records"
-    random = {"source": "random", "path": None, "sha256": "y"}
-    write_record(record(checkpoint=random, preset=None, epochs=0, metrics={"top1": 60.0, "top5": 90.0}), recs)
-    for seed, top1 in ((0, 70.0), (1, 58.0), (2, 64.0)):
-        write_record(record(pretrain_seed=seed, metrics={"top1": top1, "top5": 90.0}), recs)
-    # the same seeds with precise BN are another recipe; a lone seed makes no spread
-    write_record(record(pretrain_seed=0, bn_statistics="precise", metrics={"top1": 75.0, "top5": 90.0}), recs)
-    summary = seed_summary(synthetic_table(records_frame(read_records(recs))))
-    assert len(summary) == 1
-    row = summary.iloc[0]
-    assert (row.bn, row.seeds, row.n, row.mean_top1, row["min"], row["max"]) == ("training", "0,1,2", 3, 64.0, 58.0, 70.0)
-    assert row.sd == pytest.approx(6.0)  # sqrt(((6² + 6² + 0²) / 2))
-    assert (row.random_init, row.above_random_init) == (60.0, "2/3")
+    write_record(record(metrics={"top1": 61.5, "top5": 90.0}), recs)
+    # newer, same recipe, but another generator version: another section
+    write_record(record(data={"fingerprint": "b" * 64, "generator_version": 3}, metrics={"top1": 5.5, "top5": 20.0},
+                        created="2026-11-25T11:00:00Z"), recs)
+    # same generator version, other files (edited or re-generated data): a row of its own, data named
+    write_record(record(data={"fingerprint": "c" * 64, "generator_version": 2}, metrics={"top1": 33.0, "top5": 20.0},
+                        checkpoint={"source": "zoo", "path": None, "sha256": "other"}), recs)
+    # from before records named their data
+    write_record(record(data=None, metrics={"top1": 44.0, "top5": 20.0}), recs)
+    rows = _rows(recs)
+    assert set(rows) == {"Linear evaluation — synthetic v3", "Linear evaluation — synthetic v2",
+                         "Linear evaluation — synthetic, unversioned"}
+    assert list(rows["Linear evaluation — synthetic v3"].values()) == [{"synthetic-xsub": "5.50 (n=1)"}]
+    v2 = rows["Linear evaluation — synthetic v2"]
+    assert v2["SkeletonCLR · joint · quick preset, 36 ep · training · data ffffffff"] == {"synthetic-xsub": "61.50 (n=1)"}
+    assert v2["SkeletonCLR · joint · quick preset, 36 ep · training · data cccccccc"] == {"synthetic-xsub": "33.00 (n=1)"}
     text = build(recs, tmp_path / "lb").read_text()
-    assert "| skeletonclr | synthetic-xsub | – | joint | linear |  | quick | training | 36 | 0,1,2 | 3 | 64.0 | 6.0 |" in text
-    assert "| quick | precise | 36 | 0 | 50 | 75.0 | 15.0 |" in text  # its own row, gain over the same random init
+    assert text.index("generator version 3") < text.index("generator version 2") < text.index("generator version unknown")
 
 
 def test_one_table_per_protocol_with_the_supervised_reference(tmp_path):
@@ -122,12 +139,38 @@ def test_one_table_per_protocol_with_the_supervised_reference(tmp_path):
     for fraction, top1 in ((0.01, 20.0), (0.1, 40.0)):
         write_record(record(protocol="semi", metrics={"top1": top1, "top5": 60.0},
                             protocol_config={"fraction": fraction}), recs)
-    write_record(record(protocol="finetune", checkpoint={"source": "random", "path": None, "sha256": "z"},
-                        metrics={"top1": 90.0, "top5": 99.0}), recs)
-    syn = build(recs, tmp_path / "lb").read_text().split("## Real benchmarks")[0]
-    sections = {s.split("\n", 1)[0]: s for s in syn.split("\n### ")[1:]}
-    assert {"linear", "knn", "semi", "finetune"} <= set(sections)
-    for protocol in ("linear", "knn", "semi"):  # every table carries the supervised upper reference
-        assert "| skeletonclr (supervised, from scratch) |" in sections[protocol]
-    assert "| knn | backbone |" in sections["knn"] and "| 52.5 |" in sections["knn"]
-    assert "| semi | 1% |" in sections["semi"] and "| semi | 10% |" in sections["semi"]  # two settings, two rows
+    write_record(record(protocol="finetune", checkpoint=RANDOM, metrics={"top1": 90.0, "top5": 99.0}), recs)
+    rows = _rows(recs)
+    assert {"Linear evaluation — synthetic v2", "KNN (frozen features) — synthetic v2", "Semi-supervised — synthetic v2",
+            "Fine-tune — synthetic v2"} == set(rows)
+    supervised = "SkeletonCLR · joint · supervised (finetune from random init) · precise · –"
+    for title in rows:  # every table carries the supervised upper reference
+        assert rows[title][supervised] == {"synthetic-xsub": "90.00 (n=1)"}
+    semi = rows["Semi-supervised — synthetic v2"]
+    assert semi["SkeletonCLR · joint · quick preset, 36 ep · training · 1%"] == {"synthetic-xsub": "20.00 (n=1)"}
+    assert semi["SkeletonCLR · joint · quick preset, 36 ep · training · 10%"] == {"synthetic-xsub": "40.00 (n=1)"}
+
+
+def test_a_probe_variant_is_its_own_recipe(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(protocol_config={"probe": "official"}), recs)
+    write_record(record(protocol_config={"probe": "standardised"}, metrics={"top1": 90.0, "top5": 99.0}), recs)
+    rows = _rows(recs)["Linear evaluation — synthetic v2"]
+    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1)"}
+    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · standardised probe"] == \
+        {"synthetic-xsub": "90.00 (n=1)"}
+
+
+def test_aggregate_by_hand():
+    a = aggregate([70.0, None, 58.0, 64.0], ["a", "b", "c", "d"])
+    assert (a.mean, a.sd, a.n, a.records) == (64.0, pytest.approx(6.0), 3, ("a", "c", "d"))
+    assert aggregate([None], ["a"]) is None and aggregate([1.0], ["a"]).sd is None
+
+
+def test_recipes_keep_key_types_of_empty_epochs(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(epochs=None, preset=None, checkpoint={"source": "checkpoint", "path": None, "sha256": "q",
+                                                              "layout": "moco-pretrain"}), recs)
+    df = records_frame(read_records(recs))
+    assert df.evidence.tolist() == ["released-checkpoint"]
+    assert str(recipes(df).epochs.dtype) == "Int64"

@@ -1,0 +1,220 @@
+"""Result records as one table, and what groups them: which data, which recipe, which evidence.
+
+Every function here is pure (records in, frames out). The rules:
+
+* A record is one run. Reruns of exactly the same evaluation (same checkpoint file, data, seeds
+  and options) are one run: the newest wins.
+* Records on different data never mix: synthetic records are grouped by the generator version
+  their data names (older records, from before records named their data, are a group of their
+  own), and within a group a cell aggregates only records of one data fingerprint.
+* A *recipe* is everything but the seeds: records that differ only in the pretraining seed, the
+  protocol seed or the checkpoint file of one recipe are aggregated (mean ± sd, n). Anything else
+  that differs — an option, the BN treatment, the probe's setting, the preset, the epochs — makes
+  another recipe, so variants are never averaged together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from results import variant_label
+
+#: Layout names of the authors' checkpoints (:data:`methods.official.LAYOUTS`; a test keeps the
+#: two equal). A record whose encoder came from such a file counts as evidence about the
+#: authors' released weights.
+OFFICIAL_LAYOUTS = ("moco-pretrain", "crossclr-3views-pretrain", "moco-eval", "crossclr-3views-eval", "st-gcn")
+METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "AimCLR", "skelemixclr": "SkeleMixCLR+",
+               "skelemixclr-v1": "SkeleMixCLR"}
+METHOD_ORDER = ("skeletonclr", "crossclr", "aimclr", "skelemixclr-v1", "skelemixclr")
+STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
+#: How a record's encoder was obtained, in the order rows appear.
+EVIDENCE_ORDER = ("released-checkpoint", "paper-preset", "pretrained", "random-init", "supervised")
+#: The columns that make two records the same run (the newest of them is kept).
+RUN_KEY = ("method", "variant", "dataset", "fingerprint", "stream", "protocol", "setting", "schedule", "checkpoint",
+           "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
+#: The columns of a recipe: records equal in these are seeds of one recipe.
+RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "variant", "stream", "protocol", "setting",
+              "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
+
+
+def protocol_setting(record: dict) -> str:
+    """What makes runs of one protocol incomparable with each other: the labelled fraction
+    (semi), the features and bank (knn), the source (transfer), the fused protocol and logits
+    (ensemble), a probe other than the official one (``--probe standardised``); "" for the
+    official setting."""
+    cfg, protocol = record.get("protocol_config") or {}, record.get("protocol")
+    base = ""
+    if protocol == "semi" and cfg.get("fraction") is not None:
+        base = f"{100 * float(cfg['fraction']):g}%"
+    elif protocol == "knn":
+        base = cfg.get("features", "backbone") + (", augmented bank" if cfg.get("augmented_bank") else "")
+    elif protocol == "transfer":
+        base = f"from {cfg.get('source')} ({cfg.get('eval')})"
+    elif protocol == "ensemble":
+        base = f"{cfg.get('fused_protocol')}, {cfg.get('logits')} logits"
+    probe = cfg.get("probe")  # a probe variant (protocols.linear --probe) is another recipe
+    return ", ".join(x for x in (base, f"{probe} probe" if probe not in (None, "official") else "") if x)
+
+
+def schedule(record: dict) -> str:
+    """How a protocol's own training schedule departs from the official one: ``"5 of 150 epochs"``
+    for a shortened semi/finetune run (``--epochs``), else ""; such a run is another recipe."""
+    cfg = record.get("protocol_config") or {}
+    epochs, official = cfg.get("epochs"), cfg.get("official_epochs")
+    if epochs is not None and official is not None and int(epochs) != int(official):
+        return f"{int(epochs)} of {int(official)} epochs"
+    return ""
+
+
+def bn_statistics(record: dict) -> str:
+    """``precise`` (re-estimated on clean training data) or ``training`` (what pretraining ended
+    with, as the official code). Older records lack the field: random-init rows were always
+    re-estimated, checkpoints never."""
+    if record.get("bn_statistics"):
+        return record["bn_statistics"]
+    return "precise" if (record.get("checkpoint") or {}).get("source") == "random" else "training"
+
+
+def evidence(record: dict) -> str:
+    """What the record is evidence of: the authors' ``released-checkpoint`` (an official-layout
+    file), an own ``paper-preset`` pretraining, another ``pretrained`` encoder (zoo, quick preset,
+    a user's file), the untrained encoder (``random-init``), or the ``supervised`` baseline
+    (finetune from random init)."""
+    ckpt = record.get("checkpoint") or {}
+    if ckpt.get("source") == "random":
+        return "supervised" if record.get("protocol") == "finetune" else "random-init"
+    if ckpt.get("layout") in OFFICIAL_LAYOUTS:
+        return "released-checkpoint"
+    if record.get("preset") == "paper":
+        return "paper-preset"
+    return "pretrained"
+
+
+def data_group(record: dict) -> str:
+    """The data a record belongs with: ``real`` for real benchmarks (cells still split by
+    fingerprint), ``synthetic v<N>`` by the generator version, ``synthetic, unversioned`` for
+    records from before records named their data."""
+    if not record.get("synthetic"):
+        return "real"
+    version = (record.get("data") or {}).get("generator_version")
+    return f"synthetic v{version}" if version is not None else "synthetic, unversioned"
+
+
+def second_metric(record: dict) -> float | None:
+    """A protocol's second number beside top-1: the weighted k-NN vote at k=20 (knn), the mean
+    accuracy kept under corruption (robustness)."""
+    m = record.get("metrics") or {}
+    if record.get("protocol") == "knn":
+        return (m.get("knn_top1") or {}).get("20")
+    if record.get("protocol") == "robustness":
+        return m.get("mean_relative")
+    return None
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per run (reruns of one run: the newest), with the columns the tables group by.
+    ``metrics`` keeps the record's whole metrics dict for the tables that read more than top-1;
+    an ensemble record takes ``fused_setting`` and ``schedule`` from the first record it fused
+    (the semi fraction of fused semi runs), found among ``records`` by file name."""
+    by_name = {Path(r["_path"]).name: r for r in records}
+    rows = []
+    for r in records:
+        m = r.get("metrics") or {}
+        components = [by_name[c] for c in (r.get("protocol_config") or {}).get("components", []) if c in by_name]
+        first = components[0] if components else {}
+        ckpt = r.get("checkpoint") or {}
+        data = r.get("data") or {}
+        rows.append({
+            "record": Path(r["_path"]).name, "created": r.get("created", ""), "method": r["method"],
+            "variant": variant_label(r.get("variant")).strip(), "dataset": r["dataset"], "split": r.get("split", ""),
+            "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),
+            "schedule": schedule(first or r), "fused_setting": protocol_setting(first) if first else "",
+            "checkpoint": ckpt.get("source", "–"), "checkpoint_sha": ckpt.get("sha256") or "",
+            "layout": ckpt.get("layout") or "", "evidence": evidence(r), "preset": r.get("preset") or "–",
+            "epochs": _int_or_none(r.get("epochs")), "bn": bn_statistics(r), "pretrain_seed": _int_or_none(r.get("pretrain_seed")),
+            "seed": _int_or_none(r.get("seed")), "frames": _int_or_none(r.get("frames")),
+            "mismatch": "mismatch" if r.get("mismatch") else "", "synthetic": bool(r.get("synthetic")),
+            "fingerprint": data.get("fingerprint") or "", "generator_version": _int_or_none(data.get("generator_version")),
+            "data_group": data_group(r), "top1": m.get("top1"), "best_top1": m.get("best_top1"), "top5": m.get("top5"),
+            "extra": second_metric(r), "logits": (r.get("protocol_config") or {}).get("logits", ""),
+            "fused_protocol": (r.get("protocol_config") or {}).get("fused_protocol", ""),
+            "wall_s": r.get("wall_s"), "pretrain_wall_s": r.get("pretrain_wall_s"), "device": r.get("device", ""),
+            "commit": str(r.get("commit", ""))[:8], "command": r.get("command", ""), "metrics": m,
+        })
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    for col in ("epochs", "pretrain_seed", "seed", "frames", "generator_version"):
+        df[col] = df[col].astype("Int64")
+    df = df.sort_values(["created", "record"], kind="stable")
+    latest = df.groupby(list(RUN_KEY), dropna=False, sort=False).tail(1)
+    return latest.sort_values(list(RECIPE_KEY) + ["pretrain_seed", "seed", "record"], na_position="first",
+                              kind="stable").reset_index(drop=True)
+
+
+def data_id(fingerprint: str) -> str:
+    """The first 8 hex digits of a data fingerprint ("–" when the record names none)."""
+    return fingerprint[:8] if fingerprint else "–"
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One recipe's metric over its seeds: mean, standard deviation (n − 1; None for one run),
+    n, and the records it comes from (file names, in order)."""
+
+    mean: float
+    sd: float | None
+    n: int
+    records: tuple[str, ...]
+    values: tuple[float, ...] = field(default=())
+
+
+def aggregate(values: list[float], records: list[str]) -> Aggregate | None:
+    """Mean ± sd of the finite ``values`` (None when there is none); ``records`` names their runs."""
+    pairs = [(float(v), r) for v, r in zip(values, records) if v is not None and not pd.isna(v)]
+    if not pairs:
+        return None
+    xs = [v for v, _ in pairs]
+    n = len(xs)
+    mean = sum(xs) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
+    return Aggregate(mean, sd, n, tuple(r for _, r in pairs), tuple(xs))
+
+
+def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
+    """One row per recipe (:data:`RECIPE_KEY`) with ``stat``, the :class:`Aggregate` of ``metric``
+    over its runs, and ``seeds`` (pretraining/protocol seed pairs, for the reader)."""
+    if df.empty:
+        return pd.DataFrame(columns=list(RECIPE_KEY) + ["stat", "seeds", "created"])
+    out = []
+    for key, g in df.groupby(list(RECIPE_KEY), dropna=False, sort=True):
+        agg = aggregate(list(g[metric]), list(g.record))
+        if agg is None:
+            continue
+        seeds = ",".join(f"{'–' if pd.isna(p) else p}/{'–' if pd.isna(s) else s}" for p, s in zip(g.pretrain_seed, g.seed))
+        out.append({**dict(zip(RECIPE_KEY, key)), "stat": agg, "seeds": seeds, "created": g.created.max()})
+    result = pd.DataFrame(out, columns=list(RECIPE_KEY) + ["stat", "seeds", "created"])
+    return result.astype({col: df[col].dtype for col in RECIPE_KEY})  # keys keep their dtypes, so frames merge
+
+
+def method_rank(method: str) -> int:
+    """Rows in the papers' order: SkeletonCLR, CrosSCLR, AimCLR, SkeleMixCLR, SkeleMixCLR+, then others."""
+    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+
+
+def group_rank(group: str) -> tuple[int, int]:
+    """Data groups in reading order: real data, then synthetic by generator version, newest first,
+    then the unversioned records."""
+    if group == "real":
+        return (0, 0)
+    if group.startswith("synthetic v"):
+        return (1, -int(group.removeprefix("synthetic v")))
+    return (2, 0)

@@ -1,0 +1,550 @@
+"""The paper-style tables: per protocol, methods as rows, benchmarks as columns.
+
+Real benchmarks: each cell holds the reported number (with its flags) beside the reproduced
+one (mean ± sd over seeds, n), their difference and, where the claim is checkable, whether the
+difference is within the claim's tolerance (``reported.csv``). Only records made the official way
+(the claim's evidence, no option changed, the official BN treatment and logits) are compared;
+every other recipe of the same method is a row of its own under the claim ("↳"), its difference
+shown but never tested and never averaged in.
+
+Embedded synthetic data: per data group (generator version) and protocol, one row per recipe,
+the random-init rows of the same encoders and the supervised baseline (finetune from random init)
+as references, and a difficulty table per benchmark when difficulty records exist.
+
+Everything here is pure: frames in, :class:`Table` values out; rendering lives in
+:mod:`leaderboard.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from leaderboard.frame import (
+    EVIDENCE_ORDER,
+    METHOD_NAME,
+    RECIPE_KEY,
+    STREAM_CODE,
+    Aggregate,
+    aggregate,
+    data_id,
+    group_rank,
+    method_rank,
+    recipes,
+)
+from leaderboard.reported import BENCHMARKS, parse_sources
+
+#: Protocol tables in the order they appear ("difficulty" has tables of its own).
+PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
+PROTOCOL_TITLE = {"linear": "Linear evaluation", "knn": "KNN (frozen features)", "semi": "Semi-supervised",
+                  "finetune": "Fine-tune", "transfer": "Transfer", "ensemble": "3-stream fusion",
+                  "robustness": "Robustness to test-time corruptions"}
+PROTOCOL_NOTES = {
+    "linear": "Frozen encoder, linear classifier (methods.md §3.1).",
+    "knn": "Frozen encoder, no training: cosine 1-NN top-1 (FAISS); the weighted vote at k=20 is in records.csv.",
+    "semi": "Whole network trained on a class-balanced labelled subset (methods.md §3.3).",
+    "finetune": "Whole network trained with all labels (methods.md §3.4).",
+    "transfer": "Encoder pretrained on the source benchmark, evaluated on this one.",
+    "ensemble": "Weighted sum of the joint/motion/bone classifiers' raw logits (AimCLR's 0.6/0.4/0.6, methods.md §3.6).",
+    "robustness": "Linear probe trained on clean features: clean top-1, and `kept` = mean accuracy retained under "
+                  "the corruptions (1.0: unaffected).",
+}
+SYNTHETIC_METRIC = "Cells: final-epoch top-1 (the best-over-evaluations figure is in records.csv)."
+REAL_METRIC = ("Reported: as the source prints it, for the official code the best test top-1 over evaluations every "
+               "5 epochs; reproduced: the record metric the claim names in reported.csv (`best_top1`, the same "
+               "figure; for a fusion the top-1 of the best-epoch logits), top-1 for rows without a claim.")
+#: Real-data columns in the papers' order.
+REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub")
+DATASET_TITLE = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
+                 "synthetic": "synthetic"}
+_BENCHMARK_OF = {v: k for k, v in BENCHMARKS.items()}
+
+
+def column_title(dataset: str) -> str:
+    """``ntu60-xsub`` → ``NTU-60 xsub``."""
+    prefix, _, split = dataset.partition("-")
+    return f"{DATASET_TITLE.get(prefix, prefix)} {split}".strip()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the reported number (``reported_text`` as its source writes it, with
+    ``flags``), the reproduced :class:`Aggregate`, their difference and the verdict (``pass``,
+    ``fail``, ``unchecked`` or ""), and the notes a reader may hover over."""
+
+    reported: float | None = None
+    reported_text: str = ""
+    flags: str = ""
+    agg: Aggregate | None = None
+    delta: float | None = None
+    verdict: str = ""
+    tolerance: float | None = None
+    second: Aggregate | None = None
+    second_name: str = ""
+    gain: float | None = None
+    above: str = ""
+    title: str = ""
+    expected: bool = False  # a claim the suite can reproduce (shows "–" while no record exists)
+
+
+@dataclass
+class Row:
+    """A table row: its label cells, its value cells by column, and its kind (``claim``,
+    ``variant`` (↳, under a claim), ``suite`` (no claim), ``recipe``, ``reference``)."""
+
+    labels: list[str]
+    cells: dict[str, Cell] = field(default_factory=dict)
+    kind: str = "claim"
+
+
+@dataclass
+class Table:
+    title: str
+    anchor: str
+    intro: str
+    label_columns: list[str]
+    columns: list[str]
+    column_titles: list[str]
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------- pure helpers
+def check(reported: float, reproduced: float, tolerance: float | None) -> tuple[float, str]:
+    """(reproduced − reported, verdict): ``pass`` when within ``tolerance`` (inclusive, to the
+    0.01 the records round to), ``fail`` outside, ``unchecked`` without a tolerance."""
+    delta = reproduced - reported
+    if tolerance is None or pd.isna(tolerance):
+        return delta, "unchecked"
+    return delta, "pass" if abs(delta) <= float(tolerance) + 1e-9 else "fail"
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:.{digits}f}"
+
+
+def agg_text(agg: Aggregate | None, digits: int = 2) -> str:
+    """``67.91 ± 0.42 (n=3)``; ``67.91 (n=1)``; ``0.153 ± 0.071 (n=2)`` below 1; ``–``."""
+    if agg is None:
+        return "–"
+    digits = 3 if 0 < abs(agg.mean) < 1 else digits  # fractions (calibration errors, accuracy kept) need more
+    sd = f" ± {agg.sd:.{digits}f}" if agg.sd is not None else ""
+    return f"{agg.mean:.{digits}f}{sd} (n={agg.n})"
+
+
+def signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "−")
+
+
+VERDICT_MARK = {"pass": "✓", "fail": "✗", "unchecked": "·", "": ""}
+
+
+def cell_text(cell: Cell) -> str:
+    """A cell as plain text (Markdown): ``reported / reproduced Δ verdict``, with flags on the
+    reported number; ``–`` for an empty cell."""
+    parts = []
+    if cell.reported is not None:
+        parts.append(cell.reported_text + cell.flags)
+    if cell.agg is not None:
+        text = agg_text(cell.agg)
+        if cell.second is not None:
+            text += f", {cell.second_name} {cell.second.mean:.3f}"
+        if cell.gain is not None:
+            text += f", Δinit {signed(cell.gain)}" + (f" ({cell.above} above)" if cell.above else "")
+        if cell.delta is not None:
+            text += f" Δ {signed(cell.delta)} {VERDICT_MARK[cell.verdict]}".rstrip()
+        parts.append(text)
+    elif cell.expected:
+        parts.append("–")
+    return " / ".join(parts) if parts else ""
+
+
+def encoder_label(evidence: str, preset: str, epochs: object) -> str:
+    """How a row's encoder was obtained, in words."""
+    if evidence == "released-checkpoint":
+        return "authors' file"
+    if evidence == "random-init":
+        return "random init"
+    if evidence == "supervised":
+        return "supervised (finetune from random init)"
+    ep = "" if epochs is None or pd.isna(epochs) else f", {int(epochs)} ep"
+    return f"{preset} preset{ep}" if preset != "–" else f"own checkpoint{ep}"
+
+
+def method_label(method: str, variant: str) -> str:
+    return METHOD_NAME.get(method, method) + (f" [{variant.strip(' []')}]" if variant else "")
+
+
+def _order(g: pd.DataFrame) -> pd.DataFrame:
+    return g.assign(_m=g.method.map(method_rank), _e=g.evidence.map(EVIDENCE_ORDER.index)).sort_values(
+        ["_e", "_m", "method", "variant", "stream", "setting", "schedule", "preset", "epochs", "bn", "mismatch"],
+        kind="stable", na_position="first").drop(columns=["_m", "_e"])
+
+
+# ------------------------------------------------------------------------------- synthetic tables
+SYN_LABELS = ["method", "stream", "encoder", "BN", "setting"]
+ROW_KEY = ("method", "variant", "stream", "setting", "schedule", "evidence", "preset", "epochs", "bn", "frames", "mismatch")
+
+
+def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> tuple[list[Row], list[str]]:
+    """Rows of one protocol table from its recipes (one data group): one row per recipe without
+    the dataset, cells by dataset. A (row, dataset) with records of two data fingerprints gets a
+    row per fingerprint (``data`` named in the label). ``randoms`` are the random-init recipes the
+    trained cells are compared with (``Δinit``)."""
+    if rec.empty:
+        return [], []
+    rec = rec.copy()
+    clash = rec.groupby(list(ROW_KEY) + ["dataset"], dropna=False).fingerprint.transform("nunique") > 1
+    rec["data_label"] = [data_id(f) if c else "" for f, c in zip(rec.fingerprint, clash)]
+    rows, columns = [], sorted(set(rec.dataset))
+    for key, g in _order(rec).groupby(list(ROW_KEY) + ["data_label"], dropna=False, sort=False):
+        k = dict(zip(list(ROW_KEY) + ["data_label"], key))
+        setting = ", ".join(x for x in (k["setting"], k["schedule"], k["mismatch"],
+                                        f"data {k['data_label']}" if k["data_label"] else "") if x)
+        row = Row([method_label(k["method"], k["variant"]), k["stream"], encoder_label(k["evidence"], k["preset"], k["epochs"]),
+                   k["bn"], setting or "–"], kind="reference" if k["evidence"] in ("random-init", "supervised") else "recipe")
+        for r in g.itertuples():
+            gain, above = None, ""
+            if r.evidence not in ("random-init", "supervised"):
+                base = randoms[(randoms.method == r.method) & (randoms.stream == r.stream) & (randoms.setting == r.setting)
+                               & (randoms.dataset == r.dataset) & (randoms.fingerprint == r.fingerprint)
+                               & (randoms.frames == r.frames)]
+                if len(base):
+                    b = base.iloc[0].stat.mean
+                    gain = r.stat.mean - b
+                    if r.stat.n > 1:
+                        above = f"{sum(v > b for v in r.stat.values)}/{r.stat.n}"
+            extra = getattr(r, "stat2", None) if second else None
+            extra = extra if isinstance(extra, Aggregate) else None
+            row.cells[r.dataset] = Cell(agg=r.stat, gain=gain, above=above, second=extra, second_name=second,
+                                        title="records: " + ", ".join(r.stat.records))
+        rows.append(row)
+    return rows, columns
+
+
+def synthetic_tables(df: pd.DataFrame) -> list[tuple[str, list[Table]]]:
+    """Per synthetic data group (newest generator first): one table per protocol, each with the
+    group's supervised baseline rows appended, then a difficulty table per benchmark."""
+    out = []
+    syn = df[df.data_group != "real"] if not df.empty else df
+    for group in sorted(set(syn.data_group) if not syn.empty else (), key=group_rank):
+        g = syn[syn.data_group == group]
+        tables = protocol_tables(g, group)
+        tables += difficulty_tables(g, group)
+        out.append((group, tables))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def protocol_tables(g: pd.DataFrame, group: str) -> list[Table]:
+    """The protocol tables of one data group (see :func:`synthetic_tables`)."""
+    rest = g[g.protocol != "difficulty"]
+    rec = recipes(rest, "top1")
+    if rec.empty:
+        return []
+    second = recipes(rest, "extra")
+    if not second.empty:
+        rec = rec.merge(second[list(RECIPE_KEY) + ["stat"]].rename(columns={"stat": "stat2"}), how="left",
+                        on=list(RECIPE_KEY))
+    supervised = rec[rec.evidence == "supervised"]
+    tables = []
+    order = [p for p in PROTOCOLS if p in set(rec.protocol)] + sorted(set(rec.protocol) - set(PROTOCOLS))
+    for protocol in order:
+        prec = rec[rec.protocol == protocol]
+        randoms = prec[prec.evidence == "random-init"]
+        if protocol != "finetune":
+            prec = pd.concat([prec, supervised[supervised.dataset.isin(prec.dataset)]])
+        rows, columns = recipe_rows(prec, randoms, second={"robustness": "kept"}.get(protocol, ""))
+        tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", _slug(f"{group}-{protocol}"),
+                            f"{PROTOCOL_NOTES.get(protocol, '')} {SYNTHETIC_METRIC}".strip(), SYN_LABELS, columns, [column_title(c) for c in columns],
+                            rows))
+    return tables
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def metric_samples(metrics: dict, prefix: str = "") -> dict[str, list[float]]:
+    """The numbers of a (nested) metrics dict as ``{"a.b": [samples]}``: a scalar is one sample;
+    a summary dict with ``values`` (a list of numbers, e.g. one per init seed) contributes those
+    values, one with only ``mean`` its mean; other lists (curves), strings and flags are left out."""
+    out: dict[str, list[float]] = {}
+    for key in sorted(metrics):
+        value, name = metrics[key], f"{prefix}{key}"
+        if isinstance(value, dict):
+            values = value.get("values")
+            if isinstance(values, list) and values and all(_number(v) for v in values):
+                out[name] = [float(v) for v in values]
+            elif _number(value.get("mean")):
+                out[name] = [float(value["mean"])]
+            else:
+                out.update(metric_samples(value, name + "."))
+        elif _number(value):
+            out[name] = [float(value)]
+    return out
+
+
+def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
+    """One table per benchmark of the group's ``difficulty`` records, whatever metrics they hold:
+    a row per recipe, a column per numeric metric (nested keys joined by dots), mean ± sd over
+    its samples (the seeds a record summarises, and the records); none when the group has no
+    such record."""
+    d = g[g.protocol == "difficulty"] if not g.empty else g
+    tables = []
+    for dataset in sorted(set(d.dataset)) if not d.empty else ():
+        dd = d[d.dataset == dataset]
+        flat = [metric_samples(m) for m in dd.metrics]
+        columns = sorted({k for f in flat for k in f})
+        dd = dd.assign(_flat=flat)
+        rows = []
+        for key, rg in _order(dd).groupby(list(ROW_KEY) + ["fingerprint"], dropna=False, sort=False):
+            k = dict(zip(list(ROW_KEY) + ["fingerprint"], key))
+            row = Row([method_label(k["method"], k["variant"]), k["stream"],
+                       encoder_label(k["evidence"], k["preset"], k["epochs"]), k["bn"],
+                       ", ".join(x for x in (k["setting"], f"data {data_id(k['fingerprint'])}") if x)], kind="recipe")
+            for col in columns:
+                pairs = [(v, rec) for f, rec in zip(rg._flat, rg.record) for v in f.get(col, [])]
+                agg = aggregate([v for v, _ in pairs], [rec for _, rec in pairs])
+                if agg is not None:
+                    row.cells[col] = Cell(agg=agg, title="records: " + ", ".join(agg.records))
+            rows.append(row)
+        tables.append(Table(f"Difficulty — {column_title(dataset)}, {group}", _slug(f"{group}-difficulty-{dataset}"),
+                            "What the difficulty protocol measured on this benchmark (every numeric metric its "
+                            "records hold; mean ± sd over seeds, n).", SYN_LABELS, columns, columns, rows))
+    return tables
+
+
+# ------------------------------------------------------------------------------------ real data
+REAL_LABELS = ["method", "variant", "stream", "backbone", "frames"]
+
+
+def _stream_code(stream: str) -> str:
+    return "+".join(STREAM_CODE.get(s, s) for s in stream.split("+"))
+
+
+def real_recipes(df: pd.DataFrame) -> pd.DataFrame:
+    """Recipes of the real-data records, with the claim-side fields: the protocol and setting a
+    paper table files them under (an ensemble under the protocol it fused), the stream code, and
+    both candidate metrics (``top1``, ``best_top1``) aggregated."""
+    real = df[df.data_group == "real"] if not df.empty else df
+    if real.empty:
+        return pd.DataFrame()
+    real = real.assign(
+        cprotocol=[fp if p == "ensemble" else p for p, fp in zip(real.protocol, real.fused_protocol)],
+        csetting=[fs if p == "ensemble" else s for p, s, fs in zip(real.protocol, real.setting, real.fused_setting)],
+        cstream=real.stream.map(_stream_code))
+    key = ["cprotocol", "csetting", "cstream", "logits"]
+    top1, best = recipes(real, "top1"), recipes(real, "best_top1")
+    extra = real.groupby(list(RECIPE_KEY), dropna=False, sort=True)[key].first().reset_index()
+    out = top1.merge(extra, on=list(RECIPE_KEY), how="left")
+    out = out.merge(best[list(RECIPE_KEY) + ["stat"]].rename(columns={"stat": "stat_best"}), on=list(RECIPE_KEY),
+                    how="left")
+    return out
+
+
+def official(recipe: pd.Series, claim: pd.Series) -> bool:
+    """Whether a recipe is the official way to reproduce ``claim``: the claim's evidence (any
+    trained evidence where the claim names none), no option changed, the official BN statistics,
+    the full schedule, no mismatch, and for a fusion the best-epoch logits (the official scripts')."""
+    want = claim.reproduce or None
+    if want is not None and recipe.evidence != want:
+        return False
+    if want is None and recipe.evidence not in ("released-checkpoint", "paper-preset"):
+        return False
+    fused = "+" in claim.stream
+    logits_ok = recipe.logits == "best" if fused else not recipe.logits
+    return (not recipe.variant and recipe.bn == "training" and not recipe.schedule and not recipe.mismatch and logits_ok)
+
+
+def claim_matches(claim: pd.Series, recipe: pd.Series) -> bool:
+    """The recipe measured what the claim states: same method, protocol, setting, benchmark,
+    split, stream, and frames where the claim gives them."""
+    if not claim.suite_method or recipe.method != claim.suite_method:
+        return False
+    dataset = f"{BENCHMARKS[claim.benchmark]}-{claim.split}"
+    frames_ok = not claim.frames or int(claim.frames) == int(recipe.frames)
+    return (recipe.cprotocol == claim.protocol and recipe.csetting == claim.setting and recipe.dataset == dataset
+            and recipe.cstream == claim.stream and frames_ok)
+
+
+def metric_agg(recipe: pd.Series, claim: pd.Series | None) -> Aggregate | None:
+    """The recipe's aggregate of the metric the claim is compared with (top-1 without a claim)."""
+    if claim is not None and claim.record_metric == "best_top1":
+        best = recipe.stat_best
+        return best if isinstance(best, Aggregate) else None
+    return recipe.stat
+
+
+def checks(reported: pd.DataFrame, df: pd.DataFrame, tolerance: float | None = None) -> pd.DataFrame:
+    """Every (checkable claim, official recipe) pair: the reported value, the reproduced mean ±
+    sd (n) of the claim's ``record_metric``, the difference and whether it is within the claim's
+    tolerance (``tolerance`` overrides every row's, for a fixture whose numbers mean nothing).
+    ``line`` is the claim's line in reported.csv."""
+    rec = real_recipes(df)
+    rows = []
+    if not rec.empty:
+        for i, claim in reported[reported.reproduce != ""].iterrows():
+            for _, r in rec.iterrows():
+                if not (claim_matches(claim, r) and official(r, claim)):
+                    continue
+                agg = metric_agg(r, claim)
+                if agg is None:
+                    continue
+                tol = float(claim.tolerance) if tolerance is None else float(tolerance)
+                delta, verdict = check(float(claim.value), agg.mean, tol)
+                rows.append({"line": int(i) + 2, "method": claim.method, "variant": claim.variant,
+                             "protocol": claim.protocol, "setting": claim.setting, "benchmark": claim.benchmark,
+                             "split": claim.split, "stream": claim.stream, "metric": claim.record_metric,
+                             "reported": float(claim.value), "tolerance": tol, "reproduced": round(agg.mean, 4),
+                             "sd": None if agg.sd is None else round(agg.sd, 4), "n": agg.n,
+                             "delta": round(delta, 4), "passed": verdict == "pass", "data": data_id(r.fingerprint),
+                             "records": " ".join(agg.records)})
+    return pd.DataFrame(rows, columns=["line", "method", "variant", "protocol", "setting", "benchmark", "split",
+                                       "stream", "metric", "reported", "tolerance", "reproduced", "sd", "n", "delta",
+                                       "passed", "data", "records"])
+
+
+def _claim_title(claim: pd.Series) -> str:
+    sources = "; ".join(f"{s.kind} {s.value:g}: {s.ref}" for s in parse_sources(claim.sources))
+    tol = f"tolerance ±{claim.tolerance:g}: " if not pd.isna(claim.tolerance) else ""
+    return f"sources: {sources}. {tol}{claim.tolerance_reason}"
+
+
+def claim_flags(claim: pd.Series) -> str:
+    """``‡`` when the sources disagree, ``*`` when no source is the authors' own."""
+    sources = parse_sources(claim.sources)
+    return ("‡" if claim.conflict == "yes" else "") + ("" if any(s.primary for s in sources) else "*")
+
+
+def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
+    """What sets a non-official recipe apart, for its ↳ label."""
+    parts = []
+    if claim is None or not claim.reproduce or recipe.evidence != claim.reproduce:
+        parts.append(encoder_label(recipe.evidence, recipe.preset, recipe.epochs))
+    if recipe.variant:
+        parts.append(recipe.variant)
+    if recipe.bn != "training":
+        parts.append(f"{recipe.bn} BN")
+    if recipe.schedule:
+        parts.append(recipe.schedule)
+    if recipe.mismatch:
+        parts.append("mismatch allowed")
+    if recipe.logits:
+        parts.append(f"{recipe.logits} logits")
+    return ", ".join(parts) or "another run"
+
+
+def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
+    """One paper table per (protocol, setting) of the claims, with every real-data recipe placed:
+    the official one in its claim's cell, the others as ↳ rows under the claim (or rows of their
+    own when no claim fits), random-init and supervised recipes as reference rows."""
+    rec = real_recipes(df)
+    rec = rec if not rec.empty else pd.DataFrame(columns=["evidence"])
+    claims = reported.copy()
+    claims["line_key"] = list(zip(claims.method, claims.variant, claims.stream, claims.backbone, claims.frames))
+    sections: dict[tuple[str, str], dict] = {}
+
+    def section(protocol: str, setting: str) -> dict:
+        return sections.setdefault((protocol, setting), {"lines": {}, "extra": {}, "notes": []})
+
+    for _, claim in claims.iterrows():
+        sec = section(claim.protocol, claim.setting)
+        line = sec["lines"].setdefault(claim.line_key, Row([claim.method, claim.variant, claim.stream or "–",
+                                                            claim.backbone or "–", claim.frames or "–"]))
+        dataset = f"{BENCHMARKS[claim.benchmark]}-{claim.split}"
+        line.cells[dataset] = Cell(reported=float(claim.value), reported_text=claim.value_text if "value_text" in claim
+                                   else f"{claim.value:g}", flags=claim_flags(claim), tolerance=claim.tolerance,
+                                   title=_claim_title(claim), expected=bool(claim.suite_method), verdict="")
+        if claim.conflict == "yes":
+            vals = ", ".join(f"{s.value:g} ({s.ref})" for s in parse_sources(claim.sources))
+            sec["notes"].append(f"‡ {claim.variant}, {column_title(dataset)}: the sources disagree: {vals}.")
+
+    placed: set[int] = set()
+    if len(rec):  # where two recipes want one cell (two preparations of a benchmark), the most-run, newest wins it
+        rec = rec.assign(_n=[-s.n for s in rec.stat]).sort_values(["_n", "created"], ascending=[True, False],
+                                                                   kind="stable").drop(columns="_n")
+    for ri, r in rec.iterrows():
+        if r.evidence in ("random-init", "supervised"):
+            continue
+        matching = [c for _, c in claims.iterrows() if claim_matches(c, r)]
+        off = [c for c in matching if official(r, c)]
+        target = off[0] if off else next((c for c in matching if c.reproduce == r.evidence), None)
+        target = target if target is not None else (matching[0] if matching else None)
+        if target is None:
+            continue
+        placed.add(ri)
+        sec = section(target.protocol, target.setting)
+        line = sec["lines"][target.line_key]
+        agg = metric_agg(r, target)
+        note = ""
+        if agg is None:  # the record lacks the claim's metric: its top-1 beside it, never tested
+            agg, off, note = r.stat, [], f", top1 (no {target.record_metric} recorded)"
+        delta, verdict = check(float(target.value), agg.mean, target.tolerance if target.reproduce else None)
+        cell = line.cells[r.dataset]
+        records = "records: " + ", ".join(agg.records)
+        if off and cell.agg is None:
+            line.cells[r.dataset] = Cell(cell.reported, cell.reported_text, cell.flags, agg, delta, verdict,
+                                         cell.tolerance, title=f"{cell.title} {records}", expected=True)
+            continue
+        label = f"data {data_id(r.fingerprint)}" if off else _difference(r, target) + note
+        sub = sec["extra"].setdefault((target.line_key, label), Row(
+            [f"↳ {target.method}", f"{target.variant}: {label}", target.stream or "–", target.backbone or "–",
+             str(r.frames)], kind="variant"))
+        sub.cells[r.dataset] = Cell(agg=agg, delta=delta, verdict=verdict if off else "unchecked", title=records)
+
+    for ri, r in rec.iterrows():
+        if ri in placed:
+            continue
+        sec = section(r.cprotocol, r.csetting)
+        kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
+        key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
+               r.frames)
+        row = sec["extra"].setdefault(key, Row([METHOD_NAME.get(r.method, r.method), _difference(r, None), r.cstream,
+                                                "", str(r.frames)], kind=kind))
+        row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
+
+    supervised = [row for sec in sections.values() for k, row in sec["extra"].items()
+                  if row.kind == "reference" and k[4] == "supervised"]  # k[4]: the recipe's evidence
+    tables = []
+    for (protocol, setting) in sorted(sections, key=lambda k: (_protocol_rank(k[0]), _setting_rank(k[1]))):
+        sec = sections[(protocol, setting)]
+        rows: list[Row] = []
+        for key, line in sec["lines"].items():
+            rows.append(line)
+            rows += [row for (k, _), row in sec["extra"].items() if k == key]
+        rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
+        rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
+        if protocol != "finetune":
+            rows += [row for row in supervised if row not in rows]
+        present = {c for row in rows for c in row.cells}
+        columns = [c for c in REAL_COLUMNS if c in present] + sorted(present - set(REAL_COLUMNS))
+        title = PROTOCOL_TITLE.get(protocol, protocol) + (f", {setting} labels" if protocol == "semi" else
+                                                           (f", {setting}" if setting else ""))
+        tables.append(Table(title, _slug(f"real-{protocol}-{setting}"), PROTOCOL_NOTES.get(protocol, ""), REAL_LABELS,
+                            columns, [column_title(c) for c in columns], rows, sec["notes"]))
+    return tables
+
+
+def _protocol_rank(protocol: str) -> int:
+    return PROTOCOLS.index(protocol) if protocol in PROTOCOLS else len(PROTOCOLS)
+
+
+def _setting_rank(setting: str) -> tuple[float, str]:
+    try:
+        return (float(setting.rstrip("%")), setting)
+    except ValueError:
+        return (float("inf"), setting)
+
+
+def group_title(group: str) -> str:
+    """A data group as a heading."""
+    if group.startswith("synthetic v"):
+        return f"Synthetic data, generator version {group.removeprefix('synthetic v')}"
+    if group == "synthetic, unversioned":
+        return "Synthetic data, records from before records named their data (generator version unknown)"
+    return group

@@ -1,0 +1,141 @@
+"""What ``python -m leaderboard`` writes: byte-identical on the same records, a self-contained web
+page, the difficulty and robustness tables and curves, and a page that renders in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from leaderboard.build import build, main, write_if_changed
+from leaderboard.plots import curves_frame
+from leaderboard.screenshot import find_browser, screenshot
+from results import RECORDS_DIR, write_record
+
+OUTPUTS = ("README.md", "index.html", "records.csv")
+
+
+def record(**over):
+    r = {"method": "skeletonclr", "dataset": "synthetic-xsub", "split": "xsub", "stream": "joint", "protocol": "linear",
+         "preset": "quick", "epochs": 3, "seed": 0, "frames": 50, "pretrain_seed": 0,
+         "metrics": {"top1": 61.5, "top5": 90.0, "best_top1": 62.0, "best_epoch": 95},
+         "preprocessing": "official", "commit": "abc", "wall_s": 12.0, "device": "cpu", "synthetic": True,
+         "checkpoint": {"source": "zoo", "path": None, "sha256": "x"}, "created": "2026-11-25T10:00:00Z",
+         "data": {"fingerprint": "f" * 64, "generator_version": 3}, "command": "python -m protocols.linear --method x"}
+    r.update(over)
+    return r
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def checkout_copy(tmp_path_factory):
+    """The checkout's records (real ones: the suite's own history), copied so two builds can sit
+    at the same relative path to them."""
+    root = tmp_path_factory.mktemp("lb")
+    for side in ("a", "b"):
+        shutil.copytree(RECORDS_DIR, root / side / "records")
+    return root
+
+
+def test_same_records_give_byte_identical_files_and_a_rebuild_changes_nothing(checkout_copy):
+    a, b = checkout_copy / "a", checkout_copy / "b"
+    build(a / "records", a / "lb")
+    build(b / "records", b / "lb")
+    first = snapshot(a / "lb")
+    assert set(OUTPUTS) <= set(first) and any(n.startswith("plot-") and n.endswith(".png") for n in first)
+    assert first == snapshot(b / "lb")  # Markdown, HTML, CSV and every PNG
+    stamps = {p.name: p.stat().st_mtime_ns for p in (a / "lb").iterdir()}
+    build(a / "records", a / "lb")
+    assert snapshot(a / "lb") == first
+    assert {p.name: p.stat().st_mtime_ns for p in (a / "lb").iterdir()} == stamps  # nothing even rewritten
+    for name, data in first.items():
+        if name.endswith(".png"):
+            assert b"Software" not in data and b"matplotlib" not in data, name  # no tool/version stamp
+
+
+def test_the_page_is_self_contained(checkout_copy):
+    page = (checkout_copy / "a" / "lb" / "index.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched at view time
+    assert "<link" not in page and "<script src" not in page and "@import" not in page
+    images = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "table.sortable th" in page and page.count('class="sortable"') >= 5
+    # every record: a row with an anchor, a link to its JSON file and the exact command that made it
+    for path in sorted(RECORDS_DIR.glob("*.json"))[-3:]:
+        rec = json.loads(path.read_text())
+        assert f'href="../records/{path.name}"' in page
+        assert f"<code>{rec['command']}</code>" in page.replace("&#x27;", "'")
+    assert 'id="rec-' in page and 'href="#rec-' in page
+
+
+def test_write_if_changed_leaves_an_equal_file_alone(tmp_path):
+    path = tmp_path / "x.txt"
+    assert write_if_changed(path, b"a") and not write_if_changed(path, b"a") and write_if_changed(path, b"b")
+    assert path.read_bytes() == b"b"
+
+
+def test_difficulty_tables_read_whatever_metrics_their_records_hold(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(), recs)
+    text = build(recs, tmp_path / "none").read_text()
+    assert "Difficulty" not in text  # none: skipped, no empty table
+    for seed, ece in ((0, 0.10), (1, 0.20)):
+        write_record(record(protocol="difficulty", seed=seed, checkpoint={"source": "random", "path": None, "sha256": "r"},
+                            metrics={"top1": 50.0 + seed, "top5": 80.0, "calibration": {"ece": ece},
+                                     "random_linear": {"mean": 41.0, "sd": 1.41, "values": [40.0 + seed, 42.0 + seed]},
+                                     "supervised": None, "curve": [1, 2], "flag": True}), recs)
+    text = build(recs, tmp_path / "lb").read_text()
+    section = text.split("#### Difficulty — synthetic xsub, synthetic v3")[1].split("####")[0]
+    # nested keys flattened; a summary's values are its samples; lists, flags and None left out
+    assert "| calibration.ece | random_linear | top1 | top5 |" in section
+    # random_linear: 40, 42, 41, 43 → mean 41.5, sd 1.29, n 4
+    assert "| 0.150 ± 0.071 (n=2) | 41.50 ± 1.29 (n=4) | 50.50 ± 0.71 (n=2) | 80.00 ± 0.00 (n=2) |" in section
+
+
+def test_robustness_records_make_a_table_and_curves(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(protocol="robustness", metrics={
+        "top1": 80.0, "top5": 95.0, "mean_relative": 0.75, "relative": {"gaussian_noise": 0.75},
+        "robustness": {"gaussian_noise": {"1": 70.0, "2": 50.0}}},
+        protocol_config={"corruptions": {"gaussian_noise": {"unit": "σ of additive noise, cm"}}}), recs)
+    text = build(recs, tmp_path / "lb").read_text()
+    assert "80.00 (n=1), kept 0.750" in text
+    assert (tmp_path / "lb" / "plot-robustness.png").is_file()
+    write_record(record(created="2026-11-26T10:00:00Z", metrics={"top1": 61.5, "top5": 90.0}), recs)
+    for path in recs.glob("*robustness*"):
+        path.unlink()
+    build(recs, tmp_path / "lb")
+    assert not (tmp_path / "lb" / "plot-robustness.png").exists()  # a plot whose records are gone goes too
+
+
+def test_curves_read_the_zoo_and_the_online_knn():
+    zoo = [{"_name": "skeletonclr-synthetic-xsub-joint", "method": "skeletonclr", "preset": {"name": "quick"},
+            "epochs": 2, "curve": [{"epoch": 0, "top1": 60.0}, {"epoch": 2, "top1": 70.0}],
+            "loss_history": [{"epoch": 1, "loss": 4.0, "knn_top1": 40.0}, {"epoch": 2, "loss": 3.0}]}]
+    records = [{"_name": "r.json", "method": "aimclr", "stream": "joint", "preset": "quick", "epochs": 1,
+                "history": [{"epoch": 1, "knn_top1": 33.0}]}]
+    df = curves_frame(zoo, records)
+    assert sorted(zip(df.curve, df.epoch, df.top1)) == [("linear probe", 0, 60.0), ("linear probe", 2, 70.0),
+                                                        ("online KNN 1-NN", 1, 33.0), ("online KNN 1-NN", 1, 40.0)]
+
+
+def test_cli_from_the_checkout(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "lb")]) == 0
+    assert "leaderboard written to" in capsys.readouterr().out
+    assert main(["--records", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 0  # no records: empty tables
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "r.json").write_text("{")
+    assert main(["--records", str(tmp_path / "bad"), "--out", str(tmp_path / "y")]) == 2
+
+
+def test_the_page_renders_in_headless_chromium(checkout_copy, tmp_path):
+    if find_browser() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the screenshot check needs it")
+    png = screenshot(checkout_copy / "a" / "lb" / "index.html", tmp_path / "shot.png", 1400, 1200)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page with tables, not a blank one
