@@ -29,11 +29,14 @@ from results.cli import natural_int
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
 
-def add_common_arguments(ap: argparse.ArgumentParser) -> None:
+def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] = STREAMS) -> None:
     ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
     ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic data)")
     ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (`python -m datasets.prepare --out`)")
-    ap.add_argument("--stream", default="joint", choices=STREAMS)
+    ap.add_argument("--stream", default="joint", choices=streams,
+                    help="input stream (default: %(default)s)" + ("; all: one head per stream trained jointly on "
+                                                                  "their averaged logits (CrosSCLR's view: all)"
+                                                                  if "all" in streams else ""))
     ap.add_argument("--checkpoint", help="encoder checkpoint to evaluate, or 'random' for a random-init encoder "
                     "(default: the zoo checkpoint for the data, else pretrain with the default preset)")
     ap.add_argument("--pretrain", action="store_true", help="pretrain from scratch with the recorded recipe "
@@ -184,6 +187,11 @@ def check_frames(encoder: Encoder, frames: int) -> None:
 def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Split, dict]:
     folder = benchmark_folder(args.dataset, frames, args.data_root)
     return folder, load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
+
+
+def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
+    """The benchmark's class count: its manifest's, else one more than the largest label seen."""
+    return int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
 
 
 def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,

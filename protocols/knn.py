@@ -33,9 +33,17 @@ from methods.base import projection_head
 from methods.checkpoint import TRAINING_FORMAT, load_checkpoint, load_state_strict
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.official import query_prefix
-from protocols.common import Encoder, add_common_arguments, check_frames, finish, load_parts, resolve_encoder, run_cli
+from protocols.common import (
+    Encoder,
+    add_common_arguments,
+    check_frames,
+    finish,
+    load_parts,
+    num_classes_of,
+    resolve_encoder,
+    run_cli,
+)
 from protocols.features import cached_features, encoder_fingerprint, extract_features
-from protocols.linear import num_classes_of
 from protocols.neighbours import check_ks, index_name, knn_metrics, l2_normalise
 from results.cli import ArgumentParser, positive_float, positive_int
 

@@ -22,12 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from datasets.progress import progress
+from datasets.skeleton import STREAMS
 from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init
+from methods.zoo import zoo_entry
 from protocols.common import (
     Encoder,
     TestLogits,
@@ -35,6 +40,7 @@ from protocols.common import (
     check_frames,
     finish,
     load_parts,
+    num_classes_of,
     precise_bn,
     resolve_encoder,
     run_cli,
@@ -63,26 +69,57 @@ def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
 
 @dataclass
 class LinearFit:
-    """A trained linear classifier: its metrics, the layer, and its raw test logits at the final
-    and at the best evaluation (saved beside the record for 3-stream fusion)."""
+    """A trained linear classifier: its metrics, the layer (or the averaged heads of a jointly
+    trained fusion), and its raw test logits at the final and at the best evaluation (saved
+    beside the record for 3-stream fusion)."""
 
     metrics: dict
-    layer: nn.Linear
+    layer: nn.Module
     final_logits: np.ndarray
     best_logits: np.ndarray
 
 
-def fit_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
+class AveragedHeads(nn.Module):
+    """One linear head per stream on the average of their logits: CrosSCLR's ``view: all``
+    linear evaluation, a jointly trained late fusion (methods.md §3.1). The loss is taken on the
+    average, so the heads are trained together, unlike the fusion of separately trained heads
+    (:mod:`protocols.ensemble`)."""
+
+    def __init__(self, dims: list[int], num_classes: int) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Linear(d, num_classes) for d in dims)
+
+    def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([head(x) for head, x in zip(self.heads, xs)]).mean(dim=0)
+
+
+FeatureSet = np.ndarray | list[np.ndarray]
+
+
+def fit_linear(train_x: FeatureSet, train_y: np.ndarray, val_x: FeatureSet, val_y: np.ndarray, num_classes: int,
                config: LinearConfig = LinearConfig(), seed: int = 0) -> LinearFit:
-    """Train the linear classifier on fixed features; final and best-over-evaluations metrics."""
+    """Train the linear classifier on fixed features; final and best-over-evaluations metrics.
+
+    ``train_x``/``val_x`` are one feature array, or a list of them (one per stream, the same
+    samples in the same order) for :class:`AveragedHeads`."""
+    joint = isinstance(train_x, list)
+    train_parts = train_x if joint else [train_x]
+    val_parts = val_x if joint else [val_x]
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    fc = nn.Linear(train_x.shape[1], num_classes)
-    official_weights_init(fc)
+    fc: nn.Module = (AveragedHeads([x.shape[1] for x in train_parts], num_classes) if joint
+                     else nn.Linear(train_parts[0].shape[1], num_classes))
+    fc.apply(official_weights_init)
     opt = torch.optim.SGD(fc.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    xt, yt = torch.from_numpy(train_x).float(), torch.from_numpy(train_y).long()
-    xv, yv = torch.from_numpy(val_x).float(), torch.from_numpy(val_y).long()
-    n = len(xt)
+    xt = [torch.from_numpy(np.asarray(x)).float() for x in train_parts]
+    xv = [torch.from_numpy(np.asarray(x)).float() for x in val_parts]
+    yt, yv = torch.from_numpy(train_y).long(), torch.from_numpy(val_y).long()
+
+    def forward(xs: list[torch.Tensor], idx: torch.Tensor | None = None) -> torch.Tensor:
+        xs = xs if idx is None else [x[idx] for x in xs]
+        return fc(xs) if joint else fc(xs[0])
+
+    n = len(yt)
     if n < config.batch_size:
         raise ValueError(f"{n} training samples are fewer than one batch of {config.batch_size}")
     curve, best_logits = [], None
@@ -93,13 +130,13 @@ def fit_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
         order = torch.randperm(n, generator=g)
         for start in range(0, n - config.batch_size + 1, config.batch_size):  # drop_last, as the official loader
             idx = order[start : start + config.batch_size]
-            loss = F.cross_entropy(fc(xt[idx]), yt[idx])
+            loss = F.cross_entropy(forward(xt, idx), yt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
         if epoch % config.eval_every == 0 or epoch == config.epochs:
             with torch.no_grad():
-                logits = fc(xv)
+                logits = forward(xv)
             curve.append({"epoch": epoch, "top1": topk_accuracy(logits, yv, 1), "top5": topk_accuracy(logits, yv, 5)})
             if best_logits is None or curve[-1]["top1"] > max(c["top1"] for c in curve[:-1]):
                 best_logits = logits.numpy().copy()
@@ -107,6 +144,44 @@ def fit_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_
     metrics = {"top1": round(curve[-1]["top1"], 2), "top5": round(curve[-1]["top5"], 2),
                "best_top1": round(best["top1"], 2), "best_epoch": best["epoch"], "curve": curve}
     return LinearFit(metrics, fc.eval(), logits.numpy().copy(), best_logits)
+
+
+#: The probes of ``--probe``: the official SGD classifier on raw features, or a logistic regression
+#: on features standardised with the training set's statistics (issue 12).
+PROBES = ("official", "standardised")
+
+
+def standardised_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+                       num_classes: int, max_iter: int = 1000) -> LinearFit:
+    """An L2-regularised (C = 1) multinomial logistic regression (scikit-learn, lbfgs) on features
+    standardised with the training set's mean and std.
+
+    The official probe (SGD at LR 3.0 on raw features) measures how well an encoder's features
+    are conditioned for that optimiser as much as what they encode: it under-rates untrained
+    encoders badly (issue 12's NW-UCLA table). A convex fit on standardised features has no
+    learning rate to suit, so it compares encoders on what is linearly decodable. The fit is
+    returned as one ``nn.Linear`` with the standardisation folded in, so it applies to raw
+    features like the official layer; there are no evaluations over epochs, so best = final.
+    """
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    model.fit(np.asarray(train_x, np.float64), train_y)
+    scaler, logistic = model.named_steps["standardscaler"], model.named_steps["logisticregression"]
+    coef = logistic.coef_ / scaler.scale_
+    bias = logistic.intercept_ - coef @ scaler.mean_
+    if len(logistic.classes_) == 2:  # scikit-learn's binary fit has one row: the logit of class 1 over class 0
+        coef, bias = np.stack([np.zeros_like(coef[0]), coef[0]]), np.array([0.0, bias[0]])
+    layer = nn.Linear(coef.shape[1], num_classes)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.fill_(-1e9)  # a class absent from the training labels is never predicted
+        layer.weight[logistic.classes_] = torch.from_numpy(coef).float()
+        layer.bias[logistic.classes_] = torch.from_numpy(bias).float()
+        logits = layer(torch.from_numpy(np.asarray(val_x, np.float32)))
+    yv = torch.from_numpy(np.asarray(val_y)).long()
+    top1, top5 = topk_accuracy(logits, yv, 1), topk_accuracy(logits, yv, 5)
+    metrics = {"top1": round(top1, 2), "top5": round(top5, 2), "best_top1": round(top1, 2), "best_epoch": None,
+               "iterations": int(logistic.n_iter_.max())}
+    return LinearFit(metrics, layer.eval(), logits.numpy().copy(), logits.numpy().copy())
 
 
 def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
@@ -130,13 +205,58 @@ def linear_metrics(encoder: nn.Module, folder: Path, train: Split, val: Split, n
     return fit.metrics, cached
 
 
-def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
-    return int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
-
-
 def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     t0 = time.time()
+    if args.stream == ALL_STREAMS:
+        return run_linear_all(args, device, t0)
     return run_linear(args, device, resolve_encoder(args, device), t0)
+
+
+#: ``--stream all``: CrosSCLR's ``view: all`` evaluation, one head per stream on averaged logits.
+ALL_STREAMS = "all"
+
+
+def stream_encoders(args: argparse.Namespace, device: torch.device) -> dict[str, Encoder]:
+    """The joint, motion and bone encoders of ``--stream all``: each stream's encoder of one
+    multi-stream ``--checkpoint`` (a CrosSCLR training file or the official 3-views file; a
+    single-stream file is refused by the checkpoint loader), or the zoo's entry per stream."""
+    method = get_method(args.method).name
+    if not args.checkpoint:
+        missing = [s for s in STREAMS if zoo_entry(method, args.dataset, s) is None]
+        if missing or args.pretrain:
+            why = ("--pretrain trains one stream" if args.pretrain
+                   else f"the zoo has no {method} {'/'.join(missing)} encoder for {args.dataset}")
+            raise ValueError(f"--stream all needs an encoder per stream and {why}: pass --checkpoint PATH of a "
+                             "multi-stream file (a CrosSCLR training file, e.g. the last.pt of its run, or the "
+                             "official 3-views checkpoint)")
+    return {s: resolve_encoder(argparse.Namespace(**{**vars(args), "stream": s}), device) for s in STREAMS}
+
+
+def run_linear_all(args: argparse.Namespace, device: torch.device, t0: float) -> dict:
+    """Three linear heads trained jointly on the average of their logits (methods.md §3.1)."""
+    method_cls = get_method(args.method)
+    frames = method_cls.default_config.frames
+    encoders = stream_encoders(args, device)
+    for encoder in encoders.values():
+        check_frames(encoder, frames)
+    folder, train, val, manifest = load_parts(args, frames)
+    num_classes = num_classes_of(manifest, train, val)
+    features: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+    cached = True
+    for stream, encoder in encoders.items():
+        precise_bn(encoder, train, stream, device, force=args.bn == "precise")
+        for part, split in (("train", train), ("val", val)):
+            x, hit = cached_features(encoder.module, folder, part, split, stream, device)
+            features[part].append(x)
+            cached = cached and hit
+    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
+    fit = fit_linear(features["train"], train.labels, features["val"], val.labels, num_classes, config, args.seed)
+    protocol_config = {"probe": "official", **asdict(config), "features_cached": cached, "num_classes": num_classes,
+                       "fusion": "jointly trained heads on averaged logits (CrosSCLR view: all)",
+                       "streams": {s: {"sha256": e.fingerprint, "path": e.path} for s, e in encoders.items()}}
+    logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
+    return finish(args, "linear", encoders["joint"], folder, manifest, frames, fit.metrics, protocol_config,
+                  time.time() - t0, device, logits)
 
 
 def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str = "linear",
@@ -150,8 +270,18 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
     precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
-    fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config, args.seed)
-    protocol_config = {**(extra_config or {}), **asdict(config), "features_cached": cached, "num_classes": num_classes}
+    probe = getattr(args, "probe", "official")
+    if probe == "standardised":
+        train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
+        val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
+        fit, cached = standardised_probe(train_x, train.labels, val_x, val.labels, num_classes), cached_t and cached_v
+        probe_config = {"classifier": "sklearn StandardScaler + LogisticRegression(C=1, lbfgs)"}
+    else:
+        fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config,
+                                 args.seed)
+        probe_config = asdict(config)
+    protocol_config = {**(extra_config or {}), "probe": probe, **probe_config, "features_cached": cached,
+                       "num_classes": num_classes}
     logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
     return finish(args, protocol, encoder, folder, manifest, frames, fit.metrics, protocol_config, time.time() - t0,
                   device, logits)
@@ -159,9 +289,13 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
 
 def build_parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(prog="python -m protocols.linear", description=__doc__.split("\n\n")[0])
-    add_common_arguments(ap)
+    add_common_arguments(ap, streams=STREAMS + (ALL_STREAMS,))
     ap.add_argument("--epochs", type=positive_int,
                     help="classifier epochs (default: the method's official linear config, 100; SkeleMixCLR 150)")
+    ap.add_argument("--probe", choices=PROBES, default="official",
+                    help="official: SGD at LR 3.0 on the raw features (methods.md §3.1); standardised: logistic "
+                         "regression on features standardised on the training set, which does not depend on how "
+                         "the features are conditioned (default: %(default)s; recorded)")
     return ap
 
 

@@ -107,6 +107,15 @@ def nearest_neighbour_predict(bank: np.ndarray | torch.Tensor, bank_labels: np.n
     return np.asarray(bank_labels, dtype=np.int64)[indices[:, 0]]
 
 
+def euclidean_nearest(bank: np.ndarray | torch.Tensor, queries: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Index into ``bank`` of each query's Euclidean nearest neighbour (exact, ``IndexFlatL2``):
+    the raw-input 1-NN of the difficulty report, where no cosine normalisation is wanted."""
+    bank, queries = as_features(bank), as_features(queries)
+    index = faiss.IndexFlatL2(bank.shape[1])
+    index.add(bank)
+    return index.search(queries, 1)[1][:, 0].astype(np.int64)
+
+
 def weighted_vote(similarities: np.ndarray, neighbour_labels: np.ndarray, num_classes: int,
                   t: float = 0.1) -> np.ndarray:
     """Per-class scores ``(Q, num_classes)``: each neighbour adds ``exp(sim / t)`` to its class

@@ -42,12 +42,13 @@ from protocols.common import (
     check_frames,
     finish,
     load_parts,
+    num_classes_of,
     precise_bn,
     resolve_encoder,
     run_cli,
 )
 from protocols.features import cached_features, extract_features
-from protocols.linear import LinearConfig, fit_linear, num_classes_of, topk_accuracy
+from protocols.linear import LinearConfig, fit_linear, topk_accuracy
 from results.cli import ArgumentParser, positive_int
 
 #: Samples corrupted together; each block has its own generator (see :class:`CorruptedData`).

@@ -100,6 +100,10 @@ def summary_line(record: dict) -> str:
     """The one-line summary every protocol prints last."""
     m = record["metrics"]
     tag = " [synthetic data]" if record.get("synthetic") else ""
+    if "top1" not in m:  # a report of several figures (the difficulty protocol): each scalar or mean
+        figures = ", ".join(f"{k} {v['mean'] if isinstance(v, dict) and 'mean' in v else v}"
+                            for k, v in m.items() if isinstance(v, (int, float)) or (isinstance(v, dict) and "mean" in v))
+        return f"{record['protocol']} {record['dataset']}: {figures} | {record['wall_s']:.0f}s on {record['device']}{tag}"
     best = f" (best {m['best_top1']:.2f} @ {m['best_epoch']})" if "best_top1" in m else ""
     method = record["method"] + variant_label(record.get("variant"))
     return (f"{record['protocol']} {method} {record['dataset']} {record['stream']}: "

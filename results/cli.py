@@ -41,6 +41,14 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+def seed_list(text: str) -> tuple[int, ...]:
+    """argparse type: comma-separated seeds ≥ 0, e.g. ``0,1,2``, without repeats."""
+    seeds = tuple(natural_int(part.strip()) for part in text.split(","))
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds repeat in {text!r}")
+    return seeds
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
     try:

@@ -10,7 +10,8 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.zoo import entries
-from protocols.linear import linear_metrics, num_classes_of
+from protocols.common import num_classes_of
+from protocols.linear import linear_metrics
 
 
 def _param(path):

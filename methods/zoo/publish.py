@@ -24,7 +24,8 @@ from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import encoder_file
 from methods.zoo import ZOO_DIR
-from protocols.linear import linear_metrics, num_classes_of
+from protocols.common import num_classes_of
+from protocols.linear import linear_metrics
 from results.cli import ArgumentParser
 from results.provenance import default_device
 
