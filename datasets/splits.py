@@ -18,10 +18,12 @@ their 3-line header and the header-less copies of the code bases.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
@@ -239,3 +241,24 @@ def read_pku_split(path: Path | str) -> tuple[list[str], list[str]]:
     if both:
         raise ValueError(f"{path}: video {both[0]} is listed for both training and test")
     return train, test
+
+
+def monitor_holdout(names: Sequence[str], every: int = 5) -> np.ndarray:
+    """Which training samples the online KNN monitor queries (a boolean mask); the rest is its bank.
+
+    A pretraining recipe chosen by a number measured on the test split has seen the test split
+    (issue 12): the monitor must never read it. It holds out every ``every``-th performer of the
+    training split (sorted ids), so queries and bank share no person, as the cross-subject test
+    does; names that are not NTU-style (PKU-MMD videos) fall back to every ``every``-th sample.
+    The labels of the held-out part are used only to score the monitor.
+    """
+    by_sample = np.arange(len(names)) % every == every - 1
+    try:
+        people = np.array([parse_ntu_name(n).performer for n in names])
+    except ValueError:
+        return by_sample
+    ids = np.unique(people)
+    if len(ids) < 2:
+        return by_sample
+    held = ids[every - 1 :: every] if len(ids) >= every else ids[-1:]
+    return np.isin(people, held)

@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -23,6 +24,7 @@ from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
 from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
+from datasets.splits import monitor_holdout
 from datasets.store import Split
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
@@ -195,7 +197,7 @@ def pretrain(
     device = device or default_device()
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **method_config_overrides(method_cls, own_stream, options)).to(device)
-    train, val, manifest = load_benchmark(dataset, model.config.frames, data_root)
+    train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
     if knn_every is None:
         knn_every = 1 if dataset in SYNTHETIC else 0
     if len(train) < p.batch_size:
@@ -278,7 +280,7 @@ def pretrain(
         wall += time.time() - t_last
         means = {key: value / steps for key, value in sums.items()}
         if knn_every and epoch % knn_every == 0:
-            means.update(knn_monitor(model.backbone(), train, val, own_stream, device))
+            means.update(knn_monitor(model.backbone(), train, own_stream, device))
             bar.set_postfix(epoch=epoch, knn=f"{means['knn_top1']:.1f}", refresh=False)
         history.append({"epoch": epoch, **means, "lr": lr})
         rate = (time.time() - session_start) / max(done_this_session, 1)
@@ -299,16 +301,19 @@ def pretrain(
     return final
 
 
-def knn_monitor(backbone: torch.nn.Module, train: Split, val: Split, stream: str, device: torch.device) -> dict:
-    """Online KNN of the query backbone: pooled features of the clean training set as the bank,
-    the validation set as queries (cosine 1-NN and the weighted vote at k=20, t=0.1, %; the
+def knn_monitor(backbone: torch.nn.Module, train: Split, stream: str, device: torch.device) -> dict:
+    """Online KNN of the query backbone on the training split alone: the performers that
+    :func:`datasets.splits.monitor_holdout` holds out are the queries, the others the bank
+    (pooled features of the clean clips; cosine 1-NN and the weighted vote at k=20, t=0.1, %; the
     KNN protocol's maths, :mod:`protocols.neighbours`). It shows while pretraining runs whether
-    the representation is learning. Eval mode draws no random numbers, so the monitor leaves the
-    run bit-identical; the training loop puts the model back in train mode each epoch."""
-    bank = extract_features(backbone, train, stream, device, desc="knn monitor bank")
-    queries = extract_features(backbone, val, stream, device, desc="knn monitor queries")
-    num_classes = int(max(train.labels.max(), val.labels.max())) + 1
-    m = knn_metrics(bank, train.labels, queries, val.labels, num_classes, ks=(20,), t=0.1)
+    the representation is learning, and a recipe may be chosen by it without touching the test
+    split. Eval mode draws no random numbers, so the monitor leaves the run bit-identical; the
+    training loop puts the model back in train mode each epoch."""
+    features = extract_features(backbone, train, stream, device, desc="knn monitor")
+    query = monitor_holdout(train.names)
+    labels = np.asarray(train.labels)
+    m = knn_metrics(features[~query], labels[~query], features[query], labels[query], int(labels.max()) + 1,
+                    ks=(20,), t=0.1)
     return {"knn_top1": m["top1"], "knn20_top1": m["knn_top1"]["20"]}
 
 
@@ -344,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--save-every", type=natural_int, default=0, metavar="STEPS",
                     help="also write the training state every STEPS steps inside an epoch (default: at epoch ends)")
     ap.add_argument("--knn-every", type=natural_int, metavar="N",
-                    help="online KNN monitor (1-NN and weighted k=20 on the validation split) every N epochs; "
+                    help="online KNN monitor every N epochs (1-NN and weighted k=20; queries: every 5th training "
+                         "performer, bank: the others; never the test split); "
                          "0 turns it off (default: every epoch on the embedded data, off on real data)")
     ap.add_argument("--snapshot-every", type=natural_int, default=0, help="also save the encoder every N epochs")
     ap.add_argument("--workers", type=natural_int, default=0, help="data loader workers (default 0: in-process)")

@@ -29,9 +29,10 @@ def private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
-    """A data root holding synthetic-xsub at 50 and 64 frames (SkeleMixCLR) with 4 subjects (216 train / 72 val)."""
+    """A data root holding synthetic-xsub at 50 and 64 frames (SkeleMixCLR) with 4 subjects and the first
+    24 classes (216 train / 72 val)."""
     root = tmp_path_factory.mktemp("tiny-data")
     for frames in (50, 64):
         synthetic.build_benchmark("xsub", frames, root / f"synthetic-xsub-f{frames}-v{synthetic.GENERATOR_VERSION}",
-                                  subjects=4)
+                                  subjects=4, classes=24)
     return root

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from datasets.splits import (
@@ -94,3 +95,14 @@ def test_pku_split_file(tmp_path) -> None:
     f.write_text("Training videos:\n0002-L\n")
     with pytest.raises(ValueError, match="needs 4 lines"):
         read_pku_split(f)
+
+
+def test_the_knn_monitor_holds_out_every_fifth_training_performer_and_never_a_test_sample():
+    from datasets.splits import monitor_holdout
+    names = [f"S001C001P{p:03d}R001A{a:03d}.skeleton" for p in (1, 2, 4, 5, 8, 9, 13, 14, 15, 16) for a in (1, 2)]
+    held = monitor_holdout(names)
+    assert sorted({n[9:12] for n, h in zip(names, held) if h}) == ["008", "016"]  # 5th and 10th of the sorted ids
+    two = monitor_holdout(["S001C001P001R001A001", "S001C001P002R001A001", "S001C001P002R001A002"])
+    assert two.tolist() == [False, True, True]  # fewer than five performers: the last one
+    videos = [f"0{i:03d}-L" for i in range(12)]  # PKU-MMD style: every 5th sample
+    assert np.flatnonzero(monitor_holdout(videos)).tolist() == [4, 9]

@@ -42,7 +42,7 @@ def test_body_in_metres_in_camera_space():
     height = bodies[0, 3, 1, 0] - bodies[0, 15, 1, 0]
     assert 1.2 < height < 2.0
     cam = synthetic.to_camera(bodies, 2, rng)
-    assert 2.0 < cam[2, :, 0, 0].mean() < 4.0  # depth of the spine base
+    assert 1.5 < cam[2, :, 0, 0].mean() < 5.0  # depth of the spine base: the camera stands 2-4.5 m away
 
 
 def test_splits_follow_ntu_rules(small):
@@ -60,3 +60,24 @@ def test_benchmark_folder_is_complete_and_labelled(tiny_root):
     assert manifest["counts"] == {"train": 216, "val": 72} and "not NTU" in manifest["source"]
     train = load_split(folder, "train")
     assert train.names[0].endswith(".skeleton") and len(train) == 216
+
+
+def test_a_clip_does_not_depend_on_how_many_classes_are_generated():
+    few, few_names, few_labels = synthetic.generate(50, seed=0, subjects=2, classes=4)
+    full, names, _ = synthetic.generate(50, seed=0, subjects=2)
+    per_subject = 3 * synthetic.NUM_CLASSES
+    keep = [s * per_subject + i for s in range(2) for i in range(4 * 3)]
+    np.testing.assert_array_equal(few, full[keep])
+    assert few_names == [names[i] for i in keep] and sorted(set(few_labels.tolist())) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="classes must be in"):
+        synthetic.generate(50, classes=0)
+
+
+def test_confusable_groups_are_built_in():
+    groups: dict[str, list[str]] = {}
+    for c in synthetic.CLASSES:
+        groups.setdefault(c.group, []).append(c.name)
+    assert synthetic.NUM_CLASSES >= 30 and sum(c.partner is not None for c in synthetic.CLASSES) >= 5
+    assert groups["reversal: sit down"] == ["sit down", "stand up", "sit down and stand up"]
+    assert len([g for g in groups if g.startswith("reversal")]) >= 3
+    assert all(len(names) >= 2 for names in groups.values())
