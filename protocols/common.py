@@ -24,7 +24,7 @@ from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from protocols.features import encoder_fingerprint
-from results import summary_line, write_record
+from results import read_records, reference_line, summary_line, write_record
 from results.cli import natural_int
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
@@ -151,6 +151,9 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
             name = default_preset(args.dataset)
             preset, epochs = name, resolve_preset(method_cls, name, None).epochs
             source = "pretrained"
+            print(f"no zoo entry for {method_cls.name} on {args.dataset} ({args.stream}): pretraining with the "
+                  f"{name} preset ({epochs} epochs; the progress bar shows the ETA, an interrupted run resumes, a "
+                  f"finished one is reused)", file=sys.stderr)
             # resume=True: a pretraining an earlier protocol run started and was interrupted in
             # continues where it stopped (its state is checked to be this recipe's)
             path = pretrain(method_cls.name, args.dataset, name, None, None, True, args.seed, args.data_root,
@@ -221,6 +224,8 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     }
     path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
+    if not args.json and protocol != "difficulty" and (line := reference_line(record, read_records(args.results_dir))):
+        print(line)
     print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     return record
 

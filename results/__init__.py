@@ -96,6 +96,28 @@ def variant_label(variant: dict | None) -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
 
 
+def reference_line(record: dict, records: list[dict]) -> str | None:
+    """Where a result sits between its benchmark's floor and ceiling: the newest random-init run
+    of the same method, protocol and stream on the same data, and the newest supervised baseline
+    (finetune from random init) there; None when neither has been run. A number alone says
+    nothing until the untrained encoder and the supervised network are beside it (issue 12)."""
+    fingerprint = (record.get("data") or {}).get("fingerprint")
+
+    def newest(protocol: str, stream: str | None) -> dict | None:
+        found = [r for r in records if r.get("protocol") == protocol and r.get("method") == record["method"]
+                 and (r.get("checkpoint") or {}).get("source") == "random"
+                 and (r.get("data") or {}).get("fingerprint") == fingerprint
+                 and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})]
+        return max(found, key=lambda r: r.get("created", "")) if found else None
+
+    parts = []
+    if (record.get("checkpoint") or {}).get("source") != "random" and (r := newest(record["protocol"], record["stream"])):
+        parts.append(f"random init {r['metrics']['top1']:.2f}")
+    if (r := newest("finetune", record["stream"])) is not None:
+        parts.append(f"supervised {r['metrics']['top1']:.2f} ({(r.get('protocol_config') or {}).get('epochs')} epochs)")
+    return f"references on these data: {', '.join(parts)}" if parts else None
+
+
 def summary_line(record: dict) -> str:
     """The one-line summary every protocol prints last."""
     m = record["metrics"]

@@ -174,3 +174,20 @@ def test_recipes_keep_key_types_of_empty_epochs(tmp_path):
     df = records_frame(read_records(recs))
     assert df.evidence.tolist() == ["released-checkpoint"]
     assert str(recipes(df).epochs.dtype) == "Int64"
+
+
+def test_reference_line_names_the_random_init_and_supervised_runs_on_the_same_data():
+    from results import reference_line
+
+    def rec(protocol, source, top1, created, fp="a", stream="joint", method="skeletonclr", epochs=None):
+        return {"protocol": protocol, "method": method, "stream": stream, "checkpoint": {"source": source},
+                "data": {"fingerprint": fp}, "metrics": {"top1": top1}, "created": created,
+                "protocol_config": {"epochs": epochs}}
+    zoo = rec("linear", "zoo", 40.0, "9")
+    records = [rec("linear", "random", 20.0, "1"), rec("linear", "random", 21.0, "2"),
+               rec("linear", "random", 90.0, "3", fp="b"), rec("linear", "random", 80.0, "4", stream="bone"),
+               rec("linear", "random", 70.0, "5", method="aimclr"), rec("knn", "random", 60.0, "6"),
+               rec("finetune", "random", 75.5, "7", epochs=10), rec("finetune", "zoo", 99.0, "8"), zoo]
+    assert reference_line(zoo, records) == "references on these data: random init 21.00, supervised 75.50 (10 epochs)"
+    assert reference_line(records[0], records) == "references on these data: supervised 75.50 (10 epochs)"
+    assert reference_line(zoo, [zoo]) is None

@@ -16,7 +16,8 @@ def two_benchmarks(tiny_root, tmp_path_factory):
     """A data root with the tiny synthetic-xsub (source) and synthetic-xview (target)."""
     root = tmp_path_factory.mktemp("transfer-data")
     for bench in ("xsub", "xview"):
-        synthetic.build_benchmark(bench, 50, root / f"synthetic-{bench}-f50-v{synthetic.GENERATOR_VERSION}", subjects=4)
+        synthetic.build_benchmark(bench, 50, root / f"synthetic-{bench}-f50-v{synthetic.GENERATOR_VERSION}", subjects=4,
+                                  classes=24)
     return root
 
 

@@ -10,6 +10,7 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.zoo import entries
+from methods.zoo.publish import first_steps_loss
 from protocols.common import num_classes_of
 from protocols.linear import linear_metrics
 
@@ -51,3 +52,20 @@ def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
     margin = recipe["linear"]["top1"] - recipe["random_init_linear"]["top1"]
     if abs(margin) > TOLERANCE:
         assert (metrics["top1"] > recipe["random_init_linear"]["top1"]) == recipe["beats_random_init"]
+
+
+@pytest.mark.parametrize("checkpoint", ZOO)
+def test_the_recipe_still_trains_as_it_did(checkpoint):
+    """A change to a method (its loss, temperature, augmentations, queue) moves the loss of a new
+    run's first steps; re-evaluating the shipped weights would not notice it."""
+    recipe = json.loads(checkpoint.with_suffix(".json").read_text())
+    first = recipe["first_steps"]
+    loss = first_steps_loss(recipe["method"], recipe["dataset"], recipe["seed"], recipe["stream"], steps=first["steps"])
+    assert loss == pytest.approx(first["loss"], rel=1e-4, abs=1e-4)
+
+
+def test_the_readme_main_command_has_a_zoo_entry_for_this_generator_version():
+    """`python -m protocols.linear --method skelemixclr` must evaluate a shipped encoder in minutes,
+    not pretrain for an hour: a generator version bump needs the zoo rebuilt (or this test fails)."""
+    from methods.zoo import zoo_entry
+    assert zoo_entry("skelemixclr", "synthetic-xsub", "joint") is not None

@@ -11,13 +11,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from datasets import synthetic
+
 ZOO_DIR = Path(__file__).resolve().parent
 
 
 def zoo_entry(method: str, dataset: str, stream: str) -> Path | None:
-    """Path of the zoo checkpoint for (method, dataset, stream), or None."""
+    """Path of the zoo checkpoint for (method, dataset, stream) pretrained on the data this checkout
+    generates, or None: an entry of another generator version learned other data and is never
+    used for this one (issue 12)."""
     path = ZOO_DIR / f"{method}-{dataset}-{stream}.pt"
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    return path if zoo_recipe(path).get("generator_version") == synthetic.GENERATOR_VERSION else None
 
 
 def zoo_recipe(checkpoint: Path) -> dict:

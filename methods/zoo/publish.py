@@ -22,7 +22,7 @@ from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
-from methods.pretrain import encoder_file
+from methods.pretrain import encoder_file, pretrain
 from methods.zoo import ZOO_DIR
 from protocols.common import num_classes_of
 from protocols.linear import linear_metrics
@@ -71,11 +71,13 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     above = [c["epoch"] for c in curve[1:] if c["top1"] > curve[0]["top1"]]
     entry = {
         "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"],
+        "generator_version": manifest.get("generator_version"), "data_fingerprint": info.get("data_fingerprint"),
         "preset": info["preset"], "config": info["config"], "command": info["command"],
         "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {own_stream} "
                       f"--seed {seed} --epochs {info['epochs']} --snapshot-every {_snapshot_every(curve)}",
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
-        "loss_history": info["history"], "linear": final, "random_init_linear": curve[0],
+        "loss_history": info["history"], "linear": final,
+        "first_steps": {"steps": FIRST_STEPS, "loss": first_steps_loss(method, dataset, seed, own_stream, data_root)}, "random_init_linear": curve[0],
         "curve": curve, "first_epoch_above_random_init": above[0] if above else None,
         "beats_random_init": final["top1"] > curve[0]["top1"],
         "note": "synthetic data (datasets/synthetic.py), not NTU RGB+D",
@@ -90,6 +92,23 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     tmp_json.write_text(json.dumps(entry, indent=2) + "\n")
     os.replace(tmp_json, stem.with_suffix(".json"))
     return stem.with_suffix(".pt")
+
+
+FIRST_STEPS = 3
+
+
+def first_steps_loss(method: str, dataset: str, seed: int, stream: str, data_root: Path | None = None,
+                     steps: int = FIRST_STEPS) -> float:
+    """Mean training loss of the first ``steps`` steps of the recipe's pretraining, run afresh.
+
+    Re-evaluating a shipped checkpoint cannot notice a change to the method (its loss, temperature,
+    augmentations or queue): the weights are already trained. The first steps of a new run can:
+    the zoo records this number and the tests re-run it (issue 13 item 5)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pretrain(method, dataset, "quick", epochs=1, out=Path(tmp) / "run", seed=seed, data_root=data_root,
+                 stream=stream, max_steps=steps, knn_every=0, device=torch.device("cpu"))
+        history = json.loads((Path(tmp) / "run" / "run.json").read_text())["history"]
+    return round(float(history[0]["loss"]), 6)
 
 
 def _snapshot_every(curve: list[dict]) -> int:
