@@ -106,7 +106,7 @@ def uninterrupted(tiny_root, tmp_path_factory):
 # draws its mixing regions from the method's batch generator, which a mid-epoch resume restores.
 @pytest.mark.parametrize("method,mode,n", [
     ("skeletonclr", "step", 4), ("skeletonclr", "write", 2), ("skeletonclr", "renamed", 3),
-    ("skelemixclr-v1", "step", 2),
+    pytest.param("skelemixclr-v1", "step", 2, marks=pytest.mark.slow),  # ~100 s: in the slow set
 ], ids=["mid-epoch", "during-write", "after-write", "skelemix-mid-epoch"])
 def test_sigkill_then_resume_is_bit_identical(method, mode, n, uninterrupted, tiny_root, tmp_path):
     out = tmp_path / "run"
