@@ -83,11 +83,18 @@ def to_stream(x: torch.Tensor, stream: str) -> torch.Tensor:
     raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
 
 
-def check_layout(array: np.ndarray | torch.Tensor, what: str = "skeleton array") -> None:
-    """Raise a ValueError naming the expected layout if ``array`` is not (N, 3, T, 25, 2)."""
+def check_layout(array: np.ndarray | torch.Tensor, what: str = "skeleton array", layout=None) -> None:
+    """Raise a ValueError naming the expected shape if ``array`` does not hold ``layout``
+    (a :class:`datasets.layouts.Layout` or its name; default NTU's 25 joints, (N, 3, T, 25, 2))."""
+    from datasets.layouts import get_layout, layout_of_shape  # layouts import this module's constants
+
+    lay = get_layout(layout)
     shape = tuple(array.shape)
-    if len(shape) != 5 or shape[1] != NUM_CHANNELS or shape[3] != NUM_JOINTS or shape[4] != NUM_PERSONS:
-        raise ValueError(
-            f"{what} has shape {shape}; expected (N, 3, T, 25, 2) = (samples, xyz, frames, "
-            "NTU joints, persons)"
-        )
+    if len(shape) == 5 and (shape[1], shape[3], shape[4]) == (lay.num_channels, lay.num_joints, lay.num_persons):
+        return
+    other = layout_of_shape(shape)
+    hint = f"; it looks like layout {other.name!r}" if other is not None and other.name != lay.name else ""
+    raise ValueError(
+        f"{what} has shape {shape}; layout {lay.name!r} expects {lay.shape_text()} = (samples, "
+        f"{'/'.join(lay.channels)}, frames, {lay.num_joints} joints, persons){hint}"
+    )

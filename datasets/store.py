@@ -3,7 +3,9 @@
 A benchmark ``DIR/<id>/`` holds, as ST-GCN writes them (data.md §2–3), so the files also
 work with the official code:
 
-* ``train_data.npy`` / ``val_data.npy``: float32 ``(N, 3, T, 25, 2)``, memory-mapped on read;
+* ``train_data.npy`` / ``val_data.npy``: float32 ``(N, C, T, V, M)``, memory-mapped on read —
+  ``(N, 3, T, 25, 2)`` for NTU's layout, the shape of the manifest's ``layout`` otherwise
+  (:mod:`datasets.layouts`; a manifest without the key is ``ntu25``, as every folder written before);
 * ``train_label.pkl`` / ``val_label.pkl``: the pickled pair ``(sample_names, labels)``;
 * ``manifest.json``: source, format, split rule, body selection, frames, counts, checksums.
 
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.safe_pickle import safe_load
+from datasets.layouts import Layout, get_layout
 from datasets.skeleton import check_layout
 
 PARTS = ("train", "val")
@@ -83,28 +86,35 @@ class BenchmarkWriter:
     """
 
     target: Path
+    layout: str = "ntu25"
 
     def __post_init__(self) -> None:
         self.target = Path(self.target)
+        self.layout = get_layout(self.layout).name
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial-", dir=self.target.parent))
         self.counts: dict[str, int] = {}
 
     def open_part(self, part: str, num_samples: int, frames: int) -> np.ndarray:
         return np.lib.format.open_memmap(
-            self.tmp / f"{part}_data.npy", mode="w+", dtype=np.float32, shape=(num_samples, 3, frames, 25, 2)
+            self.tmp / f"{part}_data.npy", mode="w+", dtype=np.float32, shape=(num_samples, *self._shape(frames))
         )
+
+    def _shape(self, frames: int) -> tuple[int, int, int, int]:
+        lay = get_layout(self.layout)
+        return lay.num_channels, frames, lay.num_joints, lay.num_persons
 
     def write_part(self, part: str, data: np.ndarray | None, names: Sequence[str], labels: Sequence[int]) -> None:
         """Store labels (and ``data`` if it was not streamed through :meth:`open_part`)."""
         if data is not None:
-            check_layout(data, f"{part} data")
+            check_layout(data, f"{part} data", self.layout)
             np.save(self.tmp / f"{part}_data.npy", np.asarray(data, dtype=np.float32))
         write_label_pkl(self.tmp / f"{part}_label.pkl", names, labels)
         self.counts[part] = len(labels)
 
     def commit(self, manifest: dict) -> Path:
         manifest = dict(manifest)
+        manifest["layout"] = self.layout
         manifest["counts"] = self.counts
         manifest["sha256"] = {p.name: sha256_file(p) for p in sorted(self.tmp.iterdir()) if p.is_file()}
         (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -126,6 +136,12 @@ def read_manifest(folder: Path) -> dict:
     return json.loads((Path(folder) / MANIFEST).read_text())
 
 
+def benchmark_layout(folder: Path | dict) -> Layout:
+    """The layout a benchmark folder (or its manifest) holds; ``ntu25`` where the manifest predates layouts."""
+    manifest = folder if isinstance(folder, dict) else read_manifest(Path(folder))
+    return get_layout(manifest.get("layout"))
+
+
 def load_split(folder: Path, part: str) -> Split:
     """Memory-map ``<part>_data.npy`` and read ``<part>_label.pkl`` of a benchmark folder."""
     folder = Path(folder)
@@ -141,7 +157,8 @@ def load_split(folder: Path, part: str) -> Split:
         data = np.load(data_path, mmap_mode="r")
     except ValueError as err:
         raise ValueError(f"{data_path} is not a valid .npy array ({err})") from None
-    check_layout(data, str(data_path))
+    layout = benchmark_layout(folder) if is_complete(folder) else get_layout(None)
+    check_layout(data, str(data_path), layout)
     names, labels = read_label_pkl(folder / f"{part}_label.pkl")
     if len(labels) != data.shape[0]:
         raise ValueError(f"{data_path} holds {data.shape[0]} samples but its label file has {len(labels)}")
