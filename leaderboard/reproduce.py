@@ -31,7 +31,7 @@ from leaderboard.frame import records_frame
 from leaderboard.reported import REPORTED, dataset_of, read_reported, suite_stream
 from leaderboard.tables import checks
 from results import read_records, records_dir
-from results.cli import ArgumentParser
+from results.cli import ArgumentParser, seed_list
 
 #: What to provide, said once for the CLI and the skipped tests.
 NEEDS = (
@@ -190,7 +190,7 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--data-root", type=Path, action="append", required=True, metavar="DIR",
                     help="prepared benchmarks (`python -m datasets.prepare --out`); once per frame count")
     ap.add_argument("--checkpoints", type=Path, required=True, metavar="DIR", help="the authors' released files")
-    ap.add_argument("--seeds", default="0", help="probe seeds, comma-separated (default: %(default)s)")
+    ap.add_argument("--seeds", type=seed_list, default=(0,), help="probe seeds, comma-separated (default: 0)")
     ap.add_argument("--results-dir", type=Path, help="where the records go (default: results/records)")
     ap.add_argument("--reported", type=Path, default=REPORTED,
                     help="the claims to check (default: leaderboard/reported.csv)")
@@ -199,21 +199,11 @@ def build_parser() -> ArgumentParser:
     return ap
 
 
-def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--seeds takes integers separated by commas, got {text!r}") from None
-    if not seeds or min(seeds) < 0:
-        raise ValueError(f"--seeds must be non-negative integers, got {text!r}")
-    return list(dict.fromkeys(seeds))
-
-
 def main(argv: list[str] | None = None) -> int:
     """0 when every planned check passes, 1 when one fails, 2 when nothing can run or a run fails."""
     args = build_parser().parse_args(argv)
     try:
-        seeds = parse_seeds(args.seeds)
+        seeds = list(args.seeds)
         reported = read_reported(args.reported)
         for root in args.data_root:
             if not root.is_dir():

@@ -32,7 +32,7 @@ from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
 from protocols.features import extract_features
 from protocols.neighbours import knn_metrics
-from results.cli import ArgumentParser, natural_int, positive_int
+from results.cli import ArgumentParser, natural_int, positive_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
 RUN_FILE = "run.json"
@@ -339,7 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--preset", choices=["quick", "paper"], help="recipe (default: quick on synthetic data, else paper)")
     ap.add_argument("--epochs", type=positive_int, help="override the preset's epochs")
     ap.add_argument("--stream", default="joint", choices=STREAMS)
-    ap.add_argument("--seed", type=natural_int, default=0)
+    seeds = ap.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=natural_int, default=0, help="pretraining seed (default: %(default)s)")
+    seeds.add_argument("--seeds", dest="run_seeds", type=seed_list, metavar="S,S,...",
+                       help="pretrain once per seed, e.g. 0,1,2, one after the other (each its own run folder; "
+                            "not with --out)")
     ap.add_argument("--out", type=Path, help="run folder (default: the cache's runs/<run name>)")
     resume = ap.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
@@ -361,16 +365,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    seeds = args.run_seeds or (args.seed,)
+    if len(seeds) > 1 and args.out is not None:
+        ap.error("--seeds runs one folder per seed under the cache; drop --out (or give one --seed)")
     try:
-        path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, args.seed,
-                        args.data_root, args.stream, parse_device(args.device),
-                        args.snapshot_every, args.workers, options=parse_options(args.option),
-                        save_every=args.save_every, restart=args.restart, knn_every=args.knn_every)
+        device, options = parse_device(args.device), parse_options(args.option)
+        for i, seed in enumerate(seeds):
+            if len(seeds) > 1:
+                log_line(f"seed {seed} ({i + 1} of {len(seeds)})")
+            path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, seed,
+                            args.data_root, args.stream, device, args.snapshot_every, args.workers,
+                            options=options, save_every=args.save_every, restart=args.restart,
+                            knn_every=args.knn_every)
+            print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"encoder checkpoint: {path}")
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from protocols.features import encoder_fingerprint
 from results import read_records, reference_line, summary_line, write_record
-from results.cli import natural_int
+from results.cli import natural_int, seed_list
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
 
@@ -48,10 +48,30 @@ def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] =
     ap.add_argument("--allow-mismatch", action="store_true",
                     help="evaluate a checkpoint whose recorded method, frames, graph or head differ from --method's "
                          "(refused by default; the record names every difference)")
-    ap.add_argument("--seed", type=natural_int, default=0)
+    add_seed_arguments(ap, "the protocol (and, where it pretrains, the pretraining)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")
     ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
+
+
+def add_seed_arguments(ap: argparse.ArgumentParser, what: str) -> None:
+    """``--seed N`` for one run, or ``--seeds 0,1,2`` for one run (and one record) per seed, which is
+    how the leaderboard's mean ± sd over seeds is made (issue 13, item 6)."""
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--seed", type=natural_int, default=0, help=f"seed of {what} (default: %(default)s)")
+    group.add_argument("--seeds", dest="run_seeds", type=seed_list, metavar="S,S,...",
+                       help="run once per seed, e.g. 0,1,2: each run is complete on its own (record, checkpoint)")
+
+
+def each_seed(args: argparse.Namespace) -> Iterator[argparse.Namespace]:
+    """``args`` once per requested seed, with ``args.seed`` set (just once for a plain ``--seed``)."""
+    seeds = getattr(args, "run_seeds", None)
+    if not seeds:
+        yield args
+        return
+    for i, seed in enumerate(seeds):
+        print(f"seed {seed} ({i + 1} of {len(seeds)})", file=sys.stderr)
+        yield argparse.Namespace(**{**vars(args), "seed": seed})
 
 
 @dataclass
@@ -236,7 +256,9 @@ def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argpar
     """Parse, run, and turn expected failures into one clear line and exit code 2."""
     args = build().parse_args(argv)
     try:
-        body(args, parse_device(args.device))
+        device = parse_device(args.device)
+        for run in each_seed(args):
+            body(run, device)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

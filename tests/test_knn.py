@@ -156,3 +156,21 @@ def test_cli_errors(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and err.startswith("error: ") and message in err and len(err.splitlines()) == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_seeds_run_the_protocol_once_per_seed_each_with_its_record(tiny_root, tmp_path, capsys):
+    code, _, err = run_knn(capsys, "--checkpoint", "random", "--data-root", str(tiny_root),
+                           "--results-dir", str(tmp_path), "--seeds", "0,3")
+    assert code == 0 and "seed 3 (2 of 2)" in err
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    assert sorted(r["seed"] for r in records) == [0, 3]
+    # the random-init encoder is drawn from the seed: two seeds, two different encoders
+    assert records[0]["checkpoint"]["sha256"] != records[1]["checkpoint"]["sha256"]
+
+
+def test_seed_and_seeds_exclude_each_other_and_seeds_must_not_repeat(capsys):
+    for argv in (["--seed", "1", "--seeds", "0,1"], ["--seeds", "0,0"], ["--seeds", "0,-1"]):
+        with pytest.raises(SystemExit) as exit_:
+            knn.main(["--method", "skeletonclr", *argv])
+        assert exit_.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err

@@ -200,3 +200,17 @@ def test_online_knn_monitor_is_logged_and_leaves_training_unchanged(tiny_root, t
     assert "knn_top1" not in json.loads((runs[0] / "run.json").read_text())["history"][0]
     a, b = final_state(runs[0]), final_state(runs[1])
     assert all(torch.equal(a[k], b[k]) for k in a)  # eval-mode features draw no random numbers
+
+
+def test_seeds_pretrain_one_run_per_seed(monkeypatch, capsys):
+    import methods.pretrain as pt
+
+    calls = []
+    monkeypatch.setattr(pt, "pretrain", lambda *a, **k: calls.append(a[6]) or f"run-{a[6]}/encoder.pt")
+    assert pretrain_main(["--method", "skeletonclr", "--seeds", "2,0,1"]) == 0
+    assert calls == [2, 0, 1]  # in the order asked, each with its own seed
+    assert capsys.readouterr().out.split() == ["encoder", "checkpoint:", "run-2/encoder.pt", "encoder", "checkpoint:",
+                                               "run-0/encoder.pt", "encoder", "checkpoint:", "run-1/encoder.pt"]
+    with pytest.raises(SystemExit):
+        pretrain_main(["--method", "skeletonclr", "--seeds", "0,1", "--out", "somewhere"])
+    assert "drop --out" in capsys.readouterr().err
