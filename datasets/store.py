@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.safe_pickle import safe_load
 from datasets.layouts import Layout, get_layout
+from datasets.safe_pickle import safe_load
 from datasets.skeleton import check_layout
 
 PARTS = ("train", "val")
