@@ -15,7 +15,10 @@ from datasets.integrity import verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest
 
 SYNTHETIC = ("synthetic-xsub", "synthetic-xview")
-REAL = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku1-xview", "pku2-xsub", "pku2-xview")
+REAL = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku1-xview", "pku2-xsub", "pku2-xview",
+        # other skeleton layouts (issue 14; the manifest names the layout)
+        "nwucla-xview", "ntu60-2d-xsub", "ntu60-2d-xview", "ntu120-2d-xsub", "ntu120-2d-xset", "kinetics-skeleton",
+        "utdmhad-xsub")
 DEFAULT_DATASET = "synthetic-xsub"
 
 

@@ -31,7 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
+from datasets.kinetics import read_kinetics
+from datasets.layout_data import ClipSet, layout_frames, layout_preprocessing_text
 from datasets.ntu import BODY_SELECTIONS, read_skeleton, select_bodies
+from datasets.nwucla import read_nwucla
 from datasets.pku import (
     PART_PATTERNS,
     SPLIT_FILES,
@@ -44,6 +47,7 @@ from datasets.pku import (
 )
 from datasets.preprocess import preprocess_sample
 from datasets.progress import progress
+from datasets.pyskl2d import read_pyskl2d
 from datasets.splits import (
     BENCHMARKS,
     NTU_NAME,
@@ -58,12 +62,27 @@ from datasets.splits import (
     split_ntu,
 )
 from datasets.store import BenchmarkWriter
+from datasets.utdmhad import read_utdmhad
 from results.cli import ArgumentParser, positive_int
 
-DATASETS = tuple(BENCHMARKS)
+#: Datasets of other skeleton layouts (issue 14), each read from its one format, named as the dataset.
+LAYOUT_DATASETS = ("nwucla", "kinetics", "utdmhad")
+#: Formats whose readers return a :class:`~datasets.layout_data.ClipSet`; ``pyskl2d`` is NTU's 2D file.
+LAYOUT_FORMATS = ("pyskl2d",) + LAYOUT_DATASETS
+DATASETS = tuple(BENCHMARKS) + LAYOUT_DATASETS
+ALL_FORMATS = FORMATS + LAYOUT_FORMATS
 FRAME_CHOICES = (50, 64, 300)
 RAW_LAYOUT_FRAMES = 300
-DATASET_TITLES = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II"}
+DATASET_TITLES = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
+                  "nwucla": "NW-UCLA", "kinetics": "Kinetics-skeleton", "utdmhad": "UTD-MHAD"}
+#: The benchmarks each layout format writes, with the ``datasets.prepare`` dataset argument.
+LAYOUT_BENCHMARKS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ntu60", "pyskl2d"): ("ntu60-2d-xsub", "ntu60-2d-xview"),
+    ("ntu120", "pyskl2d"): ("ntu120-2d-xsub", "ntu120-2d-xset"),
+    ("nwucla", "nwucla"): ("nwucla-xview",),
+    ("kinetics", "kinetics"): ("kinetics-skeleton",),
+    ("utdmhad", "utdmhad"): ("utdmhad-xsub",),
+}
 
 
 class PrepareError(RuntimeError):
@@ -77,6 +96,11 @@ class PrepareWarning(UserWarning):
 def benchmark_ids() -> list[str]:
     """The ids of the real-data benchmarks, e.g. ``ntu60-xsub`` (the folder names under ``--out``)."""
     return [f"{d}-{b}" for d, benches in BENCHMARKS.items() for b in benches]
+
+
+def layout_benchmark_ids() -> list[str]:
+    """The ids of the benchmarks of other skeleton layouts (NW-UCLA, 2D NTU, Kinetics-skeleton, UTD-MHAD)."""
+    return [bid for ids in LAYOUT_BENCHMARKS.values() for bid in ids]
 
 
 def _warn(message: str) -> None:
@@ -132,15 +156,18 @@ class _Job:
 
     source: Source
     frames: int
-    mode: str  # "copy" | "pad" | "preprocess"
+    mode: str  # "copy" | "pad" | "preprocess" | "layout"
     outputs: dict[Key, str] = field(default_factory=dict)
     targets: list[list[list[tuple[Key, int]]]] = field(default_factory=list)  # unit → sample → (key, row)
+    layout: str = "ntu25"
 
 
-def finalize(sample: np.ndarray, frames: int, mode: str) -> np.ndarray:
-    """One ``(3, T, 25, 2)`` sample → the stored ``(3, frames, 25, 2)`` float32."""
+def finalize(sample: np.ndarray, frames: int, mode: str, layout: str = "ntu25") -> np.ndarray:
+    """One ``(C, T, V, M)`` sample → the stored ``(C, frames, V, M)`` float32 (NTU: ``(3, ·, 25, 2)``)."""
     if mode == "preprocess":
         return preprocess_sample(sample, frames)
+    if mode == "layout":
+        return layout_frames(sample, frames, layout)
     t = sample.shape[1]
     if mode == "copy":
         if t != frames:
@@ -178,7 +205,7 @@ def _worker_run(task: tuple[int, int]) -> tuple[int, list[tuple[int, str]]]:
             samples = _JOB.source.load(i)
             for sample, dests in zip(samples, _JOB.targets[i], strict=True):
                 try:
-                    out = finalize(sample, _JOB.frames, _JOB.mode)
+                    out = finalize(sample, _JOB.frames, _JOB.mode, _JOB.layout)
                 except ValueError as err:
                     raise ValueError(f"{_JOB.source.describe(i)}: {err}") from None
                 for key, row in dests:
@@ -262,12 +289,15 @@ class _Plan:
     benches: dict[str, _Bench]
     job: _Job
     unit_names: list[str]  # for the bad-file list
+    #: Set for a layout ClipSet: ``benches`` are keyed by the full benchmark id, whose split rule,
+    #: class count and coordinate note come from the reader.
+    clipset: ClipSet | None = None
 
 
-def _open_writer(out_dir: Path, bid: str) -> BenchmarkWriter:
+def _open_writer(out_dir: Path, bid: str, layout: str = "ntu25") -> BenchmarkWriter:
     for stale in out_dir.glob(f".{bid}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    return BenchmarkWriter(out_dir / bid)
+    return BenchmarkWriter(out_dir / bid, layout=layout)
 
 
 def _missing_summary(expected: Sequence[str], found: set[str], dataset: str, where: str) -> dict:
@@ -437,10 +467,11 @@ def _execute(
     plan: _Plan, dataset: str, fmt: str, out_dir: Path, frames: int, workers: int, skip_bad: bool, desc: str
 ) -> list[Path]:
     writers: dict[str, BenchmarkWriter] = {}
+    cs = plan.clipset
     try:
         for bench, b in plan.benches.items():
-            bid = f"{dataset}-{bench}"
-            writers[bench] = w = _open_writer(out_dir, bid)
+            bid = bench if cs is not None else f"{dataset}-{bench}"
+            writers[bench] = w = _open_writer(out_dir, bid, plan.job.layout)
             for part in ("train", "val"):
                 mm = w.open_part(part, len(b.names[part]), frames)
                 plan.job.outputs[(bench, part)] = str(w.tmp / f"{part}_data.npy")
@@ -469,22 +500,30 @@ def _execute(
             w = writers[bench]
             for part in ("train", "val"):
                 w.write_part(part, None, b.names[part], b.labels[part])
+            if cs is None:
+                bid, split, rule, classes = f"{dataset}-{bench}", bench, SPLIT_RULES[(dataset, bench)], NUM_CLASSES[dataset]
+                preprocessing = _preprocessing_text(frames, plan.job.mode)
+            else:
+                bid, split, rule, classes = bench, bench.rsplit("-", 1)[-1], cs.split_rules[bench], cs.num_classes
+                preprocessing = layout_preprocessing_text(frames, cs.layout, RAW_LAYOUT_FRAMES)
             manifest = {
-                "benchmark": f"{dataset}-{bench}",
+                "benchmark": bid,
                 "dataset": dataset,
-                "split": bench,
+                "split": split,
                 "format": fmt,
                 "source": b.origin,
-                "split_rule": SPLIT_RULES[(dataset, bench)],
+                "split_rule": rule,
                 "body_selection": b.body_selection,
                 "frames": frames,
-                "preprocessing": _preprocessing_text(frames, plan.job.mode),
-                "num_classes": NUM_CLASSES[dataset],
+                "preprocessing": preprocessing,
+                "num_classes": classes,
                 "missing_samples": b.missing,
                 "bad_files": b.bad,
                 "notes": b.notes,
                 "written_by": "python -m datasets.prepare",
             }
+            if cs is not None:
+                manifest["coordinates"] = cs.coordinates
             done.append(w.commit(manifest))
             del writers[bench]
         return done
@@ -539,9 +578,111 @@ def _plans_from_formats(found: dict[str, BenchmarkInput], dataset: str, fmt: str
     return plans
 
 
-def prepare(
+LAYOUT_READERS = {"nwucla": read_nwucla, "kinetics": read_kinetics, "utdmhad": read_utdmhad}
+
+
+def _read_clipset(dataset: str, fmt: str, roots: list[Path]) -> ClipSet:
+    if fmt == "pyskl2d":
+        return read_pyskl2d(roots, dataset)
+    return LAYOUT_READERS[fmt](roots)
+
+
+def _clipset_warnings(cs: ClipSet) -> None:
+    """Say what is missing from a partial download (not fatal: the clips that are there are prepared)."""
+    title = DATASET_TITLES[cs.dataset]
+    missing = cs.missing
+    if not missing.get("count"):
+        return
+    where = ", ".join(cs.origin)
+    if missing.get("examples"):
+        detail = f"e.g. {', '.join(missing['examples'][:3])}"
+    else:
+        detail = "found by view: " + ", ".join(f"{v} {n:,}" for v, n in missing.get("by_view", {}).items())
+    _warn(
+        f"{missing['count']:,} of the {missing['expected']:,} {title} clips are missing from {where} ({detail}); "
+        f"preparing the {len(cs.names):,} that are there"
+    )
+
+
+def _plan_clipset(cs: ClipSet, frames: int) -> _Plan:
+    """One job over every clip of ``cs``; each clip is written to every benchmark part that lists it."""
+    targets: list[list[list[tuple[Key, int]]]] = [[[]] for _ in cs.names]
+    benches: dict[str, _Bench] = {}
+    for bid, parts in cs.parts.items():
+        for part in ("train", "val"):
+            for row, unit in enumerate(parts.get(part, [])):
+                targets[unit][0].append(((bid, part), row))
+        benches[bid] = _Bench(
+            bid,
+            {part: [cs.names[u] for u in parts.get(part, [])] for part in ("train", "val")},
+            {part: [cs.labels[u] for u in parts.get(part, [])] for part in ("train", "val")},
+            cs.body_selection,
+            list(cs.origin),
+            dict(cs.notes),
+            dict(cs.missing),
+        )
+    used = [u for u, t in enumerate(targets) if t[0]]
+    if len(used) != len(targets):  # clips no benchmark lists (e.g. 2D annotations outside every split)
+        keep = {u: k for k, u in enumerate(used)}
+        cs = _subset_clipset(cs, used)
+        targets = [targets[u] for u in keep]
+    mode = "pad" if frames == RAW_LAYOUT_FRAMES else "layout"
+    job = _Job(cs.source, frames, mode, {}, targets, cs.layout)
+    return _Plan(benches, job, [cs.source.describe(i) for i in range(len(cs.source))], cs)
+
+
+@dataclass
+class _SubsetSource(Source):
+    """Some units of another source, in the given order."""
+
+    source: Source
+    units: list[int]
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def describe(self, i: int) -> str:
+        return self.source.describe(self.units[i])
+
+    def load(self, i: int) -> list[np.ndarray]:
+        return self.source.load(self.units[i])
+
+
+def _subset_clipset(cs: ClipSet, units: list[int]) -> ClipSet:
+    from dataclasses import replace
+
+    return replace(cs, source=_SubsetSource(cs.source, units), names=[cs.names[u] for u in units],
+                   labels=[cs.labels[u] for u in units])
+
+
+def prepare_layout(
     dataset: str,
     fmt: str,
+    roots: list[Path],
+    out_dir: Path,
+    frames: int = 50,
+    skip_bad: bool = False,
+    workers: int = 1,
+) -> list[Path]:
+    """Prepare a dataset of another skeleton layout (NW-UCLA, 2D NTU, Kinetics-skeleton, UTD-MHAD).
+
+    Same guarantees as the NTU paths: every file is validated as it is parsed (an error names
+    it), folders are written atomically, ``--skip-bad`` lists what it skipped in the manifest, and a
+    partial download is prepared with a warning. At 300 frames the raw values are stored
+    zero-padded; at 50/64 they go through :func:`datasets.layout_data.layout_frames`.
+    """
+    if (dataset, fmt) not in LAYOUT_BENCHMARKS:
+        wanted = [f for d, f in LAYOUT_BENCHMARKS if d == dataset] or [f for f in FORMATS if f != "raw"] + ["raw"]
+        raise ValueError(f"{dataset} cannot be read from --format {fmt}; use {' or '.join(wanted)}")
+    cs = _read_clipset(dataset, fmt, roots)
+    _clipset_warnings(cs)
+    plan = _plan_clipset(cs, frames)
+    return _execute(plan, dataset, fmt, out_dir, frames, workers, skip_bad, DATASET_TITLES[dataset])
+
+
+def prepare(
+    dataset: str,
+    fmt: str | None,
     input_path: Path | str | Sequence[Path | str],
     out_dir: Path | str,
     frames: int = 50,
@@ -558,12 +699,23 @@ def prepare(
     ``input_path`` may be several paths (crossclr: the position folder, then the ST-GCN folder
     with the label pickles).
     """
-    if dataset not in BENCHMARKS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(BENCHMARKS)}")
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if fmt is None and dataset in LAYOUT_DATASETS:
+        fmt = dataset
+    if fmt not in ALL_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(ALL_FORMATS)}")
     if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= RAW_LAYOUT_FRAMES:
         raise ValueError(f"--frames must be 50, 64 or 300 (any 1..300 works); got {frames!r}")
+    if dataset in LAYOUT_DATASETS or fmt in LAYOUT_FORMATS:
+        if bodies != "stgcn":
+            raise ValueError(f"--bodies applies to raw NTU files; {fmt} input carries its own person selection")
+        roots = [Path(input_path)] if isinstance(input_path, (str, Path)) else [Path(p) for p in input_path]
+        for r in roots:
+            if not r.exists():
+                raise FileNotFoundError(f"input {r} does not exist")
+        workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
+        return prepare_layout(dataset, fmt, roots, Path(out_dir), frames, skip_bad, workers)
     if bodies not in BODY_SELECTIONS:
         raise ValueError(f"unknown body selection {bodies!r}; choose one of {', '.join(BODY_SELECTIONS)}")
     if fmt != "raw" and bodies not in ("stgcn", FORMAT_BODIES[fmt]):
@@ -670,6 +822,21 @@ Input layouts (--format):
   ctrgcn    CTR-GCN's NTU60_CS.npz / NTU60_CV.npz / NTU120_CSub.npz / NTU120_CSet.npz (a
             folder with some of them, or one file). A lone actor that CTR-GCN copied into
             both person slots (NTU-120) is set back to one person.
+
+Other skeleton layouts (issue 14; the manifest records the layout, every command reads it):
+  nwucla    NW-UCLA, the CTR-GCN release: all_sqe/aAA_sSS_eEE_vVV.json (give all_sqe/ or
+            its parent). Writes nwucla-xview (views 1, 2 train; view 3 tests), layout
+            kinect20 (N x 3 x T x 20 x 1), labels 0-based. `prepare nwucla --input DIR`.
+  pyskl2d   pyskl's 2D files ntu60_hrnet.pkl / ntu120_hrnet.pkl (`prepare ntu60 --format
+            pyskl2d`): ntu60-2d-xsub, ntu60-2d-xview, ntu120-2d-xsub, ntu120-2d-xset, layout
+            coco17 (x, y normalised by img_shape as pyskl's PreNormalize2D; score).
+  kinetics  ST-GCN's Kinetics-skeleton: kinetics_train/, kinetics_val/ and their
+            kinetics_{train,val}_label.json; kinetics-skeleton, layout openpose18 (x, y - 0.5,
+            score; per-frame top-2 persons by score, as ST-GCN's feeder).
+  utdmhad   UTD-MHAD aX_sY_tZ_skeleton.mat (d_skel 20 x 3 x T): utdmhad-xsub (subjects 1, 3,
+            5, 7 train; 2, 4, 6, 8 test), layout kinect20.
+  For these, 300 frames stores the raw values zero-padded; 50/64 resize the valid frames
+  (3D: the official processor with the layout's centre joint and shoulders).
 """
 
 
@@ -678,10 +845,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m datasets.prepare", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "dataset", choices=DATASETS, help="which dataset: ntu60, ntu120, pku1 (PKU-MMD I) or pku2 (PKU-MMD II)"
+        "dataset",
+        choices=DATASETS,
+        help="which dataset: ntu60, ntu120, pku1 (PKU-MMD I), pku2 (PKU-MMD II), nwucla (NW-UCLA), kinetics "
+        "(Kinetics-skeleton) or utdmhad (UTD-MHAD)",
     )
     p.add_argument(
-        "--format", dest="fmt", required=True, choices=FORMATS, help="the form the input is in (see the layouts above)"
+        "--format",
+        dest="fmt",
+        default=None,
+        choices=ALL_FORMATS,
+        help="the form the input is in (see the layouts above); required for NTU and PKU-MMD, implied for nwucla, "
+        "kinetics and utdmhad",
     )
     p.add_argument(
         "--input",
@@ -728,8 +903,18 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.fmt is None:
+        if args.dataset not in LAYOUT_DATASETS:
+            print(f"error: --format is required for {args.dataset}: one of {', '.join(FORMATS + ('pyskl2d',))}",
+                  file=sys.stderr)
+            return 2
+        args.fmt = args.dataset
+    if args.bodies and args.fmt in LAYOUT_FORMATS:
+        print(f"error: --bodies applies to raw NTU files; {args.fmt} input carries its own person selection",
+              file=sys.stderr)
+        return 2
     bodies = args.bodies or "stgcn"
-    if args.bodies and args.fmt != "raw" and args.bodies != FORMAT_BODIES[args.fmt]:
+    if args.bodies and args.fmt != "raw" and args.bodies != FORMAT_BODIES.get(args.fmt):
         print(
             f"error: --bodies applies to raw files; {args.fmt} input carries the {FORMAT_BODIES[args.fmt]} "
             "selection already",

@@ -1,0 +1,116 @@
+"""UTD-MHAD skeletons: one MATLAB file per clip, ``a{X}_s{Y}_t{Z}_skeleton.mat`` (action 1–27,
+subject 1–8, trial 1–4), with the variable ``d_skel`` of shape ``(20, 3, T)`` — 20 Kinect v1
+joints × (x, y, z) × frames, one person.
+
+* Label: X − 1 (27 classes). Split (the standard cross-subject protocol of the dataset's
+  paper, Chen et al., ICIP 2015): subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test — benchmark
+  ``utdmhad-xsub``.
+* Joint order: stored as the file has it, taken to be the Kinect SDK order of layout
+  ``kinect20``. **Not verified**: the dataset's documentation could not be consulted here, and
+  some descriptions of UTD-MHAD number the head first; if that holds, :data:`JOINT_ORDER` is the
+  one line to change (a permutation into kinect20 order). The manifest says so in ``notes``.
+* ``.mat`` files are read with ``scipy.io.loadmat`` (MAT v5; scipy is imported here only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from datasets.formats import Source
+from datasets.layout_data import ClipSet, require_finite
+
+NAME = re.compile(r"^a(\d+)_s(\d+)_t(\d+)_skeleton$")
+NUM_CLASSES = 27
+NUM_JOINTS = 20
+TRAIN_SUBJECTS = frozenset({1, 3, 5, 7})
+TEST_SUBJECTS = frozenset({2, 4, 6, 8})
+#: file joint j → kinect20 joint JOINT_ORDER[j]; the identity (see the module docstring).
+JOINT_ORDER: tuple[int, ...] = tuple(range(NUM_JOINTS))
+JOINT_ORDER_NOTE = "joint order taken as stored (Kinect SDK order, layout kinect20); not verified against UTD-MHAD's documentation"
+BENCHMARK = "utdmhad-xsub"
+SPLIT_RULE = "UTD-MHAD cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test"
+
+
+def read_mat(path: Path | str) -> np.ndarray:
+    """One ``.mat`` clip → float32 ``(3, T, 20, 1)`` in kinect20 order; a ValueError naming the file otherwise."""
+    from scipy.io import loadmat  # only this reader needs scipy
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"UTD-MHAD file {path} does not exist")
+    try:
+        mat = loadmat(str(path), variable_names=["d_skel"])
+    except Exception as err:  # noqa: BLE001 - scipy fails on damaged files with IndexError, zlib errors, …
+        detail = str(err) or type(err).__name__
+        raise ValueError(f"{path}: not a readable MATLAB file ({detail}); the file is truncated or damaged") from None
+    if "d_skel" not in mat:
+        raise ValueError(f"{path}: no variable d_skel (the UTD-MHAD skeleton file format)")
+    try:
+        x = np.asarray(mat["d_skel"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: d_skel is not a numeric array") from None
+    if x.ndim == 2 and x.shape == (NUM_JOINTS, 3):  # a one-frame clip loses its last axis in MATLAB
+        x = x[..., None]
+    if x.ndim != 3 or x.shape[:2] != (NUM_JOINTS, 3) or x.shape[2] < 1:
+        raise ValueError(f"{path}: d_skel has shape {x.shape}; expected (20, 3, T)")
+    require_finite(x, str(path))
+    out = np.zeros_like(x)
+    out[list(JOINT_ORDER)] = x
+    return np.ascontiguousarray(out.transpose(1, 2, 0)[..., None], dtype=np.float32)
+
+
+@dataclass
+class MatSource(Source):
+    paths: list[str]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def describe(self, i: int) -> str:
+        return self.paths[i]
+
+    def load(self, i: int) -> list[np.ndarray]:
+        return [read_mat(self.paths[i])]
+
+
+def read_utdmhad(inputs: Sequence[Path]) -> ClipSet:
+    """Every ``a*_s*_t*_skeleton.mat`` under the input folder (searched recursively)."""
+    if len(inputs) != 1:
+        raise ValueError("UTD-MHAD input is one folder of aX_sY_tZ_skeleton.mat files")
+    root = Path(inputs[0])
+    if not root.is_dir():
+        raise FileNotFoundError(f"UTD-MHAD input {root} is not a folder")
+    found: dict[str, tuple[Path, int, int]] = {}
+    other = 0
+    for p in sorted(root.rglob("*.mat")):
+        m = NAME.fullmatch(p.stem)
+        action, subject = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        if m is None or not 1 <= action <= NUM_CLASSES or subject not in TRAIN_SUBJECTS | TEST_SUBJECTS:
+            other += 1
+        elif p.stem not in found:
+            found[p.stem] = (p, action - 1, subject)
+    if not found:
+        raise FileNotFoundError(f"no UTD-MHAD skeleton files (aX_sY_tZ_skeleton.mat) under {root}")
+    names = sorted(found, key=lambda n: tuple(int(g) for g in NAME.fullmatch(n).groups()))
+    labels = [found[n][1] for n in names]
+    train = [i for i, n in enumerate(names) if found[n][2] in TRAIN_SUBJECTS]
+    val = [i for i, n in enumerate(names) if found[n][2] in TEST_SUBJECTS]
+    return ClipSet(
+        dataset="utdmhad",
+        layout="kinect20",
+        source=MatSource([str(found[n][0]) for n in names]),
+        names=names,
+        labels=labels,
+        parts={BENCHMARK: {"train": train, "val": val}},
+        split_rules={BENCHMARK: SPLIT_RULE},
+        num_classes=NUM_CLASSES,
+        body_selection="utdmhad",
+        origin=[str(root.resolve())],
+        coordinates="as released: Kinect v1 camera space, one person",
+        notes={"files_outside_dataset_ignored": other, "joint_order": JOINT_ORDER_NOTE},
+    )
