@@ -57,7 +57,7 @@ REAL_METRIC = ("Reported: as the source prints it, for the official code the bes
 #: Real-data columns in the papers' order.
 REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub")
 DATASET_TITLE = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
-                 "synthetic": "synthetic"}
+                 "synthetic": "synthetic", "nwucla": "NW-UCLA", "kinetics": "Kinetics", "utdmhad": "UTD-MHAD"}
 _BENCHMARK_OF = {v: k for k, v in BENCHMARKS.items()}
 
 
@@ -516,7 +516,7 @@ def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
         rows: list[Row] = []
         for key, line in sec["lines"].items():
             rows.append(line)
-            rows += [row for (k, _), row in sec["extra"].items() if k == key]
+            rows += [row for k, row in sec["extra"].items() if len(k) == 2 and k[0] == key]  # ~suite keys are longer
         rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
         rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
         if protocol != "finetune":
