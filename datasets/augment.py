@@ -8,6 +8,15 @@ worker re-seeding replays the same draws every epoch (methods.md §7.7).
 AimCLR's "extreme" augmentation (methods.md §2.3) follows the normal ones below: spatial flip,
 rotation, Gaussian noise, Gaussian blur, axis mask, and the optional temporal flip, chained by
 :func:`make_extreme_view`.
+
+Other skeleton layouts (:mod:`datasets.layouts`): the spatial flip uses the layout's mirror
+permutation. On a 2D layout (channels x, y and a score) every step that changes coordinates acts on
+the coordinate channels only and leaves the score as it is: a 3×3 shear or rotation acts on the
+skeleton as the plane z = 0, projected back, which is its top-left 2×2 block; noise and blur touch
+x and y; the axis mask picks x or y. Steps that move whole joints or frames (crop, flip, temporal
+flip) carry the score with its joint. Every draw from the generator is the one the 3D form makes,
+so a 2D view is as reproducible as an NTU one. A stated choice: none of the four methods was
+published on 2D skeletons.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datasets.layouts import Layout, get_layout
 from datasets.skeleton import FLIP_PERMUTATION
 
 TEMPORAL_PADDING_RATIO = 6
@@ -43,15 +53,46 @@ def shear_matrix(rng: np.random.Generator, amplitude: float = SHEAR_AMPLITUDE) -
     return r
 
 
-def shear(x: np.ndarray, rng: np.random.Generator, amplitude: float = SHEAR_AMPLITUDE) -> np.ndarray:
-    """Apply one shear matrix to every joint of every frame and person: ``x' = R·x``."""
+def linear_map(r: np.ndarray, x: np.ndarray, coords: int | None = None) -> np.ndarray:
+    """``x' = R·x`` for every joint of every frame and person. With ``coords`` below the channel
+    count (a 2D layout's x, y before its score) only the leading ``coords`` channels are mapped, by
+    R's top-left block — the 3×3 map of the plane z = 0, projected back — and the rest are kept."""
+    if coords is None or coords == x.shape[0]:
+        return np.einsum("ij,jtvm->itvm", r, x)
+    out = np.array(x, dtype=np.float64, copy=True)
+    out[:coords] = np.einsum("ij,jtvm->itvm", r[:coords, :coords], x[:coords])
+    return out
+
+
+def shear(x: np.ndarray, rng: np.random.Generator, amplitude: float = SHEAR_AMPLITUDE,
+          coords: int | None = None) -> np.ndarray:
+    """Apply one shear matrix to every joint of every frame and person: ``x' = R·x`` (on the
+    coordinate channels only, :func:`linear_map`, when ``coords`` is given)."""
     r = shear_matrix(rng, amplitude)
-    return np.einsum("ij,jtvm->itvm", r, x)
+    return linear_map(r, x, coords)
 
 
 def normal_view(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The normal augmentation of SkeletonCLR/CrosSCLR/AimCLR/SkeleMixCLR: crop, then shear."""
     return shear(temporal_crop(x, rng), rng).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class NormalView:
+    """:func:`normal_view` on a layout with ``coords`` coordinate channels before a score (the
+    shear leaves the score alone); a dataclass so loader workers can pickle it."""
+
+    coords: int
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return shear(temporal_crop(x, rng), rng, coords=self.coords).astype(np.float32)
+
+
+def make_normal_view(layout: str | Layout | None = None):
+    """The normal view for ``layout``: :func:`normal_view` itself wherever every channel is a
+    coordinate (NTU, Kinect v1), :class:`NormalView` on a 2D layout with a score."""
+    lay = get_layout(layout)
+    return normal_view if lay.coordinate_channels == lay.num_channels else NormalView(lay.coordinate_channels)
 
 
 def identity_view(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -70,12 +111,14 @@ BLUR_KERNEL_SIZE = 15
 BLUR_SIGMA_RANGE = (0.1, 2.0)
 
 
-def spatial_flip(x: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
-    """With probability ``p``, swap left and right joints by re-indexing with
-    :data:`datasets.skeleton.FLIP_PERMUTATION`. No coordinate is negated: the official "flip"
-    is a joint relabelling, not a mirror image (methods.md §2.3, §7 item 6)."""
+def spatial_flip(x: np.ndarray, rng: np.random.Generator, p: float = 0.5,
+                 permutation: tuple[int, ...] = FLIP_PERMUTATION) -> np.ndarray:
+    """With probability ``p``, swap left and right joints by re-indexing with ``permutation``
+    (NTU's :data:`datasets.skeleton.FLIP_PERMUTATION`, or another layout's ``mirror``). No
+    coordinate is negated: the official "flip" is a joint relabelling, not a mirror image
+    (methods.md §2.3, §7 item 6)."""
     if rng.random() < p:
-        return x[:, :, list(FLIP_PERMUTATION)]
+        return x[:, :, list(permutation)]
     return x
 
 
@@ -112,17 +155,24 @@ def rotation_matrix(angles_degrees: np.ndarray) -> np.ndarray:
     return r
 
 
-def rotate(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Rotate every joint of every frame and person by one :func:`rotation_matrix` (always applied)."""
+def rotate(x: np.ndarray, rng: np.random.Generator, coords: int | None = None) -> np.ndarray:
+    """Rotate every joint of every frame and person by one :func:`rotation_matrix` (always applied;
+    on the coordinate channels only, :func:`linear_map`, when ``coords`` is given)."""
     _, angles = rotation_angles(rng)
-    return np.einsum("ij,jtvm->itvm", rotation_matrix(angles), x)
+    return linear_map(rotation_matrix(angles), x, coords)
 
 
-def gaussian_noise(x: np.ndarray, rng: np.random.Generator, std: float = NOISE_STD, p: float = 0.5) -> np.ndarray:
-    """With probability ``p``, add independent N(0, std²) noise to every entry. ``std`` = 0.01 is a
-    standard deviation (the official ``np.random.normal(mean, std)``), not a variance."""
+def gaussian_noise(x: np.ndarray, rng: np.random.Generator, std: float = NOISE_STD, p: float = 0.5,
+                   coords: int | None = None) -> np.ndarray:
+    """With probability ``p``, add independent N(0, std²) noise to every entry (to the leading
+    ``coords`` channels only when given; the same draws either way). ``std`` = 0.01 is a
+    standard deviation (the official ``np.random.normal(mean, std)``), not a variance, in the data's
+    units (metres for the 3D layouts; the recipe is not rescaled for 2D pixel data)."""
     if rng.random() < p:
-        return x + rng.normal(0.0, std, size=x.shape)
+        noise = rng.normal(0.0, std, size=x.shape)
+        if coords is not None:
+            noise[coords:] = 0.0
+        return x + noise
     return x
 
 
@@ -146,22 +196,29 @@ def blur_along_time(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def gaussian_blur(x: np.ndarray, rng: np.random.Generator, p: float = 0.5, normalise: bool = False,
-                  sigma_range: tuple[float, float] = BLUR_SIGMA_RANGE, size: int = BLUR_KERNEL_SIZE) -> np.ndarray:
+                  sigma_range: tuple[float, float] = BLUR_SIGMA_RANGE, size: int = BLUR_KERNEL_SIZE,
+                  coords: int | None = None) -> np.ndarray:
     """With probability ``p``, :func:`blur_along_time` with a :func:`gaussian_kernel` of
     σ ~ U(0.1, 2). σ is drawn before the coin, as in the official code. By default the kernel is
-    un-normalised like the official one; ``normalise=True`` is the corrected blur."""
+    un-normalised like the official one; ``normalise=True`` is the corrected blur. With ``coords``
+    only the leading channels are blurred (a 2D layout's score is kept)."""
     sigma = rng.uniform(*sigma_range)
     if rng.random() < p:
-        return blur_along_time(x, gaussian_kernel(sigma, size, normalise))
+        kernel = gaussian_kernel(sigma, size, normalise)
+        if coords is None or coords == x.shape[0]:
+            return blur_along_time(x, kernel)
+        out = np.array(x, dtype=np.float64, copy=True)
+        out[:coords] = blur_along_time(x[:coords], kernel)
+        return out
     return x
 
 
-def axis_mask(x: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
-    """With probability ``p``, zero one uniformly chosen coordinate axis (x, y or z) for all
-    frames, joints and persons."""
+def axis_mask(x: np.ndarray, rng: np.random.Generator, p: float = 0.5, coords: int | None = None) -> np.ndarray:
+    """With probability ``p``, zero one uniformly chosen coordinate axis (x, y or z; x or y of a 2D
+    layout with ``coords`` = 2) for all frames, joints and persons."""
     if rng.random() < p:
         out = np.array(x, copy=True)
-        out[int(rng.integers(0, 3))] = 0.0
+        out[int(rng.integers(0, 3 if coords is None else coords))] = 0.0
         return out
     return x
 
@@ -193,11 +250,14 @@ class ExtremeView:
     5 axis mask, 6 temporal flip). The official code applies the digits it finds in the fixed
     order 1…6, so write them ascending to match it; :data:`FIRST_RELEASE_CHAIN` ('126345')
     reproduces the first release, whose order differed. ``normalise_blur`` corrects the
-    un-normalised blur kernel.
+    un-normalised blur kernel. ``mirror`` is the layout's left/right permutation of the flip and
+    ``coords`` its number of coordinate channels (3, or 2 before a score; module docstring).
     """
 
     chain: str = DEFAULT_EXTREME_CHAIN
     normalise_blur: bool = False
+    mirror: tuple[int, ...] = FLIP_PERMUTATION
+    coords: int = 3
 
     def __post_init__(self) -> None:
         unknown = set(self.chain) - set(EXTREME_AUGMENTATIONS)
@@ -206,21 +266,29 @@ class ExtremeView:
                              "(1 flip, 2 rotate, 3 noise, 4 blur, 5 axis mask, 6 temporal flip)")
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        x = shear(temporal_crop(x, rng), rng)
+        coords = None if self.coords == x.shape[0] else self.coords
+        x = shear(temporal_crop(x, rng), rng, coords=coords)
         for step in self.chain:
-            if step == "4":
-                x = gaussian_blur(x, rng, normalise=self.normalise_blur)
+            if step == "1":
+                x = spatial_flip(x, rng, permutation=self.mirror)
+            elif step == "4":
+                x = gaussian_blur(x, rng, normalise=self.normalise_blur, coords=coords)
+            elif step == "6":
+                x = temporal_flip(x, rng)
             else:
-                x = EXTREME_AUGMENTATIONS[step](x, rng)
+                x = EXTREME_AUGMENTATIONS[step](x, rng, coords=coords)
         return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def make_extreme_view(chain: str = DEFAULT_EXTREME_CHAIN, normalise_blur: bool = False) -> ExtremeView:
+def make_extreme_view(chain: str = DEFAULT_EXTREME_CHAIN, normalise_blur: bool = False,
+                      layout: str | Layout | None = None) -> ExtremeView:
     """An extreme-view function for the feeder. The defaults reproduce the official code
     (methods.md §2.3): chain '12345' without temporal flip, un-normalised blur. Options:
     ``chain=EXTREME_CHAIN_WITH_TIME_FLIP`` or ``FIRST_RELEASE_CHAIN`` adds the temporal flip
-    (official option / first release), ``normalise_blur=True`` is the corrected blur."""
-    return ExtremeView(chain, normalise_blur)
+    (official option / first release), ``normalise_blur=True`` is the corrected blur. ``layout``
+    (default ``ntu25``) gives the flip's mirror permutation and the coordinate channels."""
+    lay = get_layout(layout)
+    return ExtremeView(chain, normalise_blur, lay.mirror, lay.coordinate_channels)
 
 
 _OFFICIAL_EXTREME_VIEW = make_extreme_view()

@@ -40,6 +40,14 @@ The severity scales (what a level means, and what the tests check it does):
 Zeroing is how the Kinect SDK reports joints it lost; here it is applied after the
 preprocessing, so a lost joint has the value an absent person has (a raw zero would instead
 sit at minus the spine shoulder after the centring).
+
+Other skeleton layouts (:mod:`datasets.layouts`): every corruption takes ``layout`` (default
+``ntu25``; the robustness protocol passes the benchmark's). ``limb_occlusion`` draws from that
+layout's body parts (Kinect v1 and COCO-17 have five too, so the levels 1 … 5 are kept), and
+``gaussian_noise`` is added to the coordinate channels only: a 2D layout's score is not jittered,
+and σ is in the data's units divided by 100 (centimetres for the 3D layouts; for 2D pixel data a
+hundredth of a pixel per level, kept unscaled and stated rather than guessed at). Occlusion zeroes
+the score with the coordinates, which is how pose estimators report a lost keypoint.
 """
 
 from __future__ import annotations
@@ -49,10 +57,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datasets.layouts import Layout, get_layout
 from datasets.skeleton import BODY_PARTS, NUM_JOINTS, check_layout
 
-#: ``f(batch, severity, rng) -> corrupted batch``
-CorruptionFunction = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
+#: ``f(batch, severity, rng, layout=None) -> corrupted batch``
+CorruptionFunction = Callable[..., np.ndarray]
+LayoutLike = str | Layout | None
 
 
 def present_persons(x: np.ndarray) -> np.ndarray:
@@ -61,9 +71,9 @@ def present_persons(x: np.ndarray) -> np.ndarray:
 
 
 def _start(x: np.ndarray, severity: float, what: str, high: float | None = None,
-           high_inclusive: bool = True) -> np.ndarray:
+           high_inclusive: bool = True, layout: LayoutLike = None) -> np.ndarray:
     """Check the layout and the severity's range; return ``x`` as a float32 array (no copy when it is one)."""
-    check_layout(x, f"{what} input")
+    check_layout(x, f"{what} input", layout)
     low_ok = np.isfinite(severity) and severity >= 0
     high_ok = high is None or (severity <= high if high_inclusive else severity < high)
     if not (low_ok and high_ok):
@@ -72,21 +82,24 @@ def _start(x: np.ndarray, severity: float, what: str, high: float | None = None,
     return np.asarray(x, dtype=np.float32)
 
 
-def gaussian_noise(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
+def gaussian_noise(x: np.ndarray, severity: float, rng: np.random.Generator,
+                   layout: LayoutLike = None) -> np.ndarray:
     """Sensor jitter: N(0, σ²) with σ = ``severity`` centimetres (``severity / 100`` in the data's
-    metres) on every coordinate of every present person; absent slots get none."""
-    x = _start(x, severity, "gaussian_noise")
+    metres) on every coordinate of every present person; absent slots get none (nor a score)."""
+    x = _start(x, severity, "gaussian_noise", layout=layout)
     if severity == 0:
         return x.copy()
     noise = rng.normal(0.0, severity / 100.0, size=x.shape)
+    noise[:, get_layout(layout).coordinate_channels:] = 0.0
     mask = present_persons(x)[:, None, None, None, :]
     return (x + noise * mask).astype(np.float32)
 
 
-def joint_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
+def joint_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator,
+                    layout: LayoutLike = None) -> np.ndarray:
     """Lost joints: each joint of each person zeroed for the whole clip with probability
     ``severity``, independently (an absent person is zero already)."""
-    x = _start(x, severity, "joint_occlusion", high=1.0)
+    x = _start(x, severity, "joint_occlusion", high=1.0, layout=layout)
     if severity == 0:
         return x.copy()
     n, _, _, v, m = x.shape
@@ -94,16 +107,23 @@ def joint_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator) ->
     return (x * keep).astype(np.float32)
 
 
+def part_of_joint(body_parts: dict[str, tuple[int, ...]], num_joints: int) -> np.ndarray:
+    """``(V,)``: the index (in ``body_parts``' order) of the body part each joint belongs to."""
+    return np.array([next(i for i, joints in enumerate(body_parts.values()) if j in joints)
+                     for j in range(num_joints)], dtype=np.int64)
+
+
 #: Body part of each joint, in the order of :data:`datasets.skeleton.BODY_PARTS`.
-PART_OF_JOINT = np.array([next(i for i, joints in enumerate(BODY_PARTS.values()) if j in joints)
-                          for j in range(NUM_JOINTS)], dtype=np.int64)
+PART_OF_JOINT = part_of_joint(BODY_PARTS, NUM_JOINTS)
 
 
-def limb_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
-    """Hidden limbs: ``severity`` (an integer 0 … 5) distinct body parts per sample, drawn uniformly,
-    zeroed for the whole clip in both persons."""
-    parts = len(BODY_PARTS)
-    x = _start(x, severity, "limb_occlusion", high=parts)
+def limb_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator,
+                   layout: LayoutLike = None) -> np.ndarray:
+    """Hidden limbs: ``severity`` (an integer 0 … number of the layout's body parts, 5 for all four
+    layouts) distinct body parts per sample, drawn uniformly, zeroed for the whole clip in both persons."""
+    lay = get_layout(layout)
+    parts = len(lay.body_parts)
+    x = _start(x, severity, "limb_occlusion", high=parts, layout=lay)
     if severity != int(severity):
         raise ValueError(f"limb_occlusion severity is a number of body parts (0 … {parts}), got {severity!r}")
     k = int(severity)
@@ -113,7 +133,7 @@ def limb_occlusion(x: np.ndarray, severity: float, rng: np.random.Generator) -> 
     chosen = np.zeros((n, parts), dtype=bool)
     picks = np.argsort(rng.random((n, parts)), axis=1)[:, :k]
     np.put_along_axis(chosen, picks, True, axis=1)
-    hidden = chosen[:, PART_OF_JOINT]  # (N, V)
+    hidden = chosen[:, part_of_joint(lay.body_parts, lay.num_joints)]  # (N, V)
     return (x * ~hidden[:, None, None, :, None]).astype(np.float32)
 
 
@@ -123,10 +143,10 @@ def dropped_frame_count(frames: int, severity: float) -> int:
     return min(int(round(severity * frames)), frames - 1)
 
 
-def frame_drop(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
+def frame_drop(x: np.ndarray, severity: float, rng: np.random.Generator, layout: LayoutLike = None) -> np.ndarray:
     """Dropped frames: :func:`dropped_frame_count` frames per sample, drawn among frames 1 … T−1,
     each replaced by the last kept frame before it (a held frame), for both persons; T is kept."""
-    x = _start(x, severity, "frame_drop", high=1.0, high_inclusive=False)
+    x = _start(x, severity, "frame_drop", high=1.0, high_inclusive=False, layout=layout)
     n, _, t, _, _ = x.shape
     drop = dropped_frame_count(t, severity)
     if drop == 0:
@@ -150,11 +170,11 @@ def speed_source_positions(frames: int, factors: np.ndarray) -> np.ndarray:
     return np.clip(centre + (t[None, :] - centre) * factors[:, None], 0.0, frames - 1.0)
 
 
-def speed(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
+def speed(x: np.ndarray, severity: float, rng: np.random.Generator, layout: LayoutLike = None) -> np.ndarray:
     """Another speed of performing: each sample resampled in time by a factor ``2^±severity``
     (direction drawn per sample) about the clip's centre, linear interpolation, clamped at the
     ends, T kept (see :func:`speed_source_positions`)."""
-    x = _start(x, severity, "speed")
+    x = _start(x, severity, "speed", layout=layout)
     if severity == 0:
         return x.copy()
     n, _, t, _, _ = x.shape
@@ -167,10 +187,10 @@ def speed(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarra
     return (x_low + (x_high - x_low) * weight).astype(np.float32)
 
 
-def body_swap(x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
+def body_swap(x: np.ndarray, severity: float, rng: np.random.Generator, layout: LayoutLike = None) -> np.ndarray:
     """The persons in the other slots: each two-person sample has slots 0 and 1 swapped with
     probability ``severity``; one-person samples are left as they are."""
-    x = _start(x, severity, "body_swap", high=1.0)
+    x = _start(x, severity, "body_swap", high=1.0, layout=layout)
     out = x.copy()
     if severity == 0:
         return out
@@ -191,8 +211,9 @@ class Corruption:
     unit: str
     in_summary: bool = True
 
-    def __call__(self, x: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
-        return self.function(x, severity, rng)
+    def __call__(self, x: np.ndarray, severity: float, rng: np.random.Generator,
+                 layout: LayoutLike = None) -> np.ndarray:
+        return self.function(x, severity, rng, layout=layout)
 
 
 #: Every corruption by name, in the order the protocol reports them.

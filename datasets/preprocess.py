@@ -22,13 +22,25 @@ rounded back to float32. No OpenCV is needed; ``tests/test_preprocess.py`` check
 (and against cv2 itself where it happens to be installed).
 The motion array the official script also writes is not produced: training never reads it
 (methods.md §4).
+
+Other skeleton layouts (:mod:`datasets.layouts`; ``layout`` argument, default ``ntu25``, whose
+arrays are unchanged) get the same four steps where they mean something:
+
+* ``kinect20`` (Kinect v1): valid length from joint 0, the hip centre (NTU's spine base plays
+  that role); centred on its centre joint, the shoulder centre (NTU's spine shoulder); rotated
+  about y onto its shoulders (5 and 9 1-based, the same indices as NTU's).
+* ``coco17`` / ``openpose18`` (2D with a score): a frame is valid when *any* keypoint of person 0
+  is non-zero, since pose estimators drop single keypoints (the face ones most of all) and a
+  missing joint 0 (COCO's nose) must not shorten the clip; only x and y are centred, on the
+  layout's centre (COCO: the nose, OpenPose: the neck), the score is kept; no rotation (there is
+  no depth to rotate in; the layout has no ``shoulders``). The resize is the same.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from datasets.skeleton import CENTER_JOINT
+from datasets.layouts import Layout, get_layout
 
 LEFT_SHOULDER = 4
 RIGHT_SHOULDER = 8
@@ -36,12 +48,16 @@ RIGHT_SHOULDER = 8
 ROTATION_EPS = 0.0001
 
 
-def valid_length(sample: np.ndarray) -> int:
+def valid_length(sample: np.ndarray, layout: str | Layout | None = None) -> int:
     """Number of frames where person 0's spine base is non-zero, for a ``(C, T, V, M)`` sample.
 
-    ``NTUMotionProcessor.get_length``: ``(abs(x[:, :, 0, 0]).sum(axis=0) != 0).sum()``.
+    ``NTUMotionProcessor.get_length``: ``(abs(x[:, :, 0, 0]).sum(axis=0) != 0).sum()``. On a 3D
+    layout joint 0 is the root (Kinect v1's hip centre); on a 2D one a frame counts when any
+    keypoint of person 0 is non-zero (module docstring).
     """
-    return int(np.count_nonzero(np.abs(sample[:, :, 0, 0]).sum(axis=0) != 0))
+    if get_layout(layout).is_3d:
+        return int(np.count_nonzero(np.abs(sample[:, :, 0, 0]).sum(axis=0) != 0))
+    return int(np.count_nonzero(np.abs(sample[:, :, :, 0]).sum(axis=(0, 2)) != 0))
 
 
 RESIZE_VARIANTS = ("ipp", "generic")
@@ -98,17 +114,19 @@ def linear_resize_time(x: np.ndarray, frames: int, variant: str = "ipp") -> np.n
     return lo * (np.float32(1.0) - frac).reshape(shape) + hi * frac.reshape(shape)
 
 
-def y_rotation(sample: np.ndarray) -> np.ndarray:
+def y_rotation(sample: np.ndarray, shoulders: tuple[int, int] = (LEFT_SHOULDER, RIGHT_SHOULDER)) -> np.ndarray:
     """``parallel_skeleton`` on every person of a float32 ``(C, T, V, M)`` sample.
 
     Per person: ``v = joint 9 − joint 5`` with ``v_y = 0``; per frame
     ``θ = arccos(v_x / (|v| + 1e-4))``, negated for every frame if ``Σ_t v_z ≥ 0``; then
     ``x' = cos θ·x − sin θ·z``, ``z' = sin θ·x + cos θ·z``. The net effect turns the shoulders
     onto +x. Frames with coincident shoulders (e.g. an absent person) get θ = ±90°, which
-    leaves zeros zero, as in the official code.
+    leaves zeros zero, as in the official code. ``shoulders`` are the (left, right) joints of the
+    layout (NTU's and Kinect v1's are both 5 and 9 1-based).
     """
     sample = np.asarray(sample, dtype=np.float32)
-    v = sample[:, :, RIGHT_SHOULDER, :] - sample[:, :, LEFT_SHOULDER, :]  # (C, T, M) float32
+    left, right = shoulders
+    v = sample[:, :, right, :] - sample[:, :, left, :]  # (C, T, M) float32
     v[1] = 0
     norm = np.sqrt(np.sum(np.square(v), axis=0))  # (T, M)
     cos_arg = v[0] / (norm + np.float32(ROTATION_EPS))
@@ -127,30 +145,41 @@ def y_rotation(sample: np.ndarray) -> np.ndarray:
     return out
 
 
-def preprocess_sample(sample: np.ndarray, frames: int, rotate: bool = True, resize: str = "ipp") -> np.ndarray:
+def preprocess_sample(sample: np.ndarray, frames: int, rotate: bool = True, resize: str = "ipp",
+                      layout: str | Layout | None = None) -> np.ndarray:
     """One raw ``(C, T_raw, V, M)`` sample → float32 ``(C, frames, V, M)`` as the official processor.
 
-    ``resize`` picks the cv2 computation (see :func:`linear_resize_time`).
+    ``resize`` picks the cv2 computation (see :func:`linear_resize_time`). ``layout`` (default
+    ``ntu25``) gives the valid-length rule, the centre joint, the channels centred and whether
+    the y-rotation applies (module docstring); ``rotate`` is ignored where it does not.
 
     A sample whose person 0 never appears (valid length 0) becomes zeros; the official code
     would crash in ``cv2.resize`` there.
     """
+    lay = get_layout(layout)
     sample = np.asarray(sample, dtype=np.float32)
-    length = valid_length(sample)
+    length = valid_length(sample, lay)
     c, _, v, m = sample.shape
     if length == 0:
         return np.zeros((c, frames, v, m), dtype=np.float32)
     x = sample[:, :length]
-    x = x - x[:, :, CENTER_JOINT : CENTER_JOINT + 1, :]
+    center = lay.center
+    if lay.coordinate_channels == c:
+        x = x - x[:, :, center : center + 1, :]
+    else:  # 2D: centre x and y, keep the score
+        x = x.copy()
+        coords = lay.coordinate_channels
+        x[:coords] = x[:coords] - x[:coords, :, center : center + 1, :]
     x = linear_resize_time(x.transpose(1, 0, 2, 3), frames, resize).transpose(1, 0, 2, 3)
-    if rotate:
-        x = y_rotation(x)
+    if rotate and lay.is_3d and lay.shoulders is not None:
+        x = y_rotation(x, lay.shoulders)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def preprocess_batch(data: np.ndarray, frames: int, rotate: bool = True) -> np.ndarray:
-    """``(N, C, T_raw, V, M)`` → ``(N, C, frames, V, M)`` float32."""
+def preprocess_batch(data: np.ndarray, frames: int, rotate: bool = True,
+                     layout: str | Layout | None = None) -> np.ndarray:
+    """``(N, C, T_raw, V, M)`` → ``(N, C, frames, V, M)`` float32 (``layout`` as :func:`preprocess_sample`)."""
     out = np.empty((data.shape[0], data.shape[1], frames, data.shape[3], data.shape[4]), dtype=np.float32)
     for i in range(data.shape[0]):
-        out[i] = preprocess_sample(data[i], frames, rotate)
+        out[i] = preprocess_sample(data[i], frames, rotate, layout=layout)
     return out

@@ -66,20 +66,45 @@ def motion_stream(x: torch.Tensor) -> torch.Tensor:
     return m
 
 
-def bone_stream(x: torch.Tensor) -> torch.Tensor:
-    """``x[v] - x[parent(v)]`` over the 25 bone pairs; bone 21 (spine shoulder) is zero."""
-    return x - x[:, :, :, list(BONE_PARENT)]
+def bone_parents(layout=None, num_joints: int | None = None) -> tuple[int, ...]:
+    """The bone stream's parent of every joint: ``layout``'s (a :class:`datasets.layouts.Layout` or
+    its name), or, when it is None, that of the one layout with ``num_joints`` joints (the four
+    layouts have 25, 20, 17 and 18), NTU's :data:`BONE_PARENT` when that is None too.
+
+    Choosing by the joint count lets the places that see only a batch (feature extraction, BN
+    re-estimation, the supervised loop) take the bone stream of the data they are given; a layout
+    that shared its joint count with another would have to be named."""
+    from datasets.layouts import LAYOUTS, get_layout  # layouts import this module's constants
+
+    if layout is None and num_joints is not None and num_joints != NUM_JOINTS:
+        found = [lay for lay in LAYOUTS.values() if lay.num_joints == num_joints]
+        if len(found) != 1:
+            raise ValueError(f"no single skeleton layout has {num_joints} joints "
+                             f"({', '.join(f'{n}: {lay.num_joints}' for n, lay in LAYOUTS.items())}); name the layout")
+        layout = found[0]
+    return BONE_PARENT if layout is None else get_layout(layout).bone_parent
 
 
-def to_stream(x: torch.Tensor, stream: str) -> torch.Tensor:
+def bone_stream(x: torch.Tensor, layout=None) -> torch.Tensor:
+    """``x[v] - x[parent(v)]`` over the layout's bone pairs (:func:`bone_parents`); the centre's own
+    bone is zero — for NTU the 25 pairs with bone 21 (spine shoulder) zero (methods.md §2.1)."""
+    return x - x[:, :, :, list(bone_parents(layout, x.shape[3]))]
+
+
+def to_stream(x: torch.Tensor, stream: str, layout=None) -> torch.Tensor:
     """Joint, motion or bone stream of an ``(N, C, T, V, M)`` batch, computed after augmentation
-    as the official code does (methods.md §2.1)."""
+    as the official code does (methods.md §2.1). ``layout`` gives the bone pairs (default: the
+    layout of the batch's joint count, :func:`bone_parents`).
+
+    With a score channel (2D layouts) the motion and bone streams difference the score like the
+    coordinates, with no special case (a stated choice: none of the four methods' papers defines a
+    2D bone stream)."""
     if stream == "joint":
         return x
     if stream == "motion":
         return motion_stream(x)
     if stream == "bone":
-        return bone_stream(x)
+        return bone_stream(x, layout)
     raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
 
 
