@@ -35,6 +35,22 @@ encoder could show anything):
 How hard it is, measured: ``python -m protocols.difficulty`` (docs/synthetic-v3.md).
 
 Everything is a deterministic function of the seed.
+
+The same performances can be written in two other skeleton layouts (``layout`` of
+:func:`generate` and :func:`build_benchmark`; the tests' tiny non-NTU benchmarks), by a fixed,
+deterministic conversion of each raw camera-space clip before the preprocessing, so the default
+``ntu25`` data (whose fingerprint the zoo pins) are untouched:
+
+* ``kinect20`` (:func:`to_kinect20`): the 20 Kinect v1 joints taken from the 25 — spine base →
+  hip centre, spine mid → spine, spine shoulder → shoulder centre, the rest by name; NTU's neck,
+  hand tips and thumbs dropped; person slot 0 only (the layout is single-person);
+* ``coco17`` (:func:`to_coco17`): a pinhole projection of the camera-space joints to 640 × 480
+  pixel-like coordinates (focal length 500 px, principal point at the centre, image y down),
+  plus a score channel, 1 where the source joint was tracked and 0 where it was lost. Body
+  keypoints are the NTU joints of the same name; the face has no NTU joints, so nose, eyes and
+  ears are placed at fixed offsets from the head joint in the body's frame (lateral: the
+  shoulder line; up: neck → head): nose 3 cm below the head joint, eyes 1 cm above it and 3 cm to
+  either side, ears 7.5 cm to either side.
 """
 
 from __future__ import annotations
@@ -46,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.layouts import get_layout
 from datasets.preprocess import preprocess_sample
 from datasets.progress import progress
 from datasets.store import BenchmarkWriter
@@ -601,22 +618,78 @@ def to_camera(bodies: np.ndarray, camera: int, rng: np.random.Generator) -> np.n
     return out.astype(np.float32)
 
 
+#: The NTU joint of each Kinect v1 joint, in :data:`datasets.layouts.KINECT20`'s order.
+NTU_OF_KINECT20 = (0, 1, 20, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
+#: The NTU joint of each COCO-17 body keypoint (5 … 16, shoulders to ankles).
+NTU_OF_COCO17_BODY = (4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18)
+#: Face keypoints of COCO-17 (nose, left/right eye, left/right ear) as (up, lateral) offsets in
+#: metres from the head joint; + lateral is the body's left.
+COCO17_FACE_OFFSETS = ((-0.03, 0.0), (0.01, 0.03), (0.01, -0.03), (0.0, 0.075), (0.0, -0.075))
+#: The fixed pinhole camera of :func:`to_coco17`: focal length and principal point, in pixels.
+COCO17_FOCAL, COCO17_CENTRE = 500.0, (320.0, 240.0)
+_HEAD, _NECK, _LEFT_SHOULDER, _RIGHT_SHOULDER = 3, 2, 4, 8
+
+
+def to_kinect20(raw: np.ndarray) -> np.ndarray:
+    """A raw NTU ``(3, T, 25, M)`` clip as Kinect v1's ``(3, T, 20, 1)``: person slot 0, the joints
+    of :data:`NTU_OF_KINECT20`."""
+    return np.ascontiguousarray(raw[:, :, list(NTU_OF_KINECT20), :1])
+
+
+def _direction(v: np.ndarray) -> np.ndarray:
+    """Unit vectors along the first axis of ``(3, ...)``; zero where ``v`` is zero."""
+    norm = np.linalg.norm(v, axis=0, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 0)
+
+
+def to_coco17(raw: np.ndarray) -> np.ndarray:
+    """A raw NTU ``(3, T, 25, M)`` camera-space clip in metres as COCO-17 keypoints ``(3, T, 17, M)``:
+    (u, v) pixels of the fixed pinhole camera and a score (module docstring). A joint the sensor
+    lost (all zeros) or one behind the camera is all zero, score included, as estimators report it."""
+    raw = np.asarray(raw, dtype=np.float64)
+    head = raw[:, :, _HEAD]
+    lateral = _direction(raw[:, :, _LEFT_SHOULDER] - raw[:, :, _RIGHT_SHOULDER])
+    up = _direction(head - raw[:, :, _NECK])
+    face = [head + du * up + dl * lateral for du, dl in COCO17_FACE_OFFSETS]
+    face_tracked = np.any(head != 0, axis=0)
+    body = raw[:, :, list(NTU_OF_COCO17_BODY)]
+    points = np.concatenate([np.stack(face, axis=2), body], axis=2)  # (3, T, 17, M)
+    tracked = np.concatenate([np.repeat(face_tracked[:, None], 5, axis=1), np.any(body != 0, axis=0)], axis=1)
+    tracked &= points[2] > 1e-6
+    depth = np.where(tracked, points[2], 1.0)
+    out = np.zeros(points.shape, dtype=np.float32)
+    out[0] = np.where(tracked, COCO17_CENTRE[0] + COCO17_FOCAL * points[0] / depth, 0.0)
+    out[1] = np.where(tracked, COCO17_CENTRE[1] - COCO17_FOCAL * points[1] / depth, 0.0)
+    out[2] = tracked
+    return out
+
+
+#: Raw-clip conversion of each layout the generator writes (NTU's own: none).
+CONVERSIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"kinect20": to_kinect20, "coco17": to_coco17}
+
+
 def sample_name(subject: int, camera: int, label: int, replication: int = 1, setup: int = 1) -> str:
     return f"S{setup:03d}C{camera:03d}P{subject:03d}R{replication:03d}A{label + 1:03d}.skeleton"
 
 
 def generate(frames: int, seed: int = DEFAULT_SEED, subjects: int = NUM_SUBJECTS,
-             desc: str = "generating synthetic data", classes: int = NUM_CLASSES,
+             desc: str = "generating synthetic data", classes: int = NUM_CLASSES, layout: str = "ntu25",
              ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """All samples preprocessed to ``frames``: ``(N, 3, frames, 25, 2)``, names, labels.
 
     Each (subject, class) performance is seen by the three cameras at once, as in NTU. The
     default 40 subjects take seconds to a minute, so progress (``desc``) is shown per subject.
     ``classes`` keeps the first that many classes (the tests' tiny benchmarks); a clip does not
-    depend on how many classes are generated.
+    depend on how many classes are generated. ``layout`` ``kinect20`` or ``coco17`` converts each
+    raw clip (:data:`CONVERSIONS`) and preprocesses it for that layout: the same performances,
+    ``(N, 3, frames, 20, 1)`` or ``(N, 3, frames, 17, 2)``.
     """
     if not 1 <= classes <= NUM_CLASSES:
         raise ValueError(f"classes must be in 1..{NUM_CLASSES}, got {classes}")
+    lay = get_layout(layout)
+    if lay.name != "ntu25" and lay.name not in CONVERSIONS:
+        raise ValueError(f"the generator writes the layouts ntu25, {', '.join(CONVERSIONS)}; not {lay.name!r}")
+    convert = CONVERSIONS.get(lay.name)
     people = [make_subject(np.random.default_rng([seed, 1, s])) for s in range(subjects + 1)]
     data, names, labels = [], [], []
     for s in progress(range(1, subjects + 1), desc=desc, unit="subject"):
@@ -626,7 +699,9 @@ def generate(frames: int, seed: int = DEFAULT_SEED, subjects: int = NUM_SUBJECTS
             bodies = generate_performance(label, people[s], partner, rng)
             for camera in CAMERAS:
                 raw = to_camera(bodies, camera, rng)
-                data.append(preprocess_sample(raw, frames))
+                if convert is not None:
+                    raw = convert(raw)
+                data.append(preprocess_sample(raw, frames, layout=lay))
                 names.append(sample_name(s, camera, label))
                 labels.append(label)
     return np.stack(data), names, np.asarray(labels)
@@ -645,20 +720,31 @@ def split_indices(names: list[str], benchmark: str) -> tuple[np.ndarray, np.ndar
     return np.nonzero(train)[0], np.nonzero(~train)[0]
 
 
+#: The manifest's ``preprocessing`` of each layout the generator writes.
+PREPROCESSING = {
+    "ntu25": "official: centre on joint 21, linear resize, shoulder y-rotation",
+    "kinect20": "official steps on Kinect v1: centre on the shoulder centre, linear resize, shoulder y-rotation",
+    "coco17": "2D: x and y centred on the nose, score kept, linear resize, no rotation",
+}
+
+
 def build_benchmark(benchmark: str, frames: int, out: Path, seed: int = DEFAULT_SEED,
-                    subjects: int = NUM_SUBJECTS, classes: int = NUM_CLASSES) -> Path:
+                    subjects: int = NUM_SUBJECTS, classes: int = NUM_CLASSES, layout: str = "ntu25") -> Path:
     """Generate, split and write ``synthetic-<benchmark>`` at ``frames`` into ``out`` atomically
-    (fewer ``subjects`` and ``classes`` make the tiny benchmarks of the tests)."""
+    (fewer ``subjects`` and ``classes`` make the tiny benchmarks of the tests; ``layout`` as
+    :func:`generate`, recorded in the manifest)."""
+    layout = get_layout(layout).name
     data, names, labels = generate(frames, seed, subjects, desc=f"generating synthetic-{benchmark} ({frames} frames)",
-                                   classes=classes)
+                                   classes=classes, layout=layout)
     train, val = split_indices(names, benchmark)
-    writer = BenchmarkWriter(Path(out))
+    writer = BenchmarkWriter(Path(out), layout=layout)
+    converted = "" if layout == "ntu25" else f", converted to {layout} (datasets.synthetic.CONVERSIONS)"
     try:
         for part, idx in (("train", train), ("val", val)):
             writer.write_part(part, data[idx], [names[i] for i in idx], labels[idx])
         return writer.commit({
             "dataset": f"synthetic-{benchmark}",
-            "source": "synthetic (datasets/synthetic.py) — not NTU RGB+D data",
+            "source": f"synthetic (datasets/synthetic.py){converted} — not NTU RGB+D data",
             "format": "generated",
             "generator_version": GENERATOR_VERSION,
             "seed": seed,
@@ -666,7 +752,7 @@ def build_benchmark(benchmark: str, frames: int, out: Path, seed: int = DEFAULT_
             "split_rule": "NTU-60 xsub training subjects" if benchmark == "xsub" else "NTU-60 xview cameras 2,3 train",
             "body_selection": "generated (actor in slot 0)",
             "frames": frames,
-            "preprocessing": "official: centre on joint 21, linear resize, shoulder y-rotation",
+            "preprocessing": PREPROCESSING[layout],
             "num_classes": classes,
             "class_names": [c.name for c in CLASSES[:classes]],
         })
