@@ -1,8 +1,10 @@
-"""Regression tests of the zoo: each shipped checkpoint reproduces its recorded linear accuracy
-on the embedded data, and carries the recipe that regenerates it."""
+"""Regression tests of the zoo: each shipped checkpoint computes its golden features and
+reproduces its recorded linear accuracy on the embedded data, and carries the recipe that
+regenerates it."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +12,7 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.zoo import entries
+from methods.zoo.golden import entry_features, golden_path
 from methods.zoo.publish import first_steps_loss
 from protocols.common import num_classes_of
 from protocols.linear import linear_metrics
@@ -32,6 +35,22 @@ ZOO = [_param(p) for p in entries()]
 TOLERANCE = 2.0
 
 
+@pytest.mark.parametrize("checkpoint", ZOO)
+def test_zoo_entry_computes_its_golden_features(checkpoint):
+    """The shipped encoder on a fixed sample of 256 + 256 clips gives the features saved when it was
+    published (methods/zoo/golden.py): a change to the data, preprocessing, stream, encoder or weight
+    loading fails here in seconds. The tolerance is float32 kernels across machines (on one machine
+    the features are bit-identical); a real change moves them by orders of magnitude more."""
+    golden = np.load(golden_path(checkpoint))
+    now = entry_features(checkpoint)
+    for part in ("train", "val"):
+        np.testing.assert_array_equal(now[f"{part}_indices"], golden[f"{part}_indices"])
+        want = golden[f"{part}_features"]
+        np.testing.assert_allclose(now[f"{part}_features"], want, rtol=1e-3, atol=1e-4 * float(np.abs(want).max()),
+                                   err_msg=f"{checkpoint.stem}: {part} features moved")
+
+
+@pytest.mark.slow  # 6,000 clips' features: minutes on 2 cores; the golden features above guard the same path
 @pytest.mark.parametrize("checkpoint", ZOO)
 def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
     recipe = json.loads(checkpoint.with_suffix(".json").read_text())
