@@ -191,3 +191,16 @@ def test_reference_line_names_the_random_init_and_supervised_runs_on_the_same_da
     assert reference_line(zoo, records) == "references on these data: random init 21.00, supervised 75.50 (10 epochs)"
     assert reference_line(records[0], records) == "references on these data: supervised 75.50 (10 epochs)"
     assert reference_line(zoo, [zoo]) is None
+
+
+def test_protocol_setting_separates_what_makes_runs_incomparable():
+    from leaderboard.frame import protocol_setting
+
+    def knn(**cfg):
+        return protocol_setting({"protocol": "knn", "protocol_config": {"features": "backbone", "t": 0.1, **cfg}})
+
+    assert knn() == "backbone" and knn(ks=[5]) == "backbone"  # k only picks which figures exist
+    assert knn(t=0.07) == "backbone, t=0.07" and knn(augmented_bank=True) == "backbone, augmented bank"
+    assert protocol_setting({"protocol": "semi", "protocol_config": {"fraction": 0.01}}) == "1%"
+    assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "standardised"}}) == "standardised probe"
+    assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
