@@ -27,11 +27,13 @@ def get_method(name: str) -> type[MoCoMethod]:
         raise ValueError(f"unknown method {name!r}; available: {', '.join(available())}") from None
 
 
-def load_encoder(path, stream: str | None = None, map_location: str = "cpu"):
-    """Backbone of a checkpoint as an eval-mode ``nn.Module`` mapping (N, 3, T, 25, 2) → (N, 256)."""
+def load_encoder(path, stream: str | None = None, map_location: str = "cpu", layout: str | None = None):
+    """Backbone of a checkpoint as an eval-mode ``nn.Module`` mapping (N, 3, T, 25, 2) → (N, 256)
+    (another skeleton layout's encoder: (N, C, T, V, M)); ``layout`` given, a checkpoint built for
+    another skeleton layout is refused."""
     from methods.checkpoint import load_encoder as _load
 
-    return _load(path, stream=stream, map_location=map_location)
+    return _load(path, stream=stream, map_location=map_location, layout=layout)
 
 
 __all__ = ["METHODS", "MethodConfig", "MoCoMethod", "Preset", "available", "get_method", "load_encoder"]

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from datasets.augment import DEFAULT_EXTREME_CHAIN, make_extreme_view, normal_view
+from datasets.augment import DEFAULT_EXTREME_CHAIN, make_extreme_view, make_normal_view
 from datasets.feeder import ViewFn
+from datasets.layouts import get_layout
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.losses import moco_logits, multi_positive_nce, topk_positive_mask
 from methods.presets import PAPER_MINING_150, quick_preset
@@ -132,11 +133,18 @@ class AimCLR(MoCoMethod):
         if unknown:
             raise ValueError(f"unknown AimCLR options {sorted(unknown)}; known: {', '.join(DEFAULT_OPTIONS)}")
         self.options = {**DEFAULT_OPTIONS, **self.config.extra}
+        layout = get_layout(self.config.layout)
+        if "1" in self.options["extreme_chain"] and layout.mirror == tuple(range(layout.num_joints)):
+            # the spatial flip is AimCLR's left/right re-indexing (methods.md §2.3); without left and
+            # right joints it would silently be the identity
+            raise ValueError(f"AimCLR's spatial flip needs left/right joints; layout {layout.name!r} has none "
+                             "(drop digit 1 from --option extreme_chain=...)")
 
     def views(self) -> tuple[ViewFn, ViewFn, ViewFn]:
         """(extreme query, normal query, key): the official ``Feeder_triple`` order."""
-        extreme = make_extreme_view(self.options["extreme_chain"], self.options["normalise_blur"])
-        return (extreme, normal_view, normal_view)
+        extreme = make_extreme_view(self.options["extreme_chain"], self.options["normalise_blur"], self.config.layout)
+        normal = make_normal_view(self.config.layout)
+        return (extreme, normal, normal)
 
     def extreme_queries(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(q_e, q_ed)``: one forward of the extreme view, pooled without and with EADM, both

@@ -63,10 +63,13 @@ class MethodConfig:
     stream: str = "joint"
     key_init: str = "official"  # "official": independent re-init of the key encoder (§7.1); "copy": MoCo paper
     extra: dict = field(default_factory=dict)
+    #: Skeleton layout of the data (datasets.layouts): the encoder's graph and input width, the bone
+    #: pairs, the flip, SkeleMix's parts. Pretraining and the protocols set it from the benchmark.
+    layout: str = "ntu25"
 
     def encoder_kwargs(self) -> dict:
         return {"hidden_channels": self.hidden_channels, "out_channels": self.out_channels,
-                "graph": self.graph, "dropout": self.dropout}
+                "graph": self.graph, "dropout": self.dropout, "layout": self.layout}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -190,7 +193,7 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
         """The augmented views the feeder must return for each sample."""
 
     def stream(self, x: torch.Tensor) -> torch.Tensor:
-        return to_stream(x, self.config.stream)
+        return to_stream(x, self.config.stream, self.config.layout)
 
     def query(self, x: torch.Tensor) -> torch.Tensor:
         """L2-normalised projection of the query encoder."""

@@ -12,6 +12,12 @@ It also reads the plain state dicts the official repositories save (SkeletonCLR,
 AimCLR, SkeleMixCLR+; pretraining or linear evaluation): :mod:`methods.official` recognises the
 layout and maps the names. Whatever the source, every backbone tensor must be present and fit
 (:func:`load_state_strict`), never silently left at its random init (methods.md §6).
+
+Every encoder is built for one *skeleton* layout (:mod:`datasets.layouts`; not to be confused with
+the key layouts of :mod:`methods.official`). The suite's files record it in ``encoder_kwargs`` and
+``meta``; a file without it (written before layouts existed) and every official file hold an
+``ntu25`` encoder. Given the data's layout, :func:`load_checkpoint` refuses a file of another one
+with a message naming both, before any tensor is compared.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import torch
 from torch import nn
 
 from datasets.cache import atomic_write
+from datasets.layouts import Layout, get_layout
 from methods.encoders import build_encoder
 from methods.official import official_backbone, query_prefix
 
@@ -76,15 +83,40 @@ class LoadedEncoder:
     layout: str
     meta: dict = field(default_factory=dict)
     encoder_kwargs: dict = field(default_factory=dict)  # how the backbone was built (graph, widths)
+    #: the skeleton layout the encoder was built for (datasets.layouts); ntu25 where the file predates layouts
+    skeleton: str = "ntu25"
 
 
-def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "cpu") -> LoadedEncoder:
+def skeleton_of(encoder_kwargs: dict, meta: dict | None = None) -> str:
+    """The skeleton layout a checkpoint's encoder was built for: its ``encoder_kwargs``' or its
+    meta's ``layout``, else ``ntu25`` (every file written before layouts, every official file)."""
+    return get_layout(encoder_kwargs.get("layout") or (meta or {}).get("layout")).name
+
+
+def check_skeleton(source: str, have: str, data: str | Layout | None) -> None:
+    """Refuse an encoder built for skeleton layout ``have`` on data of layout ``data`` (None: no
+    check), naming both: its graph, input width and bone pairs belong to another skeleton."""
+    if data is None:
+        return
+    want, own = get_layout(data), get_layout(have)
+    if want.name != own.name:
+        raise ValueError(
+            f"checkpoint {source} holds an encoder for skeleton layout {own.name!r} ({own.num_joints} joints, "
+            f"{'/'.join(own.channels)}), but the data are layout {want.name!r} ({want.num_joints} joints, "
+            f"{'/'.join(want.channels)}); pretrain on this data (python -m methods.pretrain --dataset ...) or "
+            f"evaluate the checkpoint on {own.name} data"
+        )
+
+
+def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "cpu",
+                    layout: str | Layout | None = None) -> LoadedEncoder:
     """Backbone of a checkpoint in eval mode, with its layout and meta, from one read of the file.
 
     ``stream`` picks the encoder of a multi-stream checkpoint (CrosSCLR 3-views, official or the
     suite's training file: joint unless "motion" or "bone"); a single-stream file holds one encoder,
     returned whatever ``stream`` says (an official one cannot say which stream it learnt). Refuses a
-    file whose layout, graph or tensor shapes do not fit the encoder.
+    file whose layout, graph or tensor shapes do not fit the encoder, and, when the data's skeleton
+    ``layout`` is given, a file built for another skeleton layout (:func:`check_skeleton`).
     """
     obj = _torch_load(path, map_location)
     fmt = obj.get("format")
@@ -93,9 +125,9 @@ def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "
     if fmt in (ENCODER_FORMAT, TRAINING_FORMAT):
         _check_stream(path, fmt, meta, stream)
     if fmt == ENCODER_FORMAT:
-        name, kwargs, state, layout = obj["encoder"], obj["encoder_kwargs"], obj["state_dict"], fmt
+        name, kwargs, state, key_layout = obj["encoder"], obj["encoder_kwargs"], obj["state_dict"], fmt
     elif fmt == TRAINING_FORMAT:
-        name, kwargs, layout = obj["encoder"], obj["encoder_kwargs"], fmt
+        name, kwargs, key_layout = obj["encoder"], obj["encoder_kwargs"], fmt
         prefix = query_prefix(obj["model"], stream)
         state = {k[len(prefix):]: v for k, v in obj["model"].items() if k.startswith(prefix)}
     elif fmt is not None:
@@ -103,11 +135,14 @@ def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "
                          f"{TRAINING_FORMAT} and the official state dicts")
     else:
         found = official_backbone(obj, stream, source=f"checkpoint {path}")
-        name, kwargs, state, layout = "stgcn", found.encoder_kwargs(), found.state, found.layout.name
+        name, kwargs, state, key_layout = "stgcn", found.encoder_kwargs(), found.state, found.layout.name
         source, rename = f"{path} ({found.layout.saved_by})", found.official_name
+    skeleton = skeleton_of(kwargs, meta)
+    check_skeleton(str(path), skeleton, layout)
+    kwargs = {**kwargs, "layout": skeleton}
     encoder = build_encoder(name, **kwargs)
     load_state_strict(encoder, state, source, rename)
-    return LoadedEncoder(encoder.eval(), layout, meta, dict(kwargs))
+    return LoadedEncoder(encoder.eval(), key_layout, meta, dict(kwargs), skeleton)
 
 
 def _check_stream(path: Path, fmt: str, meta: dict, stream: str | None) -> None:
@@ -123,9 +158,10 @@ def _check_stream(path: Path, fmt: str, meta: dict, stream: str | None) -> None:
                          f"evaluate it with --stream {trained[0]}")
 
 
-def load_encoder(path: Path, stream: str | None = None, map_location: str = "cpu") -> nn.Module:
+def load_encoder(path: Path, stream: str | None = None, map_location: str = "cpu",
+                 layout: str | Layout | None = None) -> nn.Module:
     """Backbone of a checkpoint in eval mode (:func:`load_checkpoint` without the provenance)."""
-    return load_checkpoint(path, stream, map_location).encoder
+    return load_checkpoint(path, stream, map_location, layout).encoder
 
 
 def load_state_strict(module: nn.Module, state: dict, source: str,

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datasets.augment import normal_view
+from datasets.augment import make_normal_view
 from datasets.skeleton import STREAMS, to_stream
 from methods.base import MethodConfig, MoCoMethod, Preset, init_query_key, projection_head
 from methods.encoders import build_encoder
@@ -146,7 +146,8 @@ class CrosSCLR(MoCoMethod):
         return projection_head(c.head, c.out_channels, c.feature_dim)
 
     def views(self):
-        return (normal_view, normal_view)
+        view = make_normal_view(self.config.layout)
+        return (view, view)
 
     def branch(self, stream: str) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module]:
         """``(encoder_q, head_q, encoder_k, head_k)`` of a stream."""
@@ -178,12 +179,12 @@ class CrosSCLR(MoCoMethod):
 
     def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         x_q, x_k = views[:2]
-        mining = self.mining(epoch)
-        q = {s: self.stream_query(s, to_stream(x_q, s)) for s in STREAMS}
-        self.momentum_update(self.key_pairs(mining))
-        k = {s: self.stream_key(s, to_stream(x_k, s)) for s in STREAMS}
-        queues = {s: self.queue_of(SUFFIX[s]) for s in STREAMS}
         c = self.config
+        mining = self.mining(epoch)
+        q = {s: self.stream_query(s, to_stream(x_q, s, c.layout)) for s in STREAMS}
+        self.momentum_update(self.key_pairs(mining))
+        k = {s: self.stream_key(s, to_stream(x_k, s, c.layout)) for s in STREAMS}
+        queues = {s: self.queue_of(SUFFIX[s]) for s in STREAMS}
         if mining:
             losses = cross_view_losses(q, k, queues, c.temperature, c.extra["topk"], c.extra["context"])
         else:

@@ -25,7 +25,7 @@ from datasets.integrity import fingerprint
 from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
 from datasets.splits import monitor_holdout
-from datasets.store import Split
+from datasets.store import Split, benchmark_layout
 from methods import available, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
@@ -195,9 +195,12 @@ def pretrain(
     if check_run_folder(out, final, p.epochs, resume):
         return final
     device = device or default_device()
+    overrides = method_config_overrides(method_cls, own_stream, options)
+    # the encoder is built for the benchmark's skeleton layout (its manifest's; ntu25 where absent)
+    train, _, manifest = load_benchmark(dataset, method_cls.default_config.frames, data_root)
+    layout = benchmark_layout(manifest).name
     torch.manual_seed(seed)
-    model = method_cls.from_preset(p, **method_config_overrides(method_cls, own_stream, options)).to(device)
-    train, _, manifest = load_benchmark(dataset, model.config.frames, data_root)
+    model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
     if knn_every is None:
         knn_every = 1 if dataset in SYNTHETIC else 0
     if len(train) < p.batch_size:
@@ -207,7 +210,7 @@ def pretrain(
         steps = min(steps, max_steps)
     meta = {
         "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
-        "streams": list(model.backbones()),
+        "streams": list(model.backbones()), "layout": layout,
         "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
         "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from datasets.augment import normal_view
-from datasets.skelemix import MixRegion, mix, sample_region
+from datasets.augment import make_normal_view
+from datasets.skelemix import MixRegion, check_body_parts, mix, sample_region
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.encoders.pooling import mask_pool
 from methods.losses import info_nce, info_nce_extra_negative
@@ -55,13 +55,23 @@ class SkeleMixCLR(MoCoMethod):
         "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=3)),
     }
 
+    def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
+                 mining_epoch: int = 0) -> None:
+        super().__init__(config, queue_size, key_momentum, mining_epoch)
+        e = self.config.extra
+        if e["spatial_mode"] == "semantic":  # a layout without enough body parts cannot be mixed by parts
+            check_body_parts(self.config.layout, tuple(e["parts"]))
+
     def views(self):
-        return (normal_view, normal_view)
+        view = make_normal_view(self.config.layout)
+        return (view, view)
 
     def regions(self, batch: int, frames: int) -> list[MixRegion]:
-        """This step's mixing regions, drawn before any forward pass as the official model does."""
+        """This step's mixing regions, drawn before any forward pass as the official model does,
+        from the body parts of the data's layout (methods.md §2.4)."""
         e = self.config.extra
-        return [sample_region(batch, frames, self.batch_rng, tuple(e["parts"]), tuple(e["blocks"]), e["spatial_mode"])
+        return [sample_region(batch, frames, self.batch_rng, tuple(e["parts"]), tuple(e["blocks"]), e["spatial_mode"],
+                              layout=self.config.layout)
                 for _ in range(int(e["mixes"]))]
 
     def trimmed_and_truncated(self, x: torch.Tensor, region: MixRegion) -> tuple[torch.Tensor, torch.Tensor]:

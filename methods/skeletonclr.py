@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from datasets.augment import normal_view
+from datasets.augment import make_normal_view
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.losses import info_nce
 from methods.presets import PAPER_STEP_250, quick_preset
@@ -22,7 +22,8 @@ class SkeletonCLR(MoCoMethod):
     presets: dict[str, Preset] = {"paper": PAPER_STEP_250, "quick": quick_preset()}
 
     def views(self):
-        return (normal_view, normal_view)
+        view = make_normal_view(self.config.layout)
+        return (view, view)
 
     def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         x_q, x_k = (self.stream(v) for v in views[:2])

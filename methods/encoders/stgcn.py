@@ -8,6 +8,10 @@ backbone has 821,380 learnable parameters.
 
 The forward pass is split so methods can reach the final feature map: ``feature_map`` returns
 ``(N·M, 256, T', V)``; ``pool`` averages over (T', V) then over persons.
+
+The encoder is built for one skeleton layout (:mod:`datasets.layouts`, default ``ntu25``): its
+graph ``A`` (3, V, V) and its data BN over V·C channels follow from it, and :attr:`STGCN.layout`
+names it so checkpoints and protocols can refuse data of another layout.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 from torch import nn
 
 from datasets.graph import build_graph
+from datasets.layouts import get_layout
 from methods.encoders.pooling import global_pool
 
 #: (in, out, temporal stride) of the 10 blocks relative to the hidden width (methods.md §1.1).
@@ -72,25 +77,35 @@ class STGCNBlock(nn.Module):
 
 
 class STGCN(nn.Module):
-    """ST-GCN encoder mapping ``(N, 3, T, 25, 2)`` to a pooled ``(N, out_channels)`` feature.
+    """ST-GCN encoder mapping ``(N, 3, T, 25, 2)`` (another layout: ``(N, C, T, V, M)``) to a pooled
+    ``(N, out_channels)`` feature.
 
     ``fc`` is ``None`` for a pure backbone; methods attach their projection head and protocols
-    their classifier outside, so the backbone's state dict is the same everywhere.
+    their classifier outside, so the backbone's state dict is the same everywhere. ``in_channels``
+    and ``num_joints`` default to the layout's; given, they must agree with it.
     """
 
     def __init__(
         self,
-        in_channels: int = 3,
+        in_channels: int | None = None,
         hidden_channels: int = 16,
         out_channels: int = 256,
         graph: str = "stgcn_spatial",
         dropout: float = 0.5,
         edge_importance: bool = True,
-        num_joints: int = 25,
+        num_joints: int | None = None,
+        layout: str = "ntu25",
     ) -> None:
         super().__init__()
-        a = torch.from_numpy(np.ascontiguousarray(build_graph(graph)))
+        lay = get_layout(layout)
+        for what, given, own in (("in_channels", in_channels, lay.num_channels),
+                                 ("num_joints", num_joints, lay.num_joints)):
+            if given is not None and given != own:
+                raise ValueError(f"{what}={given} does not fit layout {lay.name!r}, which has {own}")
+        in_channels, num_joints = lay.num_channels, lay.num_joints
+        a = torch.from_numpy(np.ascontiguousarray(build_graph(graph, lay)))
         self.graph = graph
+        self.layout = lay.name
         self.register_buffer("A", a)
         partitions = a.shape[0]
         self.out_channels = out_channels

@@ -16,14 +16,18 @@ from datasets import synthetic
 ZOO_DIR = Path(__file__).resolve().parent
 
 
-def zoo_entry(method: str, dataset: str, stream: str) -> Path | None:
+def zoo_entry(method: str, dataset: str, stream: str, layout: str = "ntu25") -> Path | None:
     """Path of the zoo checkpoint for (method, dataset, stream) pretrained on the data this checkout
     generates, or None: an entry of another generator version learned other data and is never
-    used for this one (issue 12)."""
+    used for this one (issue 12), nor is one of another skeleton ``layout`` than the data's (the
+    entries are ``ntu25``; a recipe without the key predates layouts and is ``ntu25``)."""
     path = ZOO_DIR / f"{method}-{dataset}-{stream}.pt"
     if not path.is_file():
         return None
-    return path if zoo_recipe(path).get("generator_version") == synthetic.GENERATOR_VERSION else None
+    recipe = zoo_recipe(path)
+    if recipe.get("layout", "ntu25") != layout:
+        return None
+    return path if recipe.get("generator_version") == synthetic.GENERATOR_VERSION else None
 
 
 def zoo_recipe(checkpoint: Path) -> dict:

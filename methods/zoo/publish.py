@@ -13,12 +13,13 @@ import re
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from datasets import benchmark_folder
-from datasets.store import load_split, read_manifest
+from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
@@ -54,7 +55,9 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
         return {k: metrics[k] for k in ("top1", "top5", "best_top1", "best_epoch")}
 
     torch.manual_seed(seed)
-    random_init = recalibrate_batchnorm(build_backbone(get_method(method).default_config), train, stream, device)
+    layout = benchmark_layout(manifest).name
+    config = replace(get_method(method).default_config, layout=layout)
+    random_init = recalibrate_batchnorm(build_backbone(config), train, stream, device)
     curve = [{"epoch": 0, **score(random_init)}]
     print(f"epoch   0 (random init, calibrated BN): top1 {curve[0]['top1']:.2f}", file=sys.stderr)
     snapshot = re.compile(re.escape(encoder_file(stream, own_stream, 1)).replace("001", r"(\d{3})") + "$")
@@ -70,7 +73,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
         curve.append({"epoch": info["epochs"], **final})
     above = [c["epoch"] for c in curve[1:] if c["top1"] > curve[0]["top1"]]
     entry = {
-        "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"],
+        "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"], "layout": layout,
         "generator_version": manifest.get("generator_version"), "data_fingerprint": info.get("data_fingerprint"),
         "preset": info["preset"], "config": info["config"], "command": info["command"],
         "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {own_stream} "
