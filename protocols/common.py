@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from datasets import DEFAULT_DATASET, SYNTHETIC, benchmark_folder, data_provenance
+from datasets.layouts import get_layout
 from datasets.skeleton import STREAMS
-from datasets.store import Split, load_split, read_manifest
+from datasets.store import Split, benchmark_layout, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
-from methods.checkpoint import load_checkpoint
+from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
@@ -109,6 +110,8 @@ class Encoder:
     #: what the checkpoint records against what ``--method`` builds, where they differ and
     #: ``--allow-mismatch`` let it through: ``{field: [checkpoint's, method's]}``
     mismatch: dict | None = None
+    #: the skeleton layout the encoder is built for (datasets.layouts), which the data must have
+    skeleton: str = "ntu25"
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -148,21 +151,34 @@ def refuse_mismatch(path: Path, mismatch: dict[str, list], allow: bool) -> None:
                          "trained with, or --allow-mismatch to evaluate it anyway (recorded)")
 
 
+def data_layout(args: argparse.Namespace, frames: int) -> str:
+    """The skeleton layout of ``args.dataset`` at ``frames`` (its manifest's; ``ntu25`` where absent)."""
+    return benchmark_layout(benchmark_folder(args.dataset, frames, args.data_root)).name
+
+
 def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining.
 
     ``--stream`` picks the encoder of a multi-stream file (CrosSCLR); an official file has no
-    meta, so its preset and epochs stay unknown (None) in the record.
+    meta, so its preset and epochs stay unknown (None) in the record. The encoder is for the
+    benchmark's skeleton layout: a random one is built for it, the zoo (``ntu25`` data only) is
+    skipped for another, and a checkpoint's layout is recorded (``Encoder.skeleton``) for
+    :func:`check_frames` to refuse data of another, naming both. A checkpoint is read before the
+    data are looked at, so a bad file is refused without generating or verifying anything.
     """
     method_cls = get_method(args.method)
+    frames = method_cls.default_config.frames
     if args.checkpoint == "random":
+        layout = data_layout(args, frames)
         torch.manual_seed(args.seed)
-        module = build_backbone(method_cls.default_config)
-        return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module))
+        module = build_backbone(replace(method_cls.default_config, layout=layout))
+        return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
     if args.checkpoint:
         source, path, preset, epochs = "checkpoint", Path(args.checkpoint), None, None
     else:
         zoo = None if args.pretrain else zoo_entry(method_cls.name, args.dataset, args.stream)
+        if zoo is not None:  # the zoo holds ntu25 encoders; other data are pretrained on instead
+            zoo = zoo_entry(method_cls.name, args.dataset, args.stream, data_layout(args, frames))
         if zoo is not None:
             source, path = "zoo", zoo
             recipe = zoo_recipe(zoo)
@@ -188,7 +204,7 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
-                   mismatch or None)
+                   mismatch or None, loaded.skeleton)
 
 
 def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device, force: bool = False) -> None:
@@ -201,11 +217,16 @@ def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device
         encoder.bn_statistics = "precise"
 
 
-def check_frames(encoder: Encoder, frames: int) -> None:
-    """Refuse an encoder whose graph cannot take this data (wrong joint count)."""
+def check_frames(encoder: Encoder, frames: int, args: argparse.Namespace | None = None) -> None:
+    """Refuse an encoder that cannot take this data: one built for another skeleton layout than
+    ``args.dataset``'s (the transfer protocol's target may differ from where the encoder was
+    resolved), or, without ``args``, one whose graph does not match its own layout's joint count."""
+    if args is not None:
+        check_skeleton(encoder.path or f"{encoder.source} encoder", encoder.skeleton, data_layout(args, frames))
     a = getattr(encoder.module, "A", None)
-    if a is not None and a.shape[-1] != 25:
-        raise ValueError(f"encoder graph has {a.shape[-1]} joints; the data has 25 (NTU layout)")
+    joints = get_layout(encoder.skeleton).num_joints
+    if a is not None and a.shape[-1] != joints:
+        raise ValueError(f"encoder graph has {a.shape[-1]} joints; layout {encoder.skeleton} has {joints}")
 
 
 def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Split, dict]:
@@ -233,6 +254,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
         "stream": args.stream, "protocol": protocol, "preset": encoder.preset, "epochs": encoder.epochs,
         "seed": args.seed, "metrics": metrics, "frames": frames,
         "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
+        "layout": benchmark_layout(manifest).name,
         "synthetic": dataset in SYNTHETIC, "data": data_provenance(folder, manifest),
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.layout},

@@ -27,13 +27,14 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from datasets import DEFAULT_DATASET, benchmark_folder, data_provenance
-from datasets.store import load_split, read_manifest
+from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
 from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cli
@@ -99,14 +100,15 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     folder = benchmark_folder(args.dataset, frames, args.data_root)
     train, val, manifest = load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
     num_classes = num_classes_of(manifest, train, val)
+    layout = benchmark_layout(manifest).name  # the random encoders are built for the data's skeleton
     metrics: dict = raw_baselines(np.asarray(train.data), train.labels, np.asarray(val.data), val.labels,
                                   num_classes, args.logistic_iterations)
     linear, standardised, knn, fingerprints = [], [], [], []
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
     for seed in args.seeds:
         torch.manual_seed(seed)
-        module = build_backbone(method_cls.default_config).eval()
-        encoder = Encoder(module, "random", None, None, 0, encoder_fingerprint(module))
+        module = build_backbone(replace(method_cls.default_config, layout=layout)).eval()
+        encoder = Encoder(module, "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
         precise_bn(encoder, train, "joint", device)
         fingerprints.append(encoder.fingerprint)
         train_f, _ = cached_features(module, folder, "train", train, "joint", device)

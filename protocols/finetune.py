@@ -50,7 +50,7 @@ def run_finetune(args: argparse.Namespace, device: torch.device, encoder: Encode
     """The fine-tune protocol on a resolved encoder and ``args.dataset`` (the transfer protocol
     resolves the encoder on another benchmark and calls this with ``protocol="transfer"``)."""
     frames = get_method(args.method).default_config.frames
-    check_frames(encoder, frames)
+    check_frames(encoder, frames, args)
     parts = load_parts(args, frames)
     config, info = finetune_config(args, encoder)
     return run_protocol(args, device, encoder, t0, protocol, parts, frames, config, {**(extra_config or {}), **info})

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from datasets.augment import SHEAR_AMPLITUDE, TEMPORAL_PADDING_RATIO, normal_view
+from datasets.augment import SHEAR_AMPLITUDE, TEMPORAL_PADDING_RATIO, make_normal_view
 from datasets.store import Split
 from methods import get_method
 from methods.base import projection_head
@@ -109,31 +109,33 @@ def load_projection_head(path: Path, stream: str) -> nn.Module:
 class AugmentedData:
     """A read-only view of ``(N, C, T, V, M)`` data whose slices are augmented samples: the normal
     view (temporal crop with padding ratio 6, then shear of amplitude 0.5), as the official KNN
-    monitor's memory feeders draw them (methods.md §3.2), one generator per sample."""
+    monitor's memory feeders draw them (methods.md §3.2), one generator per sample; ``layout`` is the
+    data's skeleton layout (a 2D layout's shear leaves the score alone, :mod:`datasets.augment`)."""
 
-    def __init__(self, data: np.ndarray, seed: int, part: str) -> None:
+    def __init__(self, data: np.ndarray, seed: int, part: str, layout: str | None = None) -> None:
         self.data, self.seed, self.part = data, seed, PART_STREAM[part]
         self.shape = data.shape
+        self.view = make_normal_view(layout)
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, item: slice) -> np.ndarray:
         start, stop, _ = item.indices(len(self.data))
-        views = [normal_view(np.asarray(self.data[i], np.float32), np.random.default_rng([self.seed, self.part, i]))
+        views = [self.view(np.asarray(self.data[i], np.float32), np.random.default_rng([self.seed, self.part, i]))
                  for i in range(start, stop)]
         return np.stack(views) if views else np.zeros((0, *self.shape[1:]), np.float32)
 
 
 def knn_features(module: nn.Module, folder: Path, part: str, split: Split, stream: str, device: torch.device,
-                 config: KNNConfig, seed: int) -> tuple[np.ndarray, bool]:
+                 config: KNNConfig, seed: int, layout: str | None = None) -> tuple[np.ndarray, bool]:
     """Features of one part and whether they came from the cache: the shared cache for clean
     backbone features; extracted afresh for augmented views (the cache keys assume none) and for
     projection features, which are L2-normalised as the monitor's are."""
     if config.features == "backbone" and not config.augmented_bank:
         return cached_features(module, folder, part, split, stream, device)
     if config.augmented_bank:
-        split = replace(split, data=AugmentedData(split.data, seed, part))
+        split = replace(split, data=AugmentedData(split.data, seed, part, layout))
     desc = f"{'augmented ' if config.augmented_bank else ''}{config.features} features {part}"
     feats = extract_features(module, split, stream, device, desc=desc)
     return (l2_normalise(feats) if config.features == "projection" else feats), False
@@ -145,7 +147,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     frames = method_cls.default_config.frames
     config = KNNConfig(check_ks(args.k), args.t, args.features, args.augmented_bank)
     encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames)
+    check_frames(encoder, frames, args)
     head = None
     if config.features == "projection":  # refused before any data is read when there is no head
         head = load_projection_head(training_state_of(encoder, args.stream), args.stream)
@@ -156,8 +158,10 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
         encoder.fingerprint = encoder_fingerprint(encoder.module)
         encoder.bn_statistics = "precise"
     num_classes = num_classes_of(manifest, train, val)
-    bank, cached_b = knn_features(module, folder, "train", train, args.stream, device, config, args.seed)
-    queries, cached_q = knn_features(module, folder, "val", val, args.stream, device, config, args.seed)
+    bank, cached_b = knn_features(module, folder, "train", train, args.stream, device, config, args.seed,
+                                  encoder.skeleton)
+    queries, cached_q = knn_features(module, folder, "val", val, args.stream, device, config, args.seed,
+                                     encoder.skeleton)
     use_gpu = device.type == "cuda"
     metrics = knn_metrics(bank, train.labels, queries, val.labels, num_classes, config.ks, config.t, use_gpu)
     augmentation = ({"view": "normal", "shear_amplitude": SHEAR_AMPLITUDE,

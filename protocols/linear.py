@@ -238,7 +238,7 @@ def run_linear_all(args: argparse.Namespace, device: torch.device, t0: float) ->
     frames = method_cls.default_config.frames
     encoders = stream_encoders(args, device)
     for encoder in encoders.values():
-        check_frames(encoder, frames)
+        check_frames(encoder, frames, args)
     folder, train, val, manifest = load_parts(args, frames)
     num_classes = num_classes_of(manifest, train, val)
     features: dict[str, list[np.ndarray]] = {"train": [], "val": []}
@@ -265,7 +265,7 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
     resolves the encoder on another benchmark and calls this with ``protocol="transfer"``)."""
     method_cls = get_method(args.method)
     frames = method_cls.default_config.frames
-    check_frames(encoder, frames)
+    check_frames(encoder, frames, args)
     folder, train, val, manifest = load_parts(args, frames)
     precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)

@@ -71,8 +71,9 @@ class CorruptedData:
     and at most one block of corrupted data is in memory at a time.
     """
 
-    def __init__(self, data: np.ndarray, corruption: Corruption, severity: float, seed: int) -> None:
-        self.data, self.corruption, self.severity = data, corruption, severity
+    def __init__(self, data: np.ndarray, corruption: Corruption, severity: float, seed: int,
+                 layout: str | None = None) -> None:
+        self.data, self.corruption, self.severity, self.layout = data, corruption, severity, layout
         self.seed = corruption_seed(seed, corruption.name, severity)
         self.shape = data.shape
 
@@ -82,7 +83,7 @@ class CorruptedData:
     def block(self, b: int) -> np.ndarray:
         rng = np.random.default_rng([*self.seed, b])
         clean = np.asarray(self.data[b * BLOCK : (b + 1) * BLOCK], dtype=np.float32)
-        return self.corruption(clean, self.severity, rng)
+        return self.corruption(clean, self.severity, rng, layout=self.layout)
 
     def __getitem__(self, item: slice) -> np.ndarray:
         start, stop, step = item.indices(len(self.data))
@@ -96,10 +97,11 @@ class CorruptedData:
 
 
 def corrupted_features(encoder: nn.Module, split: Split, corruption: Corruption, severity: float, stream: str,
-                       device: torch.device, seed: int) -> np.ndarray:
+                       device: torch.device, seed: int, layout: str | None = None) -> np.ndarray:
     """Features of ``split`` corrupted at ``severity``, the stream computed after the corruption
-    (by :func:`protocols.features.extract_features`); never cached, since they depend on the seed."""
-    data = CorruptedData(split.data, corruption, severity, seed)
+    (by :func:`protocols.features.extract_features`); never cached, since they depend on the seed.
+    ``layout`` is the data's skeleton layout (body parts, coordinate channels; default ``ntu25``)."""
+    data = CorruptedData(split.data, corruption, severity, seed, layout)
     return extract_features(encoder, Split(data, split.names, split.labels), stream, device, batch_size=BLOCK,
                             desc=f"features {corruption.name} {severity:g}")
 
@@ -141,7 +143,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     method_cls = get_method(args.method)
     frames = method_cls.default_config.frames
     encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames)
+    check_frames(encoder, frames, args)
     folder, train, val, manifest = load_parts(args, frames)
     precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
@@ -154,7 +156,8 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     levels = [(CORRUPTIONS[name], severity) for name in names for severity in CORRUPTIONS[name].severities]
     robustness: dict[str, dict[str, float]] = {name: {} for name in names}
     for corruption, severity in progress(levels, desc="corruptions", unit="level"):
-        feats = corrupted_features(encoder.module, val, corruption, severity, args.stream, device, args.seed)
+        feats = corrupted_features(encoder.module, val, corruption, severity, args.stream, device, args.seed,
+                                   encoder.skeleton)
         with torch.no_grad():
             logits = fit.layer(torch.from_numpy(feats).float())
         robustness[corruption.name][severity_key(severity)] = topk_accuracy(logits, labels, 1)

@@ -184,7 +184,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     # the subset first: a refusal must not wait for an encoder (which may mean pretraining)
     indices, info = choose_subset(args, parts[1], parts[3])
     encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames)
+    check_frames(encoder, frames, args)
     config, info2 = semi_config(args, encoder, info["fraction"])
     return run_protocol(args, device, encoder, t0, "semi", parts, frames, config, {**info, **info2}, indices)
 
