@@ -25,6 +25,7 @@ from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import encoder_file, pretrain
 from methods.zoo import ZOO_DIR
+from methods.zoo.golden import write_golden
 from protocols.common import num_classes_of
 from protocols.linear import linear_metrics
 from results.cli import ArgumentParser
@@ -94,6 +95,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     tmp_json = stem.with_name(f".{stem.name}.json.tmp")
     tmp_json.write_text(json.dumps(entry, indent=2) + "\n")
     os.replace(tmp_json, stem.with_suffix(".json"))
+    write_golden(stem.with_suffix(".pt"))  # what the default test run compares the entry with
     return stem.with_suffix(".pt")
 
 
