@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from datasets.formats import Source
-from datasets.layout_data import ClipSet, require_finite
+from datasets.layout_data import ClipSet, FileSource, require_finite
 
 FRAMES = 300
 NUM_JOINTS = 18
@@ -96,21 +94,6 @@ def read_video(path: Path | str, expected_label: int | None = None) -> np.ndarra
     return np.ascontiguousarray(x[..., :PERSONS_OUT], dtype=np.float32)
 
 
-@dataclass
-class KineticsSource(Source):
-    paths: list[str]
-    labels: list[int]
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def describe(self, i: int) -> str:
-        return self.paths[i]
-
-    def load(self, i: int) -> list[np.ndarray]:
-        return [read_video(self.paths[i], self.labels[i])]
-
-
 def _read_label_list(path: Path) -> dict[str, dict]:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -169,7 +152,7 @@ def read_kinetics(inputs: Sequence[Path]) -> ClipSet:
     return ClipSet(
         dataset="kinetics",
         layout="openpose18",
-        source=KineticsSource(paths, labels),
+        source=FileSource(paths, read_video, labels),
         names=names,
         labels=labels,
         parts={BENCHMARK: parts},

@@ -16,6 +16,7 @@ layouts (a ``layout`` argument) this call follows it without any reader changing
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,26 @@ from datasets.layouts import Layout, get_layout
 
 #: Whether :func:`datasets.preprocess.preprocess_sample` already takes the layout itself.
 _PREPROCESS_TAKES_LAYOUT = "layout" in inspect.signature(preprocess.preprocess_sample).parameters
+
+
+@dataclass
+class FileSource(Source):
+    """One clip per file, parsed by ``read(path, expected_label)``, or ``read(path)`` where
+    ``labels`` is None (a module-level function, so the source pickles to worker processes)."""
+
+    paths: list[str]
+    read: Callable[..., np.ndarray]
+    labels: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def describe(self, i: int) -> str:
+        return self.paths[i]
+
+    def load(self, i: int) -> list[np.ndarray]:
+        path = self.paths[i]
+        return [self.read(path) if self.labels is None else self.read(path, self.labels[i])]
 
 
 @dataclass

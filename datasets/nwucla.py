@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.formats import Source
-from datasets.layout_data import ClipSet, require_finite
+from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})$")
 #: The action codes of the ten classes, in class order (class k+1 is code ACTION_CODES[k]).
@@ -97,23 +96,6 @@ def read_clip(path: Path | str, expected_label: int | None = None) -> np.ndarray
     return np.ascontiguousarray(x.transpose(2, 0, 1)[..., None], dtype=np.float32)
 
 
-@dataclass
-class NWUCLASource(Source):
-    """One JSON file per unit."""
-
-    paths: list[str]
-    labels: list[int]
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def describe(self, i: int) -> str:
-        return self.paths[i]
-
-    def load(self, i: int) -> list[np.ndarray]:
-        return [read_clip(self.paths[i], self.labels[i])]
-
-
 def clip_folder(root: Path) -> Path:
     """The folder holding the clip files: ``root/all_sqe`` if there is one, else ``root`` itself."""
     return root / "all_sqe" if (root / "all_sqe").is_dir() else root
@@ -149,7 +131,7 @@ def read_nwucla(inputs: Sequence[Path]) -> ClipSet:
     return ClipSet(
         dataset="nwucla",
         layout="kinect20",
-        source=NWUCLASource([str(clips[n][0]) for n in names], labels),
+        source=FileSource([str(clips[n][0]) for n in names], read_clip, labels),
         names=names,
         labels=labels,
         parts={BENCHMARK: {"train": train, "val": val}},

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from datasets.formats import Source
-from datasets.layout_data import ClipSet, require_finite
+from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d+)_s(\d+)_t(\d+)_skeleton$")
 NUM_CLASSES = 27
@@ -64,20 +62,6 @@ def read_mat(path: Path | str) -> np.ndarray:
     return np.ascontiguousarray(out.transpose(1, 2, 0)[..., None], dtype=np.float32)
 
 
-@dataclass
-class MatSource(Source):
-    paths: list[str]
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def describe(self, i: int) -> str:
-        return self.paths[i]
-
-    def load(self, i: int) -> list[np.ndarray]:
-        return [read_mat(self.paths[i])]
-
-
 def read_utdmhad(inputs: Sequence[Path]) -> ClipSet:
     """Every ``a*_s*_t*_skeleton.mat`` under the input folder (searched recursively)."""
     if len(inputs) != 1:
@@ -103,7 +87,7 @@ def read_utdmhad(inputs: Sequence[Path]) -> ClipSet:
     return ClipSet(
         dataset="utdmhad",
         layout="kinect20",
-        source=MatSource([str(found[n][0]) for n in names]),
+        source=FileSource([str(found[n][0]) for n in names], read_mat),
         names=names,
         labels=labels,
         parts={BENCHMARK: {"train": train, "val": val}},
