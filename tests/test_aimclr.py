@@ -331,6 +331,7 @@ def test_stream_is_computed_after_augmentation_for_each_view():
     torch.testing.assert_close(seen["k"][0], bone_stream(x_k))
 
 
+@pytest.mark.slow  # covered in the default run by tests/test_protocols_all_methods.py (AimCLR pretrains there)
 def test_pretrain_end_to_end(tiny_root, tmp_path):
     path = pretrain("aimclr", "synthetic-xsub", "quick", epochs=1, out=tmp_path, data_root=tiny_root, max_steps=2)
     meta = json.loads((tmp_path / "run.json").read_text())

@@ -58,6 +58,7 @@ def test_missing_stream_says_how_to_make_it(tmp_path, capsys):
     assert "no motion-stream record with saved logits" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # three random-init linear runs (~45 s); the fusion maths and refusals stay in the default run
 def test_linear_saves_the_logits_fusion_reads(tiny_root, tmp_path, capsys):
     for stream in ("joint", "motion", "bone"):
         assert linear.main(["--method", "skeletonclr", "--checkpoint", "random", "--data-root", str(tiny_root),

@@ -158,6 +158,19 @@ def test_cli_errors(argv, message, tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+def test_seeds_run_the_body_once_per_seed(capsys):
+    from protocols.common import run_cli
+
+    seen = []
+    assert run_cli(knn.build_parser, lambda args, device: seen.append((args.seed, args.run_seeds)),
+                   ["--method", "skeletonclr", "--seeds", "4,0"]) == 0
+    assert [s for s, _ in seen] == [4, 0] and "seed 0 (2 of 2)" in capsys.readouterr().err
+    seen.clear()
+    assert run_cli(knn.build_parser, lambda args, device: seen.append(args.seed), ["--method", "x", "--seed", "7"]) == 0
+    assert seen == [7]
+
+
+@pytest.mark.slow  # two real KNN runs (~25 s); the loop itself is tested just above
 def test_seeds_run_the_protocol_once_per_seed_each_with_its_record(tiny_root, tmp_path, capsys):
     code, _, err = run_knn(capsys, "--checkpoint", "random", "--data-root", str(tiny_root),
                            "--results-dir", str(tmp_path), "--seeds", "0,3")

@@ -116,6 +116,7 @@ def test_mistyped_synthetic_data_root_generates_nothing(tmp_path, capsys):
     assert not typo.exists()
 
 
+@pytest.mark.slow  # a subprocess linear run (~25 s); tests/test_resume.py checks the ETA reaches a pipe in the default run
 def test_progress_with_eta_reaches_a_pipe(tiny_root, tmp_path):
     """Output to a pipe (CI, nohup, a notebook) still shows each long step with its ETA."""
     env = {**os.environ, "SKELEBENCH_PROGRESS_INTERVAL": "0", "SKELEBENCH_CACHE": str(tmp_path / "cache")}

@@ -170,6 +170,7 @@ def test_sample_region_refuses_what_cannot_be_mixed():
         sample_region(8, 50, rng)
 
 
+@pytest.mark.slow  # covered in the default run by tests/test_protocols_all_methods.py (SkeleMixCLR pretrains there)
 def test_tiny_pretraining_run(tiny_root, tmp_path):
     path = pretrain("skelemixclr", "synthetic-xsub", "quick", epochs=1, out=tmp_path, data_root=tiny_root,
                     max_steps=1)

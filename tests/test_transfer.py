@@ -45,6 +45,7 @@ def test_transfer_refusals(argv, message, tmp_path, capsys):
     assert len(err) == 1 and message in err[0] and not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # the linear transfer stays in the default run; finetune has its own end-to-end test
 def test_finetune_transfer_runs(two_benchmarks, tmp_path, capsys):
     argv = ["--method", "skeletonclr", "--eval", "finetune", "--checkpoint", "random", "--data-root",
             str(two_benchmarks), "--epochs", "1", "--results-dir", str(tmp_path), "--json"]

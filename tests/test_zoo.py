@@ -37,7 +37,7 @@ TOLERANCE = 2.0
 
 @pytest.mark.parametrize("checkpoint", ZOO)
 def test_zoo_entry_computes_its_golden_features(checkpoint):
-    """The shipped encoder on a fixed sample of 256 + 256 clips gives the features saved when it was
+    """The shipped encoder on a fixed sample of 128 + 128 clips gives the features saved when it was
     published (methods/zoo/golden.py): a change to the data, preprocessing, stream, encoder or weight
     loading fails here in seconds. The tolerance is float32 kernels across machines (on one machine
     the features are bit-identical); a real change moves them by orders of magnitude more."""
