@@ -7,9 +7,10 @@ fault in again. Measured on 2 cores (ST-GCN inference, batch 256, T 50): 2.65 M 
 faults per batch, 10 s of system time against 8 s of user time, 26 samples/s; with the
 threshold and the trim threshold raised, 14 k faults and 66 samples/s, 2.5× faster, the same
 arithmetic (the features are bit-identical). The price: memory freed after the peak stays
-reserved by the process (its peak resident size does not change).
-
-``SKELEBENCH_MALLOC=system`` leaves the allocator as it is.
+reserved by the process, and the heap fragments: the README's main command ran in 2:36 instead
+of 5:14 with the same top-1, but its peak resident memory rose from 2.6 to 6.9 GB. That price
+is too high for a default on a laptop, so it is opt-in: ``SKELEBENCH_MALLOC=keep``. (Extracting
+features in batches of 16 instead of 256 avoids the faults without it: 60 samples/s, 0.76 GB.)
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ _applied: bool | None = None
 
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; True where that took effect."""
+    """With ``SKELEBENCH_MALLOC=keep``, raise glibc's mmap and trim thresholds once per process;
+    True where that took effect."""
     global _applied
     if _applied is not None:
         return _applied
     _applied = False
-    if os.environ.get("SKELEBENCH_MALLOC", "").lower() == "system" or platform.libc_ver()[0] != "glibc":
+    if os.environ.get("SKELEBENCH_MALLOC", "").lower() != "keep" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

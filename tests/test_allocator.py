@@ -1,6 +1,6 @@
-"""The allocator setting every command line applies (methods/allocator.py): freed tensor memory
-is reused instead of being unmapped and faulted in again, which made CPU feature extraction spend
-more time in the kernel than in arithmetic. Checked in a fresh interpreter, as a command runs
+"""The allocator setting every command line applies with SKELEBENCH_MALLOC=keep
+(methods/allocator.py): freed tensor memory is reused instead of being unmapped and faulted in
+again, which made CPU feature extraction spend more time in the kernel than in arithmetic. Checked in a fresh interpreter, as a command runs
 (inside pytest's process the heap is already fragmented by everything the session loaded)."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ print(applied, rounds(), 3 * size // resource.getpagesize())
 
 
 def minor_faults(mode: str) -> tuple[bool, int, int]:
-    env = {k: v for k, v in os.environ.items() if k != "SKELEBENCH_MALLOC"}
+    env = {**{k: v for k, v in os.environ.items() if k != "SKELEBENCH_MALLOC"},
+           **({"SKELEBENCH_MALLOC": "keep"} if mode == "on" else {})}
     done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -48,7 +49,12 @@ def test_a_big_block_freed_and_taken_again_is_not_faulted_in_again():
     assert faults > pages // 2  # what the setting is for: without it every page faults in again
 
 
-def test_system_allocator_on_request(monkeypatch):
-    monkeypatch.setattr(allocator, "_applied", None)
-    monkeypatch.setenv("SKELEBENCH_MALLOC", "system")
-    assert allocator.keep_freed_memory() is False
+def test_opt_in_only(monkeypatch):
+    """It costs memory (methods/allocator.py), so the system allocator stays unless asked."""
+    for value in (None, "system", "yes"):
+        monkeypatch.setattr(allocator, "_applied", None)
+        if value is None:
+            monkeypatch.delenv("SKELEBENCH_MALLOC", raising=False)
+        else:
+            monkeypatch.setenv("SKELEBENCH_MALLOC", value)
+        assert allocator.keep_freed_memory() is False
