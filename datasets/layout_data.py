@@ -8,14 +8,11 @@ returns a :class:`ClipSet` whose :class:`~datasets.formats.Source` yields one *r
 length). Parsing happens in the worker processes of ``datasets.prepare``, so an error there
 names the file at fault exactly as the NTU readers' errors do.
 
-:func:`layout_frames` makes the stored sample. It is the only place that depends on the
-preprocessing module, so that when :func:`datasets.preprocess.preprocess_sample` learns about
-layouts (a ``layout`` argument) this call follows it without any reader changing.
+:func:`layout_frames` makes the stored sample with the layout-aware preprocessing.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,9 +21,6 @@ import numpy as np
 from datasets import preprocess
 from datasets.formats import Source
 from datasets.layouts import Layout, get_layout
-
-#: Whether :func:`datasets.preprocess.preprocess_sample` already takes the layout itself.
-_PREPROCESS_TAKES_LAYOUT = "layout" in inspect.signature(preprocess.preprocess_sample).parameters
 
 
 @dataclass
@@ -82,56 +76,12 @@ def require_finite(sample: np.ndarray, where: str) -> np.ndarray:
     return sample
 
 
-def _valid_length_any(sample: np.ndarray) -> int:
-    """Frames up to the last one in which any value is non-zero (2D: a frame in which no person
-    was detected is all zeros; trailing ones are padding, inner ones stay as they are)."""
-    busy = np.flatnonzero(np.abs(sample).reshape(sample.shape[0], sample.shape[1], -1).sum(axis=(0, 2)) != 0)
-    return int(busy[-1]) + 1 if busy.size else 0
-
-
-def _official_3d(sample: np.ndarray, frames: int, lay: Layout) -> np.ndarray:
-    """``NTUMotionProcessor`` (methods.md §4 step 2) with the layout's centre joint and shoulders:
-    relative to the centre joint of each frame, the valid frames resized to ``frames`` as cv2
-    does, then the per-frame rotation about y that puts the shoulders along +x.
-
-    Used until :func:`datasets.preprocess.preprocess_sample` takes a layout itself; it reuses
-    that module's resize and rotation, whose shoulder joints (4, 8) are kinect20's as well.
-    """
-    length = preprocess.valid_length(sample)
-    c, _, v, m = sample.shape
-    if length == 0:
-        return np.zeros((c, frames, v, m), dtype=np.float32)
-    x = sample[:, :length]
-    x = x - x[:, :, lay.center : lay.center + 1, :]
-    x = preprocess.linear_resize_time(x.transpose(1, 0, 2, 3), frames).transpose(1, 0, 2, 3)
-    if lay.shoulders == (preprocess.LEFT_SHOULDER, preprocess.RIGHT_SHOULDER):
-        x = preprocess.y_rotation(x)
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
 def layout_frames(sample: np.ndarray, frames: int, layout: str | Layout) -> np.ndarray:
-    """One raw ``(C, T, V, M)`` clip of ``layout`` → the stored float32 ``(C, frames, V, M)``.
-
-    The official processor of the contrastive methods (methods.md §4 step 2) with the layout's
-    valid-length rule, centre joint and shoulders, so a method sees NW-UCLA as it sees NTU:
-    :func:`datasets.preprocess.preprocess_sample` with ``layout`` where it takes one (3D:
-    centred per frame, resized, rotated about y; 2D: x and y centred on the layout's centre,
-    the score kept, no rotation). Without that argument (an older preprocessing module) 3D
-    clips get :func:`_official_3d` and 2D clips are only resized (no centring: the readers
-    already normalised them as their official code does).
-    """
-    lay = get_layout(layout)
-    sample = np.asarray(sample, dtype=np.float32)
-    if _PREPROCESS_TAKES_LAYOUT:
-        return preprocess.preprocess_sample(sample, frames, layout=lay)
-    if lay.is_3d:
-        return _official_3d(sample, frames, lay)
-    length = _valid_length_any(sample)
-    c, _, v, m = sample.shape
-    if length == 0:
-        return np.zeros((c, frames, v, m), dtype=np.float32)
-    x = preprocess.linear_resize_time(sample[:, :length].transpose(1, 0, 2, 3), frames).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(x, dtype=np.float32)
+    """One raw ``(C, T, V, M)`` clip of ``layout`` → the stored float32 ``(C, frames, V, M)``: the
+    official processor of the contrastive methods (methods.md §4 step 2) with the layout's
+    valid-length rule, centre joint and shoulders (:func:`datasets.preprocess.preprocess_sample`),
+    so a method sees NW-UCLA as it sees NTU."""
+    return preprocess.preprocess_sample(np.asarray(sample, dtype=np.float32), frames, layout=get_layout(layout))
 
 
 def layout_preprocessing_text(frames: int, layout: str | Layout, raw_frames: int) -> str:
@@ -145,13 +95,8 @@ def layout_preprocessing_text(frames: int, layout: str | Layout, raw_frames: int
             f"{lay.center + 1} ({lay.joint_names[lay.center]}), cv2 INTER_LINEAR resize of the valid frames to "
             f"{frames}, per-frame y-rotation of the shoulders"
         )
-    if _PREPROCESS_TAKES_LAYOUT:
-        return (
-            f"NTUMotionProcessor steps on 2D layout {lay.name}: x and y relative to joint {lay.center + 1} "
-            f"({lay.joint_names[lay.center]}), score kept, cv2 INTER_LINEAR resize of the valid frames to {frames}, "
-            "no rotation"
-        )
     return (
-        f"2D layout {lay.name}: the frames up to the last non-empty one resized to {frames} (cv2 INTER_LINEAR, "
-        "scores with the coordinates); no centring or rotation"
+        f"NTUMotionProcessor steps on 2D layout {lay.name}: x and y relative to joint {lay.center + 1} "
+        f"({lay.joint_names[lay.center]}), score kept, cv2 INTER_LINEAR resize of the valid frames to {frames}, "
+        "no rotation"
     )
