@@ -47,12 +47,13 @@ from protocols.common import (
     resolve_encoder,
     run_cli,
 )
-from protocols.features import cached_features, extract_features
+from protocols.features import READ_CHUNK, cached_features, extract_features
 from protocols.linear import LinearConfig, fit_linear, topk_accuracy
 from results.cli import ArgumentParser, positive_int
 
-#: Samples corrupted together; each block has its own generator (see :class:`CorruptedData`).
-BLOCK = 256
+#: Samples corrupted together, each block with its own generator (see :class:`CorruptedData`): the
+#: feature extraction's read chunk, so each block is built once.
+BLOCK = READ_CHUNK
 
 
 def corruption_seed(seed: int, name: str, severity: float) -> list[int]:
@@ -102,7 +103,7 @@ def corrupted_features(encoder: nn.Module, split: Split, corruption: Corruption,
     (by :func:`protocols.features.extract_features`); never cached, since they depend on the seed.
     ``layout`` is the data's skeleton layout (body parts, coordinate channels; default ``ntu25``)."""
     data = CorruptedData(split.data, corruption, severity, seed, layout)
-    return extract_features(encoder, Split(data, split.names, split.labels), stream, device, batch_size=BLOCK,
+    return extract_features(encoder, Split(data, split.names, split.labels), stream, device,
                             desc=f"features {corruption.name} {severity:g}")
 
 
