@@ -594,10 +594,12 @@ def _clipset_warnings(cs: ClipSet) -> None:
     if not missing.get("count"):
         return
     where = ", ".join(cs.origin)
+    parts = []
     if missing.get("examples"):
-        detail = f"e.g. {', '.join(missing['examples'][:3])}"
-    else:
-        detail = "found by view: " + ", ".join(f"{v} {n:,}" for v, n in missing.get("by_view", {}).items())
+        parts.append(f"e.g. {', '.join(missing['examples'][:3])}")
+    if missing.get("by_view"):
+        parts.append("found by view: " + ", ".join(f"{v} {n:,}" for v, n in missing["by_view"].items()))
+    detail = "; ".join(parts)
     _warn(
         f"{missing['count']:,} of the {missing['expected']:,} {title} clips are missing from {where} ({detail}); "
         f"preparing the {len(cs.names):,} that are there"

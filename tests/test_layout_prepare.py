@@ -57,7 +57,8 @@ def quiet(*args, **kwargs):
 
 def test_nwucla_cross_view_split_labels_and_layout(tmp_path: Path) -> None:
     clips = write_ucla(tmp_path / "ucla")
-    with pytest.warns(PrepareWarning, match=r"1,478 of the 1,484 NW-UCLA clips are missing .*v03 2.* preparing the 6"):
+    with pytest.warns(PrepareWarning, match=r"1,478 of the 1,484 NW-UCLA clips are missing .*\(e\.g\. a01_s01_e00_v02, a05_s04_e00_v01, a05_s04_e00_v03; "
+                      r"found by view: .*v03 2.* preparing the 6"):
         (out,) = prepare("nwucla", None, tmp_path / "ucla", tmp_path / "out", frames=300, workers=1)
     assert out.name == "nwucla-xview"
     train, val = load_split(out, "train"), load_split(out, "val")
@@ -71,6 +72,9 @@ def test_nwucla_cross_view_split_labels_and_layout(tmp_path: Path) -> None:
     m = read_manifest(out)
     assert m["layout"] == "kinect20" and m["num_classes"] == 10 and m["split"] == "xview"
     assert m["split_rule"].startswith("NW-UCLA cross-view") and m["missing_samples"]["count"] == 1478
+    # each episode was filmed by the three cameras at once: a view that lacks it names a missing clip
+    assert m["missing_samples"]["examples"][:4] == ["a01_s01_e00_v02", "a05_s04_e00_v01", "a05_s04_e00_v03",
+                                                    "a08_s02_e01_v01"]
     assert m["notes"]["files_outside_dataset_ignored"] == 1
     # all_sqe/ itself as the input, 50 frames: the official processor on the raw clip
     (o50,) = quiet("nwucla", "nwucla", tmp_path / "ucla" / "all_sqe", tmp_path / "o50", frames=50, workers=2)
