@@ -34,7 +34,7 @@ SOURCE_KINDS = ("readme", "paper", "abstract", "secondary")
 REPRODUCE = ("", "released-checkpoint", "paper-preset")
 RECORD_METRICS = ("", "top1", "best_top1")
 #: Reported benchmark names → the suite's dataset prefix.
-BENCHMARKS = {"NTU60": "ntu60", "NTU120": "ntu120", "PKU-MMD-I": "pku1", "PKU-MMD-II": "pku2"}
+BENCHMARKS = {"NTU60": "ntu60", "NTU120": "ntu120", "PKU-MMD-I": "pku1", "PKU-MMD-II": "pku2", "NW-UCLA": "nwucla"}
 #: Stream codes of the tables → the suite's stream names (fusions join them with ``+``).
 STREAMS = {"J": "joint", "M": "motion", "B": "bone"}
 SOURCE_SEPARATOR = " | "

@@ -33,7 +33,7 @@ from leaderboard.frame import (
     method_rank,
     recipes,
 )
-from leaderboard.reported import BENCHMARKS, parse_sources
+from leaderboard.reported import BENCHMARKS, dataset_of, parse_sources
 
 #: Protocol tables in the order they appear ("difficulty" has tables of its own).
 PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
@@ -55,7 +55,7 @@ REAL_METRIC = ("Reported: as the source prints it, for the official code the bes
                "5 epochs; reproduced: the record metric the claim names in reported.csv (`best_top1`, the same "
                "figure; for a fusion the top-1 of the best-epoch logits), top-1 for rows without a claim.")
 #: Real-data columns in the papers' order.
-REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub")
+REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub", "nwucla-xview")
 DATASET_TITLE = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
                  "synthetic": "synthetic", "nwucla": "NW-UCLA", "kinetics": "Kinetics", "utdmhad": "UTD-MHAD"}
 _BENCHMARK_OF = {v: k for k, v in BENCHMARKS.items()}
@@ -366,7 +366,7 @@ def claim_matches(claim: pd.Series, recipe: pd.Series) -> bool:
     split, stream, and frames where the claim gives them."""
     if not claim.suite_method or recipe.method != claim.suite_method:
         return False
-    dataset = f"{BENCHMARKS[claim.benchmark]}-{claim.split}"
+    dataset = dataset_of(claim.benchmark, claim.split)
     frames_ok = not claim.frames or int(claim.frames) == int(recipe.frames)
     return (recipe.cprotocol == claim.protocol and recipe.csetting == claim.setting and recipe.dataset == dataset
             and recipe.cstream == claim.stream and frames_ok)
@@ -456,7 +456,7 @@ def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
         sec = section(claim.protocol, claim.setting)
         line = sec["lines"].setdefault(claim.line_key, Row([claim.method, claim.variant, claim.stream or "–",
                                                             claim.backbone or "–", claim.frames or "–"]))
-        dataset = f"{BENCHMARKS[claim.benchmark]}-{claim.split}"
+        dataset = dataset_of(claim.benchmark, claim.split)
         line.cells[dataset] = Cell(reported=float(claim.value), reported_text=claim.value_text if "value_text" in claim
                                    else f"{claim.value:g}", flags=claim_flags(claim), tolerance=claim.tolerance,
                                    title=_claim_title(claim), expected=bool(claim.suite_method), verdict="")

@@ -30,7 +30,7 @@ from datasets.feeder import ViewFn
 from datasets.layouts import get_layout
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.losses import moco_logits, multi_positive_nce, topk_positive_mask
-from methods.presets import PAPER_MINING_150, quick_preset
+from methods.presets import PAPER_MINING_150, quick_preset, with_cpu_preset
 
 #: EADM threshold: the official ``Simam_Drop(keep_prob=0.7)``; attention ≥ it is dropped.
 DROP_THRESHOLD = 0.7
@@ -119,12 +119,12 @@ class AimCLR(MoCoMethod):
     name = "aimclr"
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07,
                                   extra=dict(DEFAULT_OPTIONS))
-    presets: dict[str, Preset] = {
+    presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
         "quick": quick_preset(epochs=4, mining_epoch=2, note=(
             "AimCLR: 4 epochs with mining from epoch 3 (the paper switches at half the schedule, "
             "epoch 150 of 300); not tuned for AimCLR, the rest is SkeletonCLR's measured quick recipe")),
-    }
+    })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
                  mining_epoch: int = 0) -> None:

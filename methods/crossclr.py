@@ -34,7 +34,7 @@ from datasets.skeleton import STREAMS, to_stream
 from methods.base import MethodConfig, MoCoMethod, Preset, init_query_key, projection_head
 from methods.encoders import build_encoder
 from methods.losses import info_nce, multi_positive_nce, topk_positive_mask
-from methods.presets import PAPER_MINING_150, quick_preset
+from methods.presets import PAPER_MINING_150, quick_preset, with_cpu_preset
 
 #: Attribute and buffer suffix of each stream, as in the official state dict (``encoder_q_motion``,
 #: ``queue_bone``, ``queue_ptr_motion``; the joint branch has none).
@@ -102,7 +102,7 @@ class CrosSCLR(MoCoMethod):
     streams = STREAMS
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07,
                                   extra=dict(OPTIONS))
-    presets: dict[str, Preset] = {
+    presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
         "quick": quick_preset(
             epochs=6, mining_epoch=3,
@@ -112,7 +112,7 @@ class CrosSCLR(MoCoMethod):
                  "init's 67.15 (zoo entry crossclr-synthetic-xsub-joint-official); with the corrected heads "
                  "and keys 59.79/63.19/57.64 over 3 epochs",
         ),
-    }
+    })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
                  mining_epoch: int = 0) -> None:

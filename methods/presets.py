@@ -50,3 +50,32 @@ def quick_preset(epochs: int = 3, milestones: tuple[int, ...] = (), mining_epoch
              "as the paper"
              + (f"; {note}" if note else ""),
     )
+
+
+#: Epochs of the ``cpu`` preset, one count for every method (issue 14 item 4).
+CPU_EPOCHS = 4
+
+
+def cpu_preset(quick: Preset) -> Preset:
+    """The ``cpu`` recipe for a small real benchmark (NW-UCLA's 1,020 training clips, UTD-MHAD's
+    431): a method's ``quick`` recipe run for :data:`CPU_EPOCHS` epochs, mining (AimCLR,
+    CrosSCLR) after half of them as the paper switches at epoch 150 of 300.
+
+    Sized, not measured on the real data (not on these machines): SkeletonCLR's quick recipe took
+    ≈ 35 CPU-minutes for 12 epochs on NW-UCLA (issue 12's table), ≈ 2.9 min an epoch; the other
+    methods' steps cost 1.6× (AimCLR), 3.1× (CrosSCLR, three views) and 4.6× (SkeleMixCLR+) as
+    much (issue 15's step rates), so 4 epochs take ≈ 12 / 19 / 36 / 53 minutes on 2 cores — the
+    slowest method sets the count, under an hour. The paper schedules (300 epochs, a 32,768-key
+    queue on 1 k clips) cannot run on a CPU; no paper reporting NW-UCLA publishes a CPU recipe.
+    """
+    return replace(
+        quick, name="cpu", epochs=CPU_EPOCHS, milestones=(), mining_epoch=CPU_EPOCHS // 2 if quick.mining_epoch else 0,
+        note=f"cpu recipe for small real benchmarks: the quick recipe for {CPU_EPOCHS} epochs"
+             + (f", mining after epoch {CPU_EPOCHS // 2}" if quick.mining_epoch else "")
+             + " (methods/presets.py cpu_preset says how it is sized); quick: " + quick.note,
+    )
+
+
+def with_cpu_preset(presets: dict[str, Preset]) -> dict[str, Preset]:
+    """A method's presets with ``cpu`` derived from its ``quick``."""
+    return {**presets, "cpu": cpu_preset(presets["quick"])}

@@ -40,9 +40,16 @@ RUN_FILE = "run.json"
 LOG_FILE = "log.txt"
 
 
+#: Real benchmarks small enough to pretrain on a CPU, whose default recipe is ``cpu`` (issue 14).
+CPU_SIZED = ("nwucla-xview", "utdmhad-xsub")
+
+
 def default_preset(dataset: str) -> str:
-    """``quick`` on the embedded data, where a paper schedule cannot finish on a CPU."""
-    return "quick" if dataset in SYNTHETIC else "paper"
+    """``quick`` on the embedded data and ``cpu`` on the small real benchmarks, where a paper
+    schedule cannot finish on a CPU; ``paper`` elsewhere."""
+    if dataset in SYNTHETIC:
+        return "quick"
+    return "cpu" if dataset in CPU_SIZED else "paper"
 
 
 def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None) -> Preset:
@@ -340,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
     ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic)")
     ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (real datasets)")
-    ap.add_argument("--preset", choices=["quick", "paper"], help="recipe (default: quick on synthetic data, else paper)")
+    ap.add_argument("--preset", choices=["quick", "cpu", "paper"],
+                    help=f"recipe (default: quick on synthetic data, cpu on {', '.join(CPU_SIZED)}, else paper)")
     ap.add_argument("--epochs", type=positive_int, help="override the preset's epochs")
     ap.add_argument("--stream", default="joint", choices=STREAMS)
     seeds = ap.add_mutually_exclusive_group()

@@ -27,7 +27,7 @@ from datasets.skelemix import MixRegion, check_body_parts, mix, sample_region
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.encoders.pooling import mask_pool
 from methods.losses import info_nce, info_nce_extra_negative
-from methods.presets import PAPER_CONSTANT, quick_preset
+from methods.presets import PAPER_CONSTANT, quick_preset, with_cpu_preset
 
 #: The released ``swap_params [[2, 3, 7, 11, 3, 1.]]``: 2–3 body parts, 7–11 blocks of 4 frames,
 #: 3 mixes per step, regional weight 1, summed over the mixes (methods.md §2.4).
@@ -50,10 +50,10 @@ class SkeleMixCLR(MoCoMethod):
     name = "skelemixclr"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2, extra=SKELEMIX_PLUS)
     linear_epochs = 150  # its linear_eval config (methods.md §3.1)
-    presets: dict[str, Preset] = {
+    presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_CONSTANT,
         "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=3)),
-    }
+    })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
                  mining_epoch: int = 0) -> None:
@@ -108,7 +108,7 @@ class SkeleMixCLRv1(SkeleMixCLR):
     name = "skelemixclr-v1"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2,
                                   extra={**SKELEMIX_PLUS, "mixes": 1, "reduce": "mean"})
-    presets: dict[str, Preset] = {
+    presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_CONSTANT,
         "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=1)),
-    }
+    })

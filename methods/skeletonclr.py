@@ -13,13 +13,13 @@ import torch
 from datasets.augment import make_normal_view
 from methods.base import MethodConfig, MoCoMethod, Preset
 from methods.losses import info_nce
-from methods.presets import PAPER_STEP_250, quick_preset
+from methods.presets import PAPER_STEP_250, quick_preset, with_cpu_preset
 
 
 class SkeletonCLR(MoCoMethod):
     name = "skeletonclr"
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07)
-    presets: dict[str, Preset] = {"paper": PAPER_STEP_250, "quick": quick_preset()}
+    presets: dict[str, Preset] = with_cpu_preset({"paper": PAPER_STEP_250, "quick": quick_preset()})
 
     def views(self):
         view = make_normal_view(self.config.layout)

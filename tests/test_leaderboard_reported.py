@@ -89,3 +89,10 @@ def test_a_claim_twice_is_refused(tmp_path):
     path.write_text("\n".join(text + [text[1]]) + "\n")
     with pytest.raises(ValueError, match="the same claim twice"):
         read_reported(path)
+
+
+def test_an_nwucla_claim_names_the_suites_cross_view_benchmark():
+    from leaderboard.reported import dataset_of
+
+    assert check_claim({**GOOD, "benchmark": "NW-UCLA", "split": "xview"}) == []
+    assert dataset_of("NW-UCLA", "xview") == "nwucla-xview"

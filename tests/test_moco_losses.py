@@ -100,6 +100,22 @@ def test_presets():
     assert quick.queue_size % quick.batch_size == 0 and quick.note
 
 
+@pytest.mark.parametrize("name", ["skeletonclr", "skelemixclr", "aimclr", "crossclr"])
+def test_the_cpu_preset_is_the_quick_recipe_for_four_epochs(name):
+    quick, cpu = get_method(name).presets["quick"], get_method(name).presets["cpu"]
+    assert (cpu.name, cpu.epochs, cpu.milestones) == ("cpu", 4, ())
+    assert cpu.mining_epoch == (2 if quick.mining_epoch else 0)  # half the schedule, as the paper's 150 of 300
+    same = ("batch_size", "lr", "queue_size", "key_momentum", "key_init", "temperature", "weight_decay")
+    assert [getattr(cpu, f) for f in same] == [getattr(quick, f) for f in same]
+
+
+def test_small_real_benchmarks_default_to_the_cpu_preset():
+    from methods.pretrain import default_preset
+
+    assert [default_preset(d) for d in ("synthetic-xsub", "nwucla-xview", "utdmhad-xsub", "ntu60-xsub")] == [
+        "quick", "cpu", "cpu", "paper"]
+
+
 def test_a_method_must_define_views_and_training_step():
     class Incomplete(MoCoMethod):
         name = "incomplete"
