@@ -19,6 +19,7 @@ from torch import nn
 
 from datasets.feeder import ViewFn
 from datasets.skeleton import to_stream
+from methods.distributed import gather
 from methods.encoders import build_encoder
 
 
@@ -222,12 +223,17 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor, suffix: str = "") -> None:
         """Write ``keys`` (N, D) at the pointer of ``queue<suffix>``; the queue size must be a multiple
-        of N (the official ``update_ptr`` asserts it; the loader drops the last partial batch)."""
+        of N (the official ``update_ptr`` asserts it; the loader drops the last partial batch).
+        Under data parallelism the keys of every rank are gathered first (in rank order), so each
+        rank's queue receives the whole global batch (:mod:`methods.distributed`)."""
+        local = keys.shape[0]
+        keys = gather(keys)
         queue, ptr_buf = getattr(self, f"queue{suffix}"), getattr(self, f"queue_ptr{suffix}")
         size = queue.shape[1]
         n = keys.shape[0]
         if size % n:
-            raise ValueError(f"queue size {size} is not a multiple of the batch size {n}")
+            ranks = f" ({n // local} processes × {local})" if n != local else ""
+            raise ValueError(f"queue size {size} is not a multiple of the batch size {n}{ranks}")
         ptr = int(ptr_buf)
         queue[:, ptr : ptr + n] = keys.T
         ptr_buf[0] = (ptr + n) % size
@@ -243,3 +249,7 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def training_step(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         """Loss of one batch of views at 1-based ``epoch``, and scalars to log."""
+
+    def forward(self, views: Sequence[torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
+        """:meth:`training_step`: the call ``DistributedDataParallel`` wraps to average gradients."""
+        return self.training_step(views, epoch)

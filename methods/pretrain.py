@@ -29,6 +29,7 @@ from datasets.store import Split, benchmark_layout
 from methods import available, get_method
 from methods.allocator import keep_freed_memory
 from methods.base import MoCoMethod, Preset
+from methods import distributed
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
 from protocols.features import extract_features
@@ -176,6 +177,7 @@ def pretrain(
     save_every: int = 0,
     restart: bool = False,
     knn_every: int | None = None,
+    sync_bn: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -185,6 +187,10 @@ def pretrain(
     end of every epoch and, with ``save_every``, every that many steps. ``max_steps`` caps the
     steps per epoch (tests only). ``knn_every`` N runs the online KNN monitor every N epochs
     (:func:`knn_monitor`; default: every epoch on the embedded data, off on real data).
+
+    Started by ``torchrun`` with several processes, the run is data-parallel
+    (:mod:`methods.distributed`): the preset's batch is the global batch, rank 0 writes every
+    file, and ``sync_bn`` computes BatchNorm statistics over the global batch.
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
@@ -198,17 +204,33 @@ def pretrain(
                                                             p, seed, options)
     own_stream = method_cls.streams[0] if method_cls.streams else stream
     final = out / encoder_file(stream, own_stream)
-    if restart and (moved := move_aside(out)) is not None:
+    world, device = distributed.setup(device or default_device())
+    if restart and world.main and (moved := move_aside(out)) is not None:
         print(f"--restart: moved the previous run folder to {moved}", file=sys.stderr)
+    distributed.barrier()
     if check_run_folder(out, final, p.epochs, resume):
         return final
-    device = device or default_device()
+    if p.batch_size % world.size:
+        raise ValueError(f"the global batch {p.batch_size} of preset {p.name} does not split over {world.size} "
+                         "processes; start a process count that divides it")
+    if sync_bn and device.type != "cuda":
+        raise ValueError("--sync-bn needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel); without it each "
+                         "process normalises with its own share of the batch")
     overrides = method_config_overrides(method_cls, own_stream, options)
     # the encoder is built for the benchmark's skeleton layout (its manifest's; ntu25 where absent)
     train, _, manifest = load_benchmark(dataset, method_cls.default_config.frames, data_root)
     layout = benchmark_layout(manifest).name
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
+    torch.manual_seed(distributed.rank_seed(seed, world))  # each rank's own dropout; rank 0 as one process
+    step_fn = model.training_step
+    if world.distributed:
+        if sync_bn:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        # every rank starts from rank 0's weights and queue; BN buffers stay per rank (no broadcast)
+        step_fn = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,
+            find_unused_parameters=True)
     if knn_every is None:
         knn_every = 1 if dataset in SYNTHETIC else 0
     if len(train) < p.batch_size:
@@ -223,12 +245,16 @@ def pretrain(
         "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
     }
+    if world.distributed:  # a state of W processes resumes with W processes
+        meta["processes"] = world.size
+        meta["sync_bn"] = sync_bn
     optimizer = build_optimizer(model, p)
     epoch, step, history, wall, sums = 1, 0, [], 0.0, {}
     last = out / "last.pt"
-    for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
-        torn.unlink()
-    log = RunLog(out / LOG_FILE)
+    if world.main:
+        for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
+            torn.unlink()
+    log = RunLog(out / LOG_FILE, quiet=not world.main)
     resumed_batch_rng = None
     if resume and last.is_file():
         state = read_training_state(last, meta, device)
@@ -236,24 +262,31 @@ def pretrain(
         optimizer.load_state_dict(state["optimizer"])
         epoch, step = state["position"]
         history, wall, sums = list(state["history"]), float(state["wall_s"]), dict(state["sums"])
-        restore_rng(state["rng"])
+        rng = state["rng_ranks"][world.rank] if world.distributed else state["rng"]
+        restore_rng(rng)
         if step >= steps:  # saved at the end of an epoch: the method reseeds its batch generator
             epoch, step, sums = epoch + 1, 0, {}
         else:
-            resumed_batch_rng = state["rng"]["batch"]
+            resumed_batch_rng = rng["batch"]
         log.line(f"resuming {out.name} at epoch {epoch} step {step} of {steps}")
     feeder = ViewsDataset(train, model.views(), seed=seed)
     encoder_kwargs = model.config.encoder_kwargs()
 
     def save_state(position: tuple[int, int]) -> None:
-        atomic_save({"format": TRAINING_FORMAT, "state_version": STATE_VERSION, "encoder": model.config.encoder,
-                     "encoder_kwargs": encoder_kwargs, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "position": position, "epoch": position[0] - (position[1] < steps),
-                     "sums": dict(sums), "history": history, "wall_s": wall, "rng": capture_rng(model.batch_rng),
-                     "meta": meta}, last)
+        rng = capture_rng(model.batch_rng)
+        ranks = distributed.gather_objects(rng)  # every rank takes part; rank 0 writes
+        if not world.main:
+            return
+        state = {"format": TRAINING_FORMAT, "state_version": STATE_VERSION, "encoder": model.config.encoder,
+                 "encoder_kwargs": encoder_kwargs, "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "position": position, "epoch": position[0] - (position[1] < steps),
+                 "sums": dict(sums), "history": history, "wall_s": wall, "rng": rng, "meta": meta}
+        if world.distributed:
+            state["rng_ranks"] = ranks
+        atomic_save(state, last)
 
     remaining = (p.epochs - epoch + 1) * steps - step
-    bar = progress(total=max(remaining, 0), desc=f"pretrain {method_cls.name}", unit="step")
+    bar = progress(total=max(remaining, 0), desc=f"pretrain {method_cls.name}", unit="step", disable=not world.main)
     session_start, done_this_session = time.time(), 0
     while epoch <= p.epochs:
         lr = p.lr_at(epoch)
@@ -264,20 +297,22 @@ def pretrain(
         if resumed_batch_rng is not None:
             model.batch_rng.bit_generator.state = resumed_batch_rng
             resumed_batch_rng = None
-        order = epoch_order(len(train), seed, epoch)[step * p.batch_size : steps * p.batch_size].tolist()
+        order = epoch_order(len(train), seed, epoch)[step * p.batch_size : steps * p.batch_size].numpy()
+        order = distributed.rank_share(order, p.batch_size, world).tolist()
         # the generator keeps the loader off torch's global one, which dropout draws from
-        loader = DataLoader(feeder, batch_size=p.batch_size, sampler=order, drop_last=True, num_workers=workers,
-                            generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        loader = DataLoader(feeder, batch_size=p.batch_size // world.size, sampler=order, drop_last=True,
+                            num_workers=workers, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         model.train()
         t_last = time.time()
         for batch in loader:
             views = [v.to(device, non_blocking=True) for v in batch[:-2]]
-            loss, logs = model.training_step(views, epoch)
+            loss, logs = step_fn(views, epoch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {step}; lower the LR")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            logs = distributed.mean_over_ranks(logs, device)
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + float(value)
             step += 1
@@ -291,7 +326,9 @@ def pretrain(
         wall += time.time() - t_last
         means = {key: value / steps for key, value in sums.items()}
         if knn_every and epoch % knn_every == 0:
-            means.update(knn_monitor(model.backbone(), train, own_stream, device))
+            # rank 0 computes it for all (eval mode: no random draws, no collective)
+            monitor = knn_monitor(model.backbone(), train, own_stream, device) if world.main else {}
+            means.update(distributed.gather_objects(monitor)[0])
             bar.set_postfix(epoch=epoch, knn=f"{means['knn_top1']:.1f}", refresh=False)
         history.append({"epoch": epoch, **means, "lr": lr})
         rate = (time.time() - session_start) / max(done_this_session, 1)
@@ -300,15 +337,18 @@ def pretrain(
         log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g}{knn} "
                  f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min")
         save_state((epoch, steps))
-        if snapshot_every and epoch % snapshot_every == 0:
+        if snapshot_every and epoch % snapshot_every == 0 and world.main:
             export_encoders(model, out, own_stream, {**meta, "epoch": epoch}, epoch)
         epoch, step, sums = epoch + 1, 0, {}
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device), "command": command_line(), "finished": now()}
-    export_encoders(model, out, own_stream, {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
-    atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
+    if world.main:
+        export_encoders(model, out, own_stream,
+                        {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
+        atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
     log.line(f"finished: {final}")
+    distributed.barrier()  # the other ranks return once rank 0 has written the run
     return final
 
 
@@ -332,10 +372,12 @@ class RunLog:
     """The run's log file (``log.txt`` in the run folder), each line also on stderr: the epoch
     lines with their ETA survive a closed terminal."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, quiet: bool = False) -> None:
+        self.path, self.quiet = Path(path), quiet  # quiet: a data-parallel rank other than 0
 
     def line(self, message: str) -> None:
+        if self.quiet:
+            return
         log_line(message)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as f:
@@ -372,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=natural_int, default=0, help="data loader workers (default 0: in-process)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
                     help="method option, repeatable (e.g. aimclr normalise_blur=true, crossclr stale_keys=false)")
+    ap.add_argument("--sync-bn", action="store_true",
+                    help="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, GPUs only; "
+                         "default: each process's own share, as the official code)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -391,8 +436,9 @@ def main(argv: list[str] | None = None) -> int:
             path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, seed,
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
-                            knn_every=args.knn_every)
-            print(f"encoder checkpoint: {path}")
+                            knn_every=args.knn_every, sync_bn=args.sync_bn)
+            if distributed.launched_world().main:
+                print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
