@@ -1,0 +1,76 @@
+"""The pretraining step of each method and the frozen encoder's feature extraction, as FLOP
+rates over the same test's matmul rate (conftest.py).
+
+Run: ``tox -e bench`` (or ``python -m pytest tests/benchmarks/bench_steps.py --benchmark-enable``).
+Inputs are random skeletons passed through each method's own views, batch 32, the paper
+architecture and queue (issue 15's table: SkeletonCLR 48 %, AimCLR 52 %, CrosSCLR 47 %,
+SkeleMixCLR+ 42 % of the matmul rate; inference 76 %).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from datasets.store import Split
+from methods import get_method
+from methods.base import build_backbone
+from methods.pretrain import build_optimizer
+from protocols.features import extract_features
+
+BATCH = 32
+METHODS = ("skeletonclr", "aimclr", "crossclr", "skelemixclr")
+ROUNDS = 5
+
+
+def skeletons(n: int, frames: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, 0.3, size=(n, 3, frames, 25, 2)).astype(np.float32)
+
+
+def training_step(name: str):
+    """One optimiser step of ``name`` on a fixed batch of its views, as a closure."""
+    cls = get_method(name)
+    preset = cls.presets["paper"]
+    torch.manual_seed(0)
+    model = cls.from_preset(preset).train()
+    x, rng = skeletons(BATCH, model.config.frames), np.random.default_rng(1)
+    views = [torch.from_numpy(np.stack([view(s, rng) for s in x])) for view in model.views()]
+    optimizer = build_optimizer(model, preset)
+
+    def step() -> None:
+        loss, _ = model.training_step(views, 1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm-up: first-call allocations
+    return step
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.benchmark(group="pretraining step, batch 32")
+def test_pretraining_step(benchmark, flop_report, count_flops, name) -> None:
+    step = training_step(name)
+    flops = count_flops(step)
+    benchmark.pedantic(step, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    info = flop_report(flops, BATCH)
+    assert info["gflop_per_call"] > 0
+
+
+@pytest.mark.parametrize("batch", (16, 256))
+@pytest.mark.benchmark(group="feature extraction, ST-GCN, 256 clips")
+def test_feature_extraction(benchmark, flop_report, count_flops, batch) -> None:
+    torch.manual_seed(0)
+    encoder = build_backbone(get_method("skeletonclr").default_config)
+    x = skeletons(256, 50)
+    split = Split(x, [str(i) for i in range(len(x))], np.zeros(len(x), np.int64))
+    cpu = torch.device("cpu")
+
+    def extract() -> np.ndarray:
+        return extract_features(encoder, split, "joint", cpu, batch_size=batch, desc="bench")
+
+    flops = count_flops(extract)
+    features = benchmark.pedantic(extract, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    assert features.shape == (256, 256)
+    flop_report(flops, len(x))
