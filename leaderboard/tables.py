@@ -50,6 +50,8 @@ PROTOCOL_NOTES = {
     "robustness": "Linear probe trained on clean features: clean top-1, and `kept` = mean accuracy retained under "
                   "the corruptions (1.0: unaffected).",
 }
+#: Protocols that train nothing, so have no epochs to choose among.
+UNTRAINED = ("knn",)
 SYNTHETIC_METRIC = "Cells: final-epoch top-1 (the best-over-evaluations figure is in records.csv)."
 REAL_METRIC = ("Reported: as the source prints it, for the official code the best test top-1 over evaluations every "
                "5 epochs; reproduced: the record metric the claim names in reported.csv (`best_top1`, the same "
@@ -260,7 +262,8 @@ def protocol_tables(g: pd.DataFrame, group: str) -> list[Table]:
             prec = pd.concat([prec, supervised[supervised.dataset.isin(prec.dataset)]])
         rows, columns = recipe_rows(prec, randoms, second={"robustness": "kept"}.get(protocol, ""))
         tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", _slug(f"{group}-{protocol}"),
-                            f"{PROTOCOL_NOTES.get(protocol, '')} {SYNTHETIC_METRIC}".strip(), SYN_LABELS, columns, [column_title(c) for c in columns],
+                            f"{PROTOCOL_NOTES.get(protocol, '')} {'' if protocol in UNTRAINED else SYNTHETIC_METRIC}".strip(),
+                            SYN_LABELS, columns, [column_title(c) for c in columns],
                             rows))
     return tables
 

@@ -45,6 +45,10 @@ LOG_FILE = "log.txt"
 CPU_SIZED = ("nwucla-xview", "utdmhad-xsub")
 
 
+#: Numerics of a pretraining step: fp32, or the encoders under bf16 autocast (losses in fp32).
+PRECISIONS = ("fp32", "bf16")
+
+
 def default_preset(dataset: str) -> str:
     """``quick`` on the embedded data and ``cpu`` on the small real benchmarks, where a paper
     schedule cannot finish on a CPU; ``paper`` elsewhere."""
@@ -178,6 +182,7 @@ def pretrain(
     restart: bool = False,
     knn_every: int | None = None,
     sync_bn: bool = False,
+    precision: str = "fp32",
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -190,13 +195,17 @@ def pretrain(
 
     Started by ``torchrun`` with several processes, the run is data-parallel
     (:mod:`methods.distributed`): the preset's batch is the global batch, rank 0 writes every
-    file, and ``sync_bn`` computes BatchNorm statistics over the global batch.
+    file, and ``sync_bn`` computes BatchNorm statistics over the global batch. ``precision``
+    ``bf16`` runs the encoders under bf16 autocast, the losses and the queue in fp32
+    (:mod:`methods.losses`).
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
     if method_cls.streams and stream not in method_cls.streams:
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if save_every < 0 or snapshot_every < 0 or workers < 0:
         raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
@@ -245,6 +254,8 @@ def pretrain(
         "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
     }
+    if precision != "fp32":  # (absent for fp32: states and records of earlier runs stay valid)
+        meta["precision"] = precision
     if world.distributed:  # a state of W processes resumes with W processes
         meta["processes"] = world.size
         meta["sync_bn"] = sync_bn
@@ -301,12 +312,14 @@ def pretrain(
         order = distributed.rank_share(order, p.batch_size, world).tolist()
         # the generator keeps the loader off torch's global one, which dropout draws from
         loader = DataLoader(feeder, batch_size=p.batch_size // world.size, sampler=order, drop_last=True,
-                            num_workers=workers, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+                            num_workers=workers, pin_memory=device.type == "cuda",
+                            generator=torch.Generator().manual_seed(seed * 100003 + epoch))
         model.train()
         t_last = time.time()
         for batch in loader:
             views = [v.to(device, non_blocking=True) for v in batch[:-2]]
-            loss, logs = step_fn(views, epoch)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss, logs = step_fn(views, epoch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {step}; lower the LR")
             optimizer.zero_grad(set_to_none=True)
@@ -417,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--sync-bn", action="store_true",
                     help="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, GPUs only; "
                          "default: each process's own share, as the official code)")
+    ap.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                    help="bf16: encoders under bf16 autocast, losses and queue in fp32 (default: %(default)s)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -436,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, seed,
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
-                            knn_every=args.knn_every, sync_bn=args.sync_bn)
+                            knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
