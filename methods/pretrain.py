@@ -26,10 +26,9 @@ from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
 from datasets.splits import monitor_holdout
 from datasets.store import Split, benchmark_layout
-from methods import available, get_method
+from methods import available, distributed, get_method
 from methods.allocator import keep_freed_memory
 from methods.base import MoCoMethod, Preset
-from methods import distributed
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
 from protocols.features import extract_features

@@ -10,7 +10,6 @@ data parallelism without SyncBatchNorm does, and what the official multi-GPU cod
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
@@ -85,7 +84,7 @@ def test_two_processes_train_what_one_process_trains_on_the_global_batch(runs):
     # the queue received the global batch's keys in order, and the pointer moved by it
     assert int(one["model"]["queue_ptr"]) == int(two["model"]["queue_ptr"]) == 4 * 32
     for name, tensor in one["model"].items():
-        torch.testing.assert_close(two["model"][name], tensor, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(two["model"][name], tensor, rtol=1e-4, atol=1e-5, msg=lambda m, name=name: f"{name}: {m}")
     np.testing.assert_allclose([h["loss"] for h in two["history"]], [h["loss"] for h in one["history"]], rtol=1e-5)
     # only rank 0 wrote the log: one line per epoch, not two
     log = (runs["ddp"] / "log.txt").read_text()
@@ -102,7 +101,7 @@ def test_a_killed_distributed_run_resumes_on_every_rank(runs):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     final, reference = state(out), state(runs["ddp"])
     for name, tensor in reference["model"].items():
-        torch.testing.assert_close(final["model"][name], tensor, rtol=0, atol=0, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(final["model"][name], tensor, rtol=0, atol=0, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_each_rank_takes_its_share_of_every_global_batch():
