@@ -176,7 +176,7 @@ def standardised_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarr
         layer.bias.fill_(-1e9)  # a class absent from the training labels is never predicted
         layer.weight[logistic.classes_] = torch.from_numpy(coef).float()
         layer.bias[logistic.classes_] = torch.from_numpy(bias).float()
-        logits = layer(torch.from_numpy(np.asarray(val_x, np.float32)))
+        logits = layer(torch.from_numpy(np.array(val_x, np.float32)))  # a copy: the input may be read-only
     yv = torch.from_numpy(np.asarray(val_y)).long()
     top1, top5 = topk_accuracy(logits, yv, 1), topk_accuracy(logits, yv, 5)
     metrics = {"top1": round(top1, 2), "top5": round(top5, 2), "best_top1": round(top1, 2), "best_epoch": None,
