@@ -129,6 +129,7 @@ def rank_share(order: np.ndarray, batch_size: int, world: World) -> np.ndarray:
 
 
 def rank_seed(seed: int, world: World) -> int:
-    """The torch seed of a rank's own draws (dropout) after the shared initialisation: the run's
-    seed on rank 0, so a one-process run is unchanged, and a distinct one on every other rank."""
+    """The torch seed of a rank's own draws (dropout) after the shared initialisation, for ranks
+    above 0 (rank 0 is not reseeded: it continues the generator as a one-process run does, so
+    one-process runs keep their numbers); distinct for every rank."""
     return seed if world.rank == 0 else int(np.random.SeedSequence([seed, world.rank]).generate_state(1)[0])

@@ -230,7 +230,8 @@ def pretrain(
     layout = benchmark_layout(manifest).name
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
-    torch.manual_seed(distributed.rank_seed(seed, world))  # each rank's own dropout; rank 0 as one process
+    if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
+        torch.manual_seed(distributed.rank_seed(seed, world))
     step_fn = model.training_step
     if world.distributed:
         if sync_bn:
