@@ -30,7 +30,6 @@ from datasets.cache import REPO_ROOT
 from leaderboard.frame import records_frame
 from leaderboard.reported import REPORTED, dataset_of, read_reported, suite_stream
 from leaderboard.tables import checks
-from methods.allocator import keep_freed_memory
 from results import read_records, records_dir
 from results.cli import ArgumentParser, seed_list
 
@@ -203,7 +202,6 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """0 when every planned check passes, 1 when one fails, 2 when nothing can run or a run fails."""
     args = build_parser().parse_args(argv)
-    keep_freed_memory()
     try:
         seeds = list(args.seeds)
         reported = read_reported(args.reported)

@@ -27,7 +27,6 @@ from datasets.skeleton import STREAMS
 from datasets.splits import monitor_holdout
 from datasets.store import Split, benchmark_layout
 from methods import available, distributed, get_method
-from methods.allocator import keep_freed_memory
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
@@ -439,7 +438,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    keep_freed_memory()
     seeds = args.run_seeds or (args.seed,)
     if len(seeds) > 1 and args.out is not None:
         ap.error("--seeds runs one folder per seed under the cache; drop --out (or give one --seed)")

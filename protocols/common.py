@@ -19,7 +19,6 @@ from datasets.layouts import get_layout
 from datasets.skeleton import STREAMS
 from datasets.store import Split, benchmark_layout, load_split, read_manifest
 from methods import available, get_method
-from methods.allocator import keep_freed_memory
 from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
@@ -278,7 +277,6 @@ def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argpar
             argv: list[str] | None = None) -> int:
     """Parse, run, and turn expected failures into one clear line and exit code 2."""
     args = build().parse_args(argv)
-    keep_freed_memory()
     try:
         device = parse_device(args.device)
         for run in each_seed(args):

@@ -49,8 +49,9 @@ def inference_batch(device: torch.device) -> int:
     On a CPU a batch of 256 allocates activations far above glibc's mmap threshold, so every
     forward pass maps and unmaps fresh pages: 2.65 M minor page faults and 28.7 samples/s for the
     ST-GCN over 512 synthetic-xsub clips on 2 cores, against 71.6 at 16, 61.2 at 8 and 44 at 32–64
-    (measured for issue 15; the same features to the bit). ``methods/allocator.py`` removes
-    the faults at any batch size at the cost of a larger resident set; a small batch needs nothing.
+    (measured for issue 15; the same features to the bit). The README's main command went from
+    5:14 and 2.6 GB peak to 2:12 and 1.8 GB. (Raising glibc's mmap and trim thresholds, tried
+    before, removed the faults too but held 6.9 GB; the small batch fixes it where it arises.)
     """
     return 256 if device.type == "cuda" else 16
 
