@@ -29,9 +29,9 @@ from datasets.store import Split, benchmark_layout
 from methods import available, distributed, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
+from methods.encoders.features import extract_features
+from methods.neighbours import knn_metrics
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
-from protocols.features import extract_features
-from protocols.neighbours import knn_metrics
 from results.cli import ArgumentParser, natural_int, positive_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
@@ -368,7 +368,7 @@ def knn_monitor(backbone: torch.nn.Module, train: Split, stream: str, device: to
     """Online KNN of the query backbone on the training split alone: the performers that
     :func:`datasets.splits.monitor_holdout` holds out are the queries, the others the bank
     (pooled features of the clean clips; cosine 1-NN and the weighted vote at k=20, t=0.1, %; the
-    KNN protocol's maths, :mod:`protocols.neighbours`). It shows while pretraining runs whether
+    KNN protocol's maths, :mod:`methods.neighbours`). It shows while pretraining runs whether
     the representation is learning, and a recipe may be chosen by it without touching the test
     split. Eval mode draws no random numbers, so the monitor leaves the run bit-identical; the
     training loop puts the model back in train mode each epoch."""

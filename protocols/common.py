@@ -22,9 +22,9 @@ from methods import available, get_method
 from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
+from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
-from protocols.features import encoder_fingerprint
 from results import read_records, reference_line, summary_line, write_record
 from results.cli import natural_int, seed_list
 from results.provenance import command_line, device_name, git_commit, now, parse_device

@@ -37,10 +37,11 @@ from datasets import DEFAULT_DATASET, benchmark_folder, data_provenance
 from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
+from methods.encoders.features import encoder_fingerprint
+from methods.neighbours import accuracy, euclidean_nearest, knn_metrics
 from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cli
-from protocols.features import cached_features, encoder_fingerprint
+from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, standardised_probe
-from protocols.neighbours import accuracy, euclidean_nearest, knn_metrics
 from results import read_records
 from results.cli import ArgumentParser, positive_int, seed_list
 

@@ -1,4 +1,4 @@
-"""The one feature extraction every protocol shares, and its cache.
+"""The cache of the one feature extraction every protocol shares (``methods/encoders/features.py``).
 
 Nothing on the frozen side is random (eval mode: dropout off, BN on its running statistics,
 no augmentation — methods.md §3.1), so features are extracted once and cached, keyed by the
@@ -18,63 +18,13 @@ from torch import nn
 
 from datasets.cache import cache_dir
 from datasets.integrity import verify_benchmark
-from datasets.progress import progress
-from datasets.skeleton import to_stream
 from datasets.store import Split
-
-
-def encoder_fingerprint(encoder: nn.Module) -> str:
-    """SHA-256 over the names, shapes and values of the encoder's state (params + buffers)."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(encoder.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        h.update(name.encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
+from methods.encoders.features import encoder_fingerprint, extract_features
 
 
 def data_fingerprint(folder: Path) -> str:
     """SHA-256 over the manifest's checksums, of a folder verified against them (cached after the first time)."""
     return verify_benchmark(folder)
-
-
-#: Samples read from the (memory-mapped) data at a time; also the unit of the progress bar.
-READ_CHUNK = 256
-
-
-def inference_batch(device: torch.device) -> int:
-    """Samples per forward pass of the frozen encoder: 256 on a GPU, 16 on a CPU.
-
-    On a CPU a batch of 256 allocates activations far above glibc's mmap threshold, so every
-    forward pass maps and unmaps fresh pages: 2.65 M minor page faults and 28.7 samples/s for the
-    ST-GCN over 512 synthetic-xsub clips on 2 cores, against 71.6 at 16, 61.2 at 8 and 44 at 32–64
-    (measured for issue 15; the same features to the bit). The README's main command went from
-    5:14 and 2.6 GB peak to 2:12 and 1.8 GB. (Raising glibc's mmap and trim thresholds, tried
-    before, removed the faults too but held 6.9 GB; the small batch fixes it where it arises.)
-    """
-    return 256 if device.type == "cuda" else 16
-
-
-@torch.no_grad()
-def extract_features(encoder: nn.Module, split: Split, stream: str, device: torch.device,
-                     batch_size: int | None = None, desc: str = "features") -> np.ndarray:
-    """Pooled ``(N, 256)`` features of every sample of ``split`` with the encoder in eval mode.
-
-    The data are read in chunks of :data:`READ_CHUNK` samples (so a reader that builds its slices,
-    as the robustness protocol's corrupted view, builds each once) and passed through the encoder
-    in batches of ``batch_size`` (default :func:`inference_batch`); eval mode makes the features
-    independent of the batching.
-    """
-    encoder = encoder.to(device).eval()
-    batch_size = batch_size or inference_batch(device)
-    out = []
-    n = len(split)
-    for start in progress(range(0, n, READ_CHUNK), desc=desc, unit="chunk"):
-        chunk = torch.from_numpy(np.array(split.data[start : start + READ_CHUNK], dtype=np.float32))
-        for sub in chunk.split(batch_size):
-            out.append(encoder(to_stream(sub.to(device), stream)).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def cached_features(encoder: nn.Module, folder: Path, part: str, split: Split, stream: str,

@@ -1,7 +1,7 @@
 """KNN evaluation: ``python -m protocols.knn --method skelemixclr``.
 
 The frozen encoder in eval mode (methods.md §3.2), the whole training set as the bank, the test
-(val) set as queries, cosine similarity in an exact FAISS index (:mod:`protocols.neighbours`).
+(val) set as queries, cosine similarity in an exact FAISS index (:mod:`methods.neighbours`).
 It reports the unweighted 1-NN top-1 ("action retrieval", what later papers call KNN accuracy)
 as ``top1``, the retrieval top-5 (label among the 5 nearest neighbours' labels) as ``top5``, and
 SkeleMixCLR's weighted vote (each of the top-k adds ``exp(sim / t)`` to its class; k 10/20/40,
@@ -32,6 +32,8 @@ from methods import get_method
 from methods.base import projection_head
 from methods.checkpoint import TRAINING_FORMAT, load_checkpoint, load_state_strict
 from methods.encoders.batchnorm import recalibrate_batchnorm
+from methods.encoders.features import encoder_fingerprint, extract_features
+from methods.neighbours import check_ks, index_name, knn_metrics, l2_normalise
 from methods.official import query_prefix
 from protocols.common import (
     Encoder,
@@ -43,8 +45,7 @@ from protocols.common import (
     resolve_encoder,
     run_cli,
 )
-from protocols.features import cached_features, encoder_fingerprint, extract_features
-from protocols.neighbours import check_ks, index_name, knn_metrics, l2_normalise
+from protocols.features import cached_features
 from results.cli import ArgumentParser, positive_float, positive_int
 
 FEATURES = ("backbone", "projection")

@@ -37,6 +37,7 @@ from datasets.corruptions import CORRUPTIONS, Corruption, get_corruption
 from datasets.progress import progress
 from datasets.store import Split
 from methods import get_method
+from methods.encoders.features import READ_CHUNK, extract_features
 from protocols.common import (
     add_common_arguments,
     check_frames,
@@ -47,7 +48,7 @@ from protocols.common import (
     resolve_encoder,
     run_cli,
 )
-from protocols.features import READ_CHUNK, cached_features, extract_features
+from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, topk_accuracy
 from results.cli import ArgumentParser, positive_int
 

@@ -46,10 +46,10 @@ from datasets.skeleton import to_stream
 from datasets.store import Split
 from methods.base import official_weights_init
 from methods.checkpoint import atomic_save, first_line
+from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import RunLog
 from methods.training_state import capture_rng, move_aside, restore_rng
 from protocols.common import Encoder, TestLogits, finish, num_classes_of, precise_bn
-from protocols.features import encoder_fingerprint
 from protocols.linear import topk_accuracy
 
 #: Gradient clipping modes (module docstring; methods.md §7.8).

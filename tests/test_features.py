@@ -9,7 +9,7 @@ import torch
 from datasets.store import Split
 from methods import get_method
 from methods.base import build_backbone
-from protocols.features import READ_CHUNK, extract_features, inference_batch
+from methods.encoders.features import READ_CHUNK, extract_features, inference_batch
 
 
 class CountingData:

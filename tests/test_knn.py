@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from methods.pretrain import pretrain
-from protocols import knn
-from protocols.neighbours import (
+from methods.neighbours import (
     knn_metrics,
     nearest_neighbour_predict,
     search,
@@ -19,6 +17,8 @@ from protocols.neighbours import (
     weighted_knn_predict,
     weighted_vote,
 )
+from methods.pretrain import pretrain
+from protocols import knn
 
 # Six 2-D unit vectors (Pythagorean, so every cosine to the query (1, 0) is a short decimal) and
 # their classes. Query (2, 0): its cosines are the x coordinates 1, .96, .96, .8, 0, -1.

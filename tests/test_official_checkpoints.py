@@ -22,10 +22,10 @@ import torch
 from datasets.graph import build_graph
 from methods import load_encoder
 from methods.checkpoint import load_checkpoint
+from methods.encoders.features import encoder_fingerprint
 from methods.encoders.stgcn import STGCN
 from methods.official import LAYOUTS, detect_layout, official_backbone
 from protocols import linear
-from protocols.features import encoder_fingerprint
 
 KEYS = Path(__file__).parent / "data" / "official_checkpoint_keys"
 #: key list → (graph of its encoders, layout name)

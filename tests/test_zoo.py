@@ -12,10 +12,10 @@ from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.zoo import entries
-from methods.zoo.golden import entry_features, golden_path
-from methods.zoo.publish import first_steps_loss
 from protocols.common import num_classes_of
+from protocols.golden import entry_features, golden_path
 from protocols.linear import linear_metrics
+from protocols.publish import first_steps_loss
 
 
 def _param(path):
@@ -38,7 +38,7 @@ TOLERANCE = 2.0
 @pytest.mark.parametrize("checkpoint", ZOO)
 def test_zoo_entry_computes_its_golden_features(checkpoint):
     """The shipped encoder on a fixed sample of 128 + 128 clips gives the features saved when it was
-    published (methods/zoo/golden.py): a change to the data, preprocessing, stream, encoder or weight
+    published (protocols/golden.py): a change to the data, preprocessing, stream, encoder or weight
     loading fails here in seconds. The tolerance is float32 kernels across machines (on one machine
     the features are bit-identical); a real change moves them by orders of magnitude more."""
     golden = np.load(golden_path(checkpoint))
@@ -76,11 +76,15 @@ def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
 @pytest.mark.parametrize("checkpoint", ZOO)
 def test_the_recipe_still_trains_as_it_did(checkpoint):
     """A change to a method (its loss, temperature, augmentations, queue) moves the loss of a new
-    run's first steps; re-evaluating the shipped weights would not notice it."""
+    run's first steps; re-evaluating the shipped weights would not notice it.
+
+    The tolerance is relative 1e-3: the same code on two machines of this kind gave SkeleMixCLR+
+    18.99393 and 18.990048 (2.0e-4 apart: CPU kernels, amplified by three SGD steps), while the
+    one method change this test has caught so far moved it to 18.32 (3.5 %)."""
     recipe = json.loads(checkpoint.with_suffix(".json").read_text())
     first = recipe["first_steps"]
     loss = first_steps_loss(recipe["method"], recipe["dataset"], recipe["seed"], recipe["stream"], steps=first["steps"])
-    assert loss == pytest.approx(first["loss"], rel=1e-4, abs=1e-4)
+    assert loss == pytest.approx(first["loss"], rel=1e-3, abs=1e-4)
 
 
 def test_the_readme_main_command_has_a_zoo_entry_for_this_generator_version():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from protocols.neighbours import nearest_neighbour_predict
+from methods.neighbours import nearest_neighbour_predict
 
 BANK, QUERIES, DIM, CLASSES = 40_091, 16_487, 256, 60
 ROUNDS = 3

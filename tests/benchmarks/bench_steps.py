@@ -16,8 +16,8 @@ import torch
 from datasets.store import Split
 from methods import get_method
 from methods.base import build_backbone
+from methods.encoders.features import extract_features
 from methods.pretrain import build_optimizer
-from protocols.features import extract_features
 
 BATCH = 32
 METHODS = ("skeletonclr", "aimclr", "crossclr", "skelemixclr")

@@ -1,9 +1,8 @@
 """Cosine nearest neighbours on frozen features, with FAISS: the maths of the KNN protocol.
 
-Pure functions of arrays (numpy or torch in, numpy out). This module imports only numpy, torch
-and faiss, never :mod:`protocols.common` or :mod:`methods`: pretraining imports it for its
-online KNN monitor, and ``protocols.common`` imports ``methods.pretrain``, so anything more would
-be an import cycle.
+Pure functions of arrays (numpy or torch in, numpy out), importing only numpy, torch and faiss.
+They sit below the protocols because pretraining's online KNN monitor uses them as well as
+``protocols.knn``: a method's training loop must not import the protocols that judge it.
 
 Two read-outs (methods.md §3.2):
 

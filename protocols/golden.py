@@ -8,7 +8,7 @@ to float32 kernel tolerance: any change to the data, the preprocessing, the stre
 or the loading of its weights moves them by far more than that, and the comparison costs a
 twelfth of the re-evaluation. The full re-evaluation stays in the slow set
 (``tests/test_zoo.py``). Saved as ``<entry>.golden.npz`` beside the entry; write it with
-``python -m methods.zoo.golden ENTRY...``.
+``python -m protocols.golden ENTRY...``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import torch
 from datasets import benchmark_folder
 from datasets.store import Split, load_split
 from methods import get_method, load_encoder
+from methods.encoders.features import extract_features
 from methods.zoo import entries, zoo_recipe
-from protocols.features import extract_features
 from results.cli import ArgumentParser
 
 #: Clips per part in the sample (half an extraction batch: the comparison is on values, not accuracy).
@@ -74,7 +74,7 @@ def write_golden(checkpoint: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = ArgumentParser(prog="python -m methods.zoo.golden", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m protocols.golden", description=__doc__.split("\n\n")[0])
     ap.add_argument("entries", nargs="*", help="zoo entry names (e.g. skeletonclr-synthetic-xsub-joint); "
                                                "default: every entry")
     args = ap.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Turn a finished pretraining run into a zoo entry: ``python -m methods.zoo.publish --run DIR``.
+"""Turn a finished pretraining run into a zoo entry: ``python -m protocols.publish --run DIR``.
 
 Evaluates the run's encoder snapshots with the linear protocol (the curve of linear top-1
 against pretraining epochs, epoch 0 being the random-init baseline), then writes the final
@@ -25,8 +25,8 @@ from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.pretrain import encoder_file, pretrain
 from methods.zoo import ZOO_DIR
-from methods.zoo.golden import write_golden
 from protocols.common import num_classes_of
+from protocols.golden import write_golden
 from protocols.linear import linear_metrics
 from results.cli import ArgumentParser
 from results.provenance import default_device
@@ -122,7 +122,7 @@ def _snapshot_every(curve: list[dict]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = ArgumentParser(prog="python -m methods.zoo.publish", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m protocols.publish", description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="finished run folder (holds run.json, encoder.pt)")
     ap.add_argument("--data-root", type=Path)
     ap.add_argument("--name", help="entry name (default: <method>-<dataset>-<stream>, the one protocols use)")

@@ -1,0 +1,49 @@
+"""Data flows one way, and so do imports: datasets and results at the bottom, then methods,
+then protocols, then the leaderboard (issue 12 item 4: a method must not know how it is judged).
+
+Read from the source with :mod:`ast`, so a lazy import inside a function counts as much as one
+at the top of a file.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Each package's layer; a module may import its own layer and the ones below it.
+LAYER = {"datasets": 0, "results": 0, "methods": 1, "protocols": 2, "leaderboard": 3}
+
+
+def suite_imports(path: Path) -> set[str]:
+    """The suite's top-level packages that a source file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found |= {name.split(".")[0] for name in names} & set(LAYER)
+    return found
+
+
+def upward_imports(package: str) -> list[str]:
+    return [f"{path.relative_to(ROOT)} imports {target}"
+            for path in sorted((ROOT / package).rglob("*.py"))
+            for target in sorted(suite_imports(path)) if LAYER[target] > LAYER[package]]
+
+
+@pytest.mark.parametrize("package", sorted(LAYER))
+def test_no_package_imports_a_layer_above_it(package):
+    assert upward_imports(package) == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\n\ndef f():\n    from protocols.linear import linear_metrics\n    import leaderboard\n")
+    assert suite_imports(bad) == {"protocols", "leaderboard"}
