@@ -52,7 +52,8 @@ def markdown_table(table: Table, records_href: str, level: int = 4) -> str:
         for col, title in zip(table.columns, table.column_titles):
             cell = row.cells.get(col)
             if cell is not None and cell.agg is not None:
-                refs = ", ".join(f"[{r.removesuffix('.json')}]({record_href(records_href, r)})" for r in cell.agg.records)
+                refs = ", ".join(f"[{r.removesuffix('.json')}]({record_href(records_href, r)})"
+                                 for r in dict.fromkeys(cell.agg.records))
                 links.append(f"- {_md_escape(_label(row.labels))} — {title}: {refs}")
     if not table.rows:
         lines.append("| " + " | ".join(["_no rows_"] + [""] * (len(head) - 1)) + " |")
@@ -128,7 +129,9 @@ def anchor(record: str) -> str:
 
 
 def _record_links(records: Sequence[str]) -> str:
-    return "<sup>" + " ".join(f'<a href="#{anchor(r)}" title="{esc(r)}">{i}</a>' for i, r in enumerate(records, 1)) + "</sup>"
+    """One link per record (a record that gives several samples, e.g. one per init seed, once)."""
+    unique = dict.fromkeys(records)
+    return "<sup>" + " ".join(f'<a href="#{anchor(r)}" title="{esc(r)}">{i}</a>' for i, r in enumerate(unique, 1)) + "</sup>"
 
 
 def cell_html(cell: Cell) -> str:

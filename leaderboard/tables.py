@@ -9,7 +9,7 @@ shown but never tested and never averaged in.
 
 Embedded synthetic data: per data group (generator version) and protocol, one row per recipe,
 the random-init rows of the same encoders and the supervised baseline (finetune from random init)
-as references, and a difficulty table per benchmark when difficulty records exist.
+as references, and a difficulty table (baselines × benchmarks) when difficulty records exist.
 
 Everything here is pure: frames in, :class:`Table` values out; rendering lives in
 :mod:`leaderboard.render`.
@@ -292,34 +292,53 @@ def metric_samples(metrics: dict, prefix: str = "") -> dict[str, list[float]]:
     return out
 
 
+#: The difficulty record's figures as rows, in the order of the argument: no representation
+#: learning, the untrained encoder, the supervised one (protocols/difficulty.py).
+DIFFICULTY_ROWS = {
+    "raw_logistic": "logistic regression, raw coordinates",
+    "pooled_logistic": "logistic regression, per-joint time mean and std",
+    "raw_1nn": "1-NN, raw coordinates",
+    "random_linear": "untrained encoder, linear (official probe)",
+    "random_linear_standardised": "untrained encoder, linear (standardised probe)",
+    "random_knn": "untrained encoder, cosine 1-NN",
+    "supervised.top1": "supervised encoder (fine-tune from random init)",
+}
+
+
 def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
-    """One table per benchmark of the group's ``difficulty`` records, whatever metrics they hold:
-    a row per recipe, a column per numeric metric (nested keys joined by dots), mean ± sd over
-    its samples (the seeds a record summarises, and the records); none when the group has no
-    such record."""
+    """One table of the group's ``difficulty`` records: a row per figure (the known ones first,
+    named, then any other numeric metric under its key), a column per benchmark and data
+    fingerprint, mean ± sd over the samples (the seeds a record summarises, and the records).
+    Epoch counts are not figures: they go into the notes. None when the group has no record."""
     d = g[g.protocol == "difficulty"] if not g.empty else g
-    tables = []
-    for dataset in sorted(set(d.dataset)) if not d.empty else ():
-        dd = d[d.dataset == dataset]
-        flat = [metric_samples(m) for m in dd.metrics]
-        columns = sorted({k for f in flat for k in f})
-        dd = dd.assign(_flat=flat)
-        rows = []
-        for key, rg in _order(dd).groupby(list(ROW_KEY) + ["fingerprint"], dropna=False, sort=False):
-            k = dict(zip(list(ROW_KEY) + ["fingerprint"], key))
-            row = Row([method_label(k["method"], k["variant"]), k["stream"],
-                       encoder_label(k["evidence"], k["preset"], k["epochs"]), k["bn"],
-                       ", ".join(x for x in (k["setting"], f"data {data_id(k['fingerprint'])}") if x)], kind="recipe")
-            for col in columns:
-                pairs = [(v, rec) for f, rec in zip(rg._flat, rg.record) for v in f.get(col, [])]
-                agg = aggregate([v for v, _ in pairs], [rec for _, rec in pairs])
-                if agg is not None:
-                    row.cells[col] = Cell(agg=agg, title="records: " + ", ".join(agg.records))
-            rows.append(row)
-        tables.append(Table(f"Difficulty — {column_title(dataset)}, {group}", _slug(f"{group}-difficulty-{dataset}"),
-                            "What the difficulty protocol measured on this benchmark (every numeric metric its "
-                            "records hold; mean ± sd over seeds, n).", SYN_LABELS, columns, columns, rows))
-    return tables
+    if d.empty:
+        return []
+    d = d.assign(_flat=[metric_samples(m) for m in d.metrics])
+    columns = sorted({(ds, fp) for ds, fp in zip(d.dataset, d.fingerprint)})
+    several = {ds for ds, _ in columns if sum(c[0] == ds for c in columns) > 1}
+    titles = [column_title(ds) + (f" (data {data_id(fp)})" if ds in several else "") for ds, fp in columns]
+    keys = sorted({k for f in d._flat for k in f if not k.endswith(".epochs")})
+    keys = [k for k in DIFFICULTY_ROWS if k in keys] + [k for k in keys if k not in DIFFICULTY_ROWS]
+    rows, notes = [], []
+    for key in keys:
+        row = Row([DIFFICULTY_ROWS.get(key, key)], kind="reference")
+        for (ds, fp), title in zip(columns, titles):
+            col = d[(d.dataset == ds) & (d.fingerprint == fp)]
+            pairs = [(v, rec) for f, rec in zip(col._flat, col.record) for v in f.get(key, [])]
+            agg = aggregate([v for v, _ in pairs], [rec for _, rec in pairs])
+            if agg is not None:
+                row.cells[title] = Cell(agg=agg, title="records: " + ", ".join(dict.fromkeys(agg.records)))
+        rows.append(row)
+    for (ds, fp), title in zip(columns, titles):
+        col = d[(d.dataset == ds) & (d.fingerprint == fp)]
+        epochs = sorted({int(v) for f in col._flat for k, vs in f.items() if k.endswith(".epochs") for v in vs})
+        if epochs:
+            notes.append(f"{title}: the supervised encoder trained {', '.join(map(str, epochs))} epochs.")
+    intro = ("How much room each benchmark leaves for representation learning (`python -m protocols.difficulty`): "
+             "what classifiers reach without it, the untrained encoder, and the supervised one. A method's "
+             "number means something between these rows. Mean ± sd over seeds (n).")
+    return [Table(f"Difficulty — {group}", _slug(f"{group}-difficulty"), intro, ["baseline"], titles, titles, rows,
+                  notes)]
 
 
 # ------------------------------------------------------------------------------------ real data

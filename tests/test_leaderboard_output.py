@@ -97,11 +97,29 @@ def test_difficulty_tables_read_whatever_metrics_their_records_hold(tmp_path):
                                      "random_linear": {"mean": 41.0, "sd": 1.41, "values": [40.0 + seed, 42.0 + seed]},
                                      "supervised": None, "curve": [1, 2], "flag": True}), recs)
     text = build(recs, tmp_path / "lb").read_text()
-    section = text.split("#### Difficulty — synthetic xsub, synthetic v3")[1].split("####")[0]
-    # nested keys flattened; a summary's values are its samples; lists, flags and None left out
-    assert "| calibration.ece | random_linear | top1 | top5 |" in section
+    section = text.split("#### Difficulty — synthetic v3")[1].split("####")[0]
+    # a row per figure, the named ones first; nested keys flattened; a summary's values are its
+    # samples; lists, flags and None left out; a column per benchmark
+    assert "| baseline | synthetic xsub |" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "baseline" not in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| untrained encoder, linear (official probe)", "| calibration.ece",
+                                                   "| top1", "| top5"]
     # random_linear: 40, 42, 41, 43 → mean 41.5, sd 1.29, n 4
-    assert "| 0.150 ± 0.071 (n=2) | 41.50 ± 1.29 (n=4) | 50.50 ± 0.71 (n=2) | 80.00 ± 0.00 (n=2) |" in section
+    assert "| untrained encoder, linear (official probe) | 41.50 ± 1.29 (n=4) |" in section
+    assert "| calibration.ece | 0.150 ± 0.071 (n=2) |" in section
+    # a record that gives several samples is listed once under the cell
+    links = [line for line in section.splitlines() if line.startswith("- untrained encoder")]
+    assert len(links) == 1 and links[0].count("](") == 2
+
+
+def test_the_difficulty_table_names_the_supervised_epochs_in_a_note(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(protocol="difficulty", checkpoint={"source": "random", "path": None, "sha256": "r"},
+                        metrics={"raw_logistic": 30.0, "supervised": {"top1": 81.0, "epochs": 110}}), recs)
+    section = build(recs, tmp_path / "lb").read_text().split("#### Difficulty — synthetic v3")[1].split("####")[0]
+    assert "| logistic regression, raw coordinates | 30.00 (n=1) |" in section
+    assert "| supervised encoder (fine-tune from random init) | 81.00 (n=1) |" in section
+    assert "synthetic xsub: the supervised encoder trained 110 epochs." in section and "epochs |" not in section
 
 
 def test_robustness_records_make_a_table_and_curves(tmp_path):
