@@ -267,8 +267,8 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     }
     path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
-    if not args.json and protocol != "difficulty" and (line := reference_line(record, read_records(args.results_dir))):
-        print(line)
+    if not args.json and protocol != "difficulty":
+        print(reference_line(record, read_records(args.results_dir)))
     print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     return record
 

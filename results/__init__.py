@@ -96,11 +96,12 @@ def variant_label(variant: dict | None) -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
 
 
-def reference_line(record: dict, records: list[dict]) -> str | None:
+def reference_line(record: dict, records: list[dict]) -> str:
     """Where a result sits between its benchmark's floor and ceiling: the newest random-init run
     of the same method, protocol and stream on the same data, and the newest supervised baseline
-    (finetune from random init) there; None when neither has been run. A number alone says
-    nothing until the untrained encoder and the supervised network are beside it (issue 12)."""
+    (finetune from random init) there; for one not run yet, the command that computes it. A
+    number alone says nothing until the untrained encoder and the supervised network are beside
+    it (issue 12 item 5)."""
     fingerprint = (record.get("data") or {}).get("fingerprint")
 
     def newest(protocol: str, stream: str | None) -> dict | None:
@@ -110,12 +111,19 @@ def reference_line(record: dict, records: list[dict]) -> str | None:
                  and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})]
         return max(found, key=lambda r: r.get("created", "")) if found else None
 
+    def command(protocol: str) -> str:
+        options = "" if record.get("stream", "joint") == "joint" else f" --stream {record['stream']}"
+        options += "" if record.get("dataset") == "synthetic-xsub" else f" --dataset {record.get('dataset')}"
+        return f"`python -m protocols.{protocol} --method {record['method']}{options} --checkpoint random`"
+
     parts = []
-    if (record.get("checkpoint") or {}).get("source") != "random" and (r := newest(record["protocol"], record["stream"])):
-        parts.append(f"random init {r['metrics']['top1']:.2f}")
-    if (r := newest("finetune", record["stream"])) is not None:
-        parts.append(f"supervised {r['metrics']['top1']:.2f} ({(r.get('protocol_config') or {}).get('epochs')} epochs)")
-    return f"references on these data: {', '.join(parts)}" if parts else None
+    if (record.get("checkpoint") or {}).get("source") != "random":
+        r = newest(record["protocol"], record["stream"])
+        parts.append(f"random init {r['metrics']['top1']:.2f}" if r else f"random init not run ({command(record['protocol'])})")
+    r = newest("finetune", record["stream"])
+    parts.append(f"supervised {r['metrics']['top1']:.2f} ({(r.get('protocol_config') or {}).get('epochs')} epochs)"
+                 if r else f"supervised not run ({command('finetune')})")
+    return f"references on these data: {', '.join(parts)}"
 
 
 def summary_line(record: dict) -> str:

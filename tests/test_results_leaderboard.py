@@ -183,14 +183,21 @@ def test_reference_line_names_the_random_init_and_supervised_runs_on_the_same_da
         return {"protocol": protocol, "method": method, "stream": stream, "checkpoint": {"source": source},
                 "data": {"fingerprint": fp}, "metrics": {"top1": top1}, "created": created,
                 "protocol_config": {"epochs": epochs}}
-    zoo = rec("linear", "zoo", 40.0, "9")
+    zoo = {**rec("linear", "zoo", 40.0, "9"), "dataset": "synthetic-xsub"}
     records = [rec("linear", "random", 20.0, "1"), rec("linear", "random", 21.0, "2"),
                rec("linear", "random", 90.0, "3", fp="b"), rec("linear", "random", 80.0, "4", stream="bone"),
                rec("linear", "random", 70.0, "5", method="aimclr"), rec("knn", "random", 60.0, "6"),
                rec("finetune", "random", 75.5, "7", epochs=10), rec("finetune", "zoo", 99.0, "8"), zoo]
     assert reference_line(zoo, records) == "references on these data: random init 21.00, supervised 75.50 (10 epochs)"
     assert reference_line(records[0], records) == "references on these data: supervised 75.50 (10 epochs)"
-    assert reference_line(zoo, [zoo]) is None
+    # a reference not run yet: the command that computes it, on the record's benchmark and stream
+    assert reference_line(zoo, [zoo]) == (
+        "references on these data: random init not run (`python -m protocols.linear --method skeletonclr "
+        "--checkpoint random`), supervised not run (`python -m protocols.finetune --method skeletonclr "
+        "--checkpoint random`)")
+    bone = {**rec("knn", "zoo", 40.0, "9", stream="bone"), "dataset": "ntu60-xsub"}
+    assert "(`python -m protocols.knn --method skeletonclr --stream bone --dataset ntu60-xsub --checkpoint random`)" \
+        in reference_line(bone, [bone])
 
 
 def test_protocol_setting_separates_what_makes_runs_incomparable():
