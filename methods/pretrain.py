@@ -30,6 +30,7 @@ from methods import available, distributed, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.encoders.features import extract_features
+from methods.encoders.recompute import set_recompute
 from methods.neighbours import knn_metrics
 from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
 from results.cli import ArgumentParser, natural_int, positive_int, seed_list
@@ -181,6 +182,7 @@ def pretrain(
     knn_every: int | None = None,
     sync_bn: bool = False,
     precision: str = "fp32",
+    recompute: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -195,7 +197,10 @@ def pretrain(
     (:mod:`methods.distributed`): the preset's batch is the global batch, rank 0 writes every
     file, and ``sync_bn`` computes BatchNorm statistics over the global batch. ``precision``
     ``bf16`` runs the encoders under bf16 autocast, the losses and the queue in fp32
-    (:mod:`methods.losses`).
+    (:mod:`methods.losses`). ``recompute`` keeps only each encoder block's input and recomputes
+    its activations in the backward pass (:mod:`methods.encoders.recompute`): the same weights
+    for about a third more compute and a fraction of the memory; a run may be resumed with or
+    without it.
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
@@ -229,6 +234,7 @@ def pretrain(
     layout = benchmark_layout(manifest).name
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
+    set_recompute(model, recompute)
     if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
         torch.manual_seed(distributed.rank_seed(seed, world))
     step_fn = model.training_step
@@ -354,7 +360,8 @@ def pretrain(
         epoch, step, sums = epoch + 1, 0, {}
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
-              "device": device_name(device), "command": command_line(), "finished": now()}
+              "device": device_name(device),
+              **({"recompute": True} if recompute else {}), "command": command_line(), "finished": now()}
     if world.main:
         export_encoders(model, out, own_stream,
                         {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
@@ -431,6 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "default: each process's own share, as the official code)")
     ap.add_argument("--precision", choices=PRECISIONS, default="fp32",
                     help="bf16: encoders under bf16 autocast, losses and queue in fp32 (default: %(default)s)")
+    ap.add_argument("--recompute", action="store_true",
+                    help="recompute each encoder block's activations in the backward pass instead of keeping them: "
+                         "the same weights, about a third more time, a fraction of the memory (SkeleMixCLR+ at "
+                         "batch 128 on a CPU: docs/performance.md)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -449,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             path = pretrain(args.method, args.dataset, args.preset, args.epochs, args.out, args.resume, seed,
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
-                            knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision)
+                            knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
+                            recompute=args.recompute)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

@@ -23,6 +23,7 @@ from torch import nn
 from datasets.graph import build_graph
 from datasets.layouts import get_layout
 from methods.encoders.pooling import global_pool
+from methods.encoders.recompute import recomputed
 
 #: (in, out, temporal stride) of the 10 blocks relative to the hidden width (methods.md §1.1).
 BLOCKS = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2), (2, 2, 1), (2, 2, 1), (2, 4, 2), (4, 4, 1), (4, 16, 1))
@@ -121,6 +122,10 @@ class STGCN(nn.Module):
         else:
             self.edge_importance = None
 
+    #: Recompute each block's activations in the backward pass instead of keeping them (the same
+    #: numbers, less memory: :mod:`methods.encoders.recompute`); not part of the architecture.
+    recompute: bool = False
+
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, T, V, M)`` → final feature map ``(N·M, out_channels, T', V)``."""
         n, c, t, v, m = x.shape
@@ -129,7 +134,7 @@ class STGCN(nn.Module):
         x = x.view(n * m, v, c, t).permute(0, 2, 3, 1).contiguous()
         for i, block in enumerate(self.blocks):
             a = self.A if self.edge_importance is None else self.A * self.edge_importance[i]
-            x = block(x, a)
+            x = recomputed(block, x, a) if self.recompute and self.training and torch.is_grad_enabled() else block(x, a)
         return x
 
     @staticmethod
