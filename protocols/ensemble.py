@@ -57,13 +57,22 @@ def check_aligned(parts: Sequence[dict[str, np.ndarray]], sources: Sequence[str]
 
 
 def select_records(records: list[dict], method: str, dataset: str, protocol: str, source: str | None) -> list[dict]:
-    """The newest record with saved logits of each stream for (method, dataset, protocol[, source])."""
+    """The newest record with saved logits of each stream for (method, dataset, protocol[, source]).
+
+    Without ``source``, untrained and trained encoders are never fused together: the newest
+    joint record decides which of the two the other streams' records must be (a random-init
+    motion baseline run after the pretrained one must not slip into the method's fusion)."""
+    def kind(r: dict) -> bool:
+        return r["checkpoint"]["source"] == "random"
+
+    candidates = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["protocol"] == protocol
+                  and r.get("logits") and (source is None or r["checkpoint"]["source"] == source)]
     chosen = []
     for stream in STREAMS:
-        hits = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["protocol"] == protocol
-                and r["stream"] == stream and r.get("logits") and (source is None or r["checkpoint"]["source"] == source)]
+        hits = [r for r in candidates if r["stream"] == stream and (not chosen or kind(r) == kind(chosen[0]))]
         if not hits:
-            where = f"{method} {protocol} on {dataset}" + (f" (checkpoint {source})" if source else "")
+            where = f"{method} {protocol} on {dataset}" + (f" (checkpoint {source})" if source else "") + \
+                    (f" with {'an untrained' if kind(chosen[0]) else 'a trained'} encoder as the joint one" if chosen else "")
             raise ValueError(f"no {stream}-stream record with saved logits for {where}; run "
                              f"`python -m protocols.{protocol} --method {method} --dataset {dataset} --stream {stream}` "
                              "first, or name the records with --records")

@@ -12,10 +12,11 @@ from results import read_logits, read_records, write_record
 from tests.test_results_leaderboard import record
 
 
-def saved(tmp_path, stream, logits, names=("a", "b", "c"), labels=(0, 1, 2), created="2026-11-25T10:00:00Z"):
+def saved(tmp_path, stream, logits, names=("a", "b", "c"), labels=(0, 1, 2), created="2026-11-25T10:00:00Z",
+          **fields):
     arrays = {"final": np.asarray(logits, np.float32), "best": np.asarray(logits, np.float32) * 2,
               "labels": np.asarray(labels), "names": np.asarray(names)}
-    return write_record(record(stream=stream, created=created), tmp_path, arrays)
+    return write_record(record(stream=stream, created=created, **fields), tmp_path, arrays)
 
 
 def test_fuse_by_hand():
@@ -68,3 +69,16 @@ def test_linear_saves_the_logits_fusion_reads(tiny_root, tmp_path, capsys):
     assert logits["final"].shape == (72, 24) and len(logits["names"]) == 72
     assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path), "--logits", "best"]) == 0
     assert "joint+motion+bone" in capsys.readouterr().out
+
+
+def test_untrained_and_trained_streams_are_not_fused_together(tmp_path):
+    """A random-init baseline of a stream, run after the method's own, does not slip into its fusion."""
+    random = {"checkpoint": {"source": "random", "path": None, "sha256": "r"}}
+    for stream in ("joint", "motion", "bone"):
+        saved(tmp_path, stream, np.eye(3), created="2026-11-25T10:00:00Z")
+    saved(tmp_path, "motion", np.eye(3), created="2026-11-26T10:00:00Z", **random)
+    chosen = ensemble.select_records(read_records(tmp_path), "skeletonclr", "synthetic-xsub", "linear", None)
+    assert [r["checkpoint"]["source"] for r in chosen] == ["zoo"] * 3
+    saved(tmp_path, "joint", np.eye(3), created="2026-11-27T10:00:00Z", **random)
+    with pytest.raises(ValueError, match="no bone-stream record .* with an untrained encoder as the joint one"):
+        ensemble.select_records(read_records(tmp_path), "skeletonclr", "synthetic-xsub", "linear", None)
