@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from methods.neighbours import VOTE_TEMPERATURE
 from results import variant_label
 
 #: Layout names of the authors' checkpoints (:data:`methods.official.LAYOUTS`; a test keeps the
@@ -41,9 +42,6 @@ RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "varia
               "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
 
 
-#: The official monitor's vote temperature (methods.md §3.2); the protocol's default.
-KNN_TEMPERATURE = 0.1
-
 
 def protocol_setting(record: dict) -> str:
     """What makes runs of one protocol incomparable with each other: the labelled fraction
@@ -56,7 +54,7 @@ def protocol_setting(record: dict) -> str:
         base = f"{100 * float(cfg['fraction']):g}%"
     elif protocol == "knn":
         base = cfg.get("features", "backbone") + (", augmented bank" if cfg.get("augmented_bank") else "")
-        if cfg.get("t") is not None and float(cfg["t"]) != KNN_TEMPERATURE:  # moves the weighted-vote figures
+        if cfg.get("t") is not None and float(cfg["t"]) != VOTE_TEMPERATURE:  # moves the weighted-vote figures
             base += f", t={float(cfg['t']):g}"
     elif protocol == "transfer":
         base = f"from {cfg.get('source')} ({cfg.get('eval')})"

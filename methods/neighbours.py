@@ -32,6 +32,11 @@ NORM_EPS = 1e-12
 GPU_MAX_K = 2048
 
 
+#: SkeleMixCLR's monitor: the neighbour counts of the weighted vote and its temperature (methods.md §3.2).
+VOTE_KS = (10, 20, 40)
+VOTE_TEMPERATURE = 0.1
+
+
 def as_features(x: np.ndarray | torch.Tensor) -> np.ndarray:
     """``x`` as a C-contiguous float32 ``(N, D)`` array (FAISS takes nothing else)."""
     if isinstance(x, torch.Tensor):
@@ -116,7 +121,7 @@ def euclidean_nearest(bank: np.ndarray | torch.Tensor, queries: np.ndarray | tor
 
 
 def weighted_vote(similarities: np.ndarray, neighbour_labels: np.ndarray, num_classes: int,
-                  t: float = 0.1) -> np.ndarray:
+                  t: float = VOTE_TEMPERATURE) -> np.ndarray:
     """Per-class scores ``(Q, num_classes)``: each neighbour adds ``exp(sim / t)`` to its class
     (SkeleMixCLR's monitor, methods.md §3.2). Computed in float64; the caller that only needs the
     argmax may shift ``similarities`` by a per-row constant first (:func:`weighted_knn_predict`)."""
@@ -155,8 +160,8 @@ def votes_from_search(similarities: np.ndarray, neighbour_labels: np.ndarray, nu
 
 
 def weighted_knn_predict(bank: np.ndarray | torch.Tensor, bank_labels: np.ndarray,
-                         queries: np.ndarray | torch.Tensor, num_classes: int, ks: Sequence[int] = (10, 20, 40),
-                         t: float = 0.1, use_gpu: bool | None = None) -> dict[int, np.ndarray]:
+                         queries: np.ndarray | torch.Tensor, num_classes: int, ks: Sequence[int] = VOTE_KS,
+                         t: float = VOTE_TEMPERATURE, use_gpu: bool | None = None) -> dict[int, np.ndarray]:
     """``{k: predictions}`` of the weighted vote for every k, from ONE search at ``max(ks)``
     (clipped to the bank size). Ties: the lowest class index (:func:`votes_from_search`)."""
     ks = check_ks(ks)
@@ -173,7 +178,7 @@ def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
 
 
 def knn_metrics(bank: np.ndarray | torch.Tensor, bank_labels: np.ndarray, queries: np.ndarray | torch.Tensor,
-                query_labels: np.ndarray, num_classes: int, ks: Sequence[int] = (10, 20, 40), t: float = 0.1,
+                query_labels: np.ndarray, num_classes: int, ks: Sequence[int] = VOTE_KS, t: float = VOTE_TEMPERATURE,
                 use_gpu: bool | None = None) -> dict:
     """Every KNN figure from one search at ``max(ks + (5,))``, in %, rounded to 2 decimals:
 

@@ -33,7 +33,7 @@ from methods.base import projection_head
 from methods.checkpoint import TRAINING_FORMAT, load_checkpoint, load_state_strict
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint, extract_features
-from methods.neighbours import check_ks, index_name, knn_metrics, l2_normalise
+from methods.neighbours import VOTE_KS, VOTE_TEMPERATURE, check_ks, index_name, knn_metrics, l2_normalise
 from methods.official import query_prefix
 from protocols.common import (
     Encoder,
@@ -56,8 +56,8 @@ PART_STREAM = {"train": 0, "val": 1}
 
 @dataclass(frozen=True)
 class KNNConfig:
-    ks: tuple[int, ...] = (10, 20, 40)
-    t: float = 0.1
+    ks: tuple[int, ...] = VOTE_KS
+    t: float = VOTE_TEMPERATURE
     features: str = "backbone"
     augmented_bank: bool = False
 
