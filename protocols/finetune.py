@@ -40,7 +40,8 @@ def finetune_config(args: argparse.Namespace, encoder: Encoder) -> tuple[Supervi
     """The recipe for these arguments and what the record says about it."""
     config, scaled = scale_schedule(FINETUNE, getattr(args, "epochs", None))
     bn_mode, why = default_bn_mode(encoder, getattr(args, "bn_mode", None))
-    config = replace(config, bn_mode=bn_mode, clip=getattr(args, "clip", None) or FINETUNE.clip)
+    config = replace(config, bn_mode=bn_mode, clip=getattr(args, "clip", None) or FINETUNE.clip,
+                     eval_every=getattr(args, "eval_every", None) or FINETUNE.eval_every)
     return config, {"recipe": "skelemixclr-finetune", "official_epochs": FINETUNE.epochs, "schedule_scaled": scaled,
                     "bn_mode_reason": why}
 

@@ -51,6 +51,7 @@ from methods.pretrain import RunLog
 from methods.training_state import capture_rng, move_aside, restore_rng
 from protocols.common import Encoder, TestLogits, finish, num_classes_of, precise_bn
 from protocols.linear import topk_accuracy
+from results.cli import positive_int
 
 #: Gradient clipping modes (module docstring; methods.md §7.8).
 CLIPS = ("norm", "official", "off")
@@ -350,6 +351,9 @@ def add_training_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--bn-mode", choices=BN_MODES,
                     help="'eval' trains in eval mode as the official code (BN statistics frozen, dropout off, "
                          "§7.2); 'train' the corrected option (default: eval, train for --checkpoint random)")
+    ap.add_argument("--eval-every", type=positive_int, metavar="N",
+                    help="evaluate on the test split every N epochs and at the end (default: 5, as the official "
+                         "code; training is the same whatever N, only the best-over-evaluations figure depends on it)")
     ap.add_argument("--run-dir", type=Path, help="folder of the run's training state (default: the cache's "
                     "protocol-runs/<run>); a rerun resumes it, a finished one is reused")
     ap.add_argument("--restart", action="store_true",

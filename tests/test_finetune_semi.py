@@ -195,3 +195,13 @@ def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
     assert _exit_code(semi.main, argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv,expected", [([], 5), (["--eval-every", "25"], 25)])
+def test_the_evaluation_cadence_is_an_option_of_both_recipes(argv, expected):
+    from types import SimpleNamespace
+    encoder = SimpleNamespace(source="zoo")
+    args = semi.build_parser().parse_args(["--method", "skeletonclr", "--fraction", "0.01", *argv])
+    assert semi.semi_config(args, encoder, 0.01)[0].eval_every == expected
+    args = finetune.build_parser().parse_args(["--method", "skeletonclr", *argv])
+    assert finetune.finetune_config(args, encoder)[0].eval_every == expected
