@@ -11,7 +11,7 @@ from pathlib import Path
 
 from datasets import synthetic
 from datasets.cache import cache_dir
-from datasets.integrity import verify_benchmark
+from datasets.integrity import data_identity, verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest
 
 SYNTHETIC = ("synthetic-xsub", "synthetic-xview")
@@ -68,9 +68,10 @@ def load_benchmark(dataset: str, frames: int, data_root: Path | str | None = Non
 
 def data_provenance(folder: Path, manifest: dict) -> dict:
     """Where a result's data came from, for its record: the verified fingerprint of the files,
-    the folder, and the manifest's source, format and generator version (None values left out)."""
+    the benchmark's identity (:func:`datasets.integrity.data_identity`), the folder, and the manifest's source, format and generator version (None values left out)."""
     provenance = {
         "fingerprint": verify_benchmark(folder),
+        "identity": data_identity(manifest),
         "root": str(Path(folder).resolve()),
         "source": manifest.get("source"),
         "format": manifest.get("format"),

@@ -25,7 +25,7 @@ import pandas as pd
 
 from datasets.cache import REPO_ROOT, atomic_write
 from leaderboard import plots
-from leaderboard.frame import group_rank, method_rank, records_frame
+from leaderboard.frame import data_id, group_rank, method_rank, records_frame
 from leaderboard.render import (
     Plot,
     anchor,
@@ -70,7 +70,7 @@ SYNTHETIC_INTRO = (
     "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and compare "
     "methods under one small CPU recipe; they are **not** comparable with any NTU number. Records of different "
     "generator versions are never mixed (one section each); within a section a cell aggregates records of one "
-    "data fingerprint. A cell is the mean ± sd of top-1 over the recipe's runs (n counts distinct runs: pretraining "
+    "benchmark (its generator parameters: the bytes differ across CPUs in the last float bits). A cell is the mean ± sd of top-1 over the recipe's runs (n counts distinct runs: pretraining "
     "seeds, protocol seeds, and a seed retrained is counted again), `Δinit` the difference to the same encoder "
     "untrained (BN statistics re-estimated) on the same data, with how many runs beat it. The random-init rows and "
     "the supervised baseline (finetune from `--checkpoint random`) are the reference rows of every table.")
@@ -111,7 +111,7 @@ def records_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run for ``records.csv`` and the page's records table, in a fixed order."""
     if df.empty:
         return pd.DataFrame(columns=RECORD_COLUMNS)
-    t = df.assign(data=[f[:8] if f else "–" for f in df.fingerprint], _g=df.data_group.map(group_rank),
+    t = df.assign(data=[data_id(f) for f in df.fingerprint], _g=df.data_group.map(group_rank),
                   _m=df.method.map(method_rank))
     t = t.sort_values(["_g", "protocol", "dataset", "_m", "method", "variant", "stream", "evidence", "preset", "epochs",
                        "bn", "setting", "schedule", "pretrain_seed", "seed", "record"], kind="stable", na_position="first")

@@ -6,7 +6,8 @@ Every function here is pure (records in, frames out). The rules:
   and options) are one run: the newest wins.
 * Records on different data never mix: synthetic records are grouped by the generator version
   their data names (older records, from before records named their data, are a group of their
-  own), and within a group a cell aggregates only records of one data fingerprint.
+  own), and within a group a cell aggregates only records of one benchmark (:func:`results.data_key`:
+  the files' fingerprint; for generated data its generator parameters, as its bytes differ across CPUs).
 * A *recipe* is everything but the seeds: records that differ only in the pretraining seed, the
   protocol seed or the checkpoint file of one recipe are aggregated (mean ± sd, n). Anything else
   that differs — an option, the BN treatment, the probe's setting, the preset, the epochs — makes
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from methods.neighbours import VOTE_TEMPERATURE
-from results import variant_label
+from results import data_key, variant_label
 
 #: Layout names of the authors' checkpoints (:data:`methods.official.LAYOUTS`; a test keeps the
 #: two equal). A record whose encoder came from such a file counts as evidence about the
@@ -146,7 +147,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             "epochs": _int_or_none(r.get("epochs")), "bn": bn_statistics(r), "pretrain_seed": _int_or_none(r.get("pretrain_seed")),
             "seed": _int_or_none(r.get("seed")), "frames": _int_or_none(r.get("frames")),
             "mismatch": "mismatch" if r.get("mismatch") else "", "synthetic": bool(r.get("synthetic")),
-            "fingerprint": data.get("fingerprint") or "", "generator_version": _int_or_none(data.get("generator_version")),
+            "fingerprint": data_key(r), "generator_version": _int_or_none(data.get("generator_version")),
             "data_group": data_group(r), "top1": m.get("top1"), "best_top1": m.get("best_top1"), "top5": m.get("top5"),
             "extra": second_metric(r), "logits": (r.get("protocol_config") or {}).get("logits", ""),
             "fused_protocol": (r.get("protocol_config") or {}).get("fused_protocol", ""),
@@ -165,8 +166,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def data_id(fingerprint: str) -> str:
-    """The first 8 hex digits of a data fingerprint ("–" when the record names none)."""
-    return fingerprint[:8] if fingerprint else "–"
+    """The first 8 hex digits of a data key (:func:`results.data_key`; "–" when the record names none)."""
+    return fingerprint.removeprefix("generated-")[:8] if fingerprint else "–"
 
 
 @dataclass(frozen=True)

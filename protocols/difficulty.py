@@ -42,7 +42,7 @@ from methods.neighbours import accuracy, euclidean_nearest, knn_metrics
 from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cli
 from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, standardised_probe
-from results import read_records
+from results import data_key, read_records
 from results.cli import ArgumentParser, positive_int, seed_list
 
 
@@ -83,10 +83,11 @@ def raw_baselines(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, v
 
 
 def supervised_reference(records: list[dict], fingerprint: str, method: str) -> dict | None:
-    """The newest finetune-from-random record of ``method`` on the data ``fingerprint``."""
+    """The newest finetune-from-random record of ``method`` on the benchmark ``fingerprint`` (its
+    :func:`results.data_key`)."""
     found = [r for r in records if r.get("protocol") == "finetune" and r.get("method") == method
              and (r.get("checkpoint") or {}).get("source") == "random"
-             and (r.get("data") or {}).get("fingerprint") == fingerprint]
+             and data_key(r) == fingerprint]
     if not found:
         return None
     best = max(found, key=lambda r: r.get("created", ""))
@@ -120,7 +121,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
         knn.append(knn_metrics(train_f, train.labels, val_f, val.labels, num_classes, (10,))["top1"])
     metrics.update(random_linear=mean_sd(linear), random_linear_standardised=mean_sd(standardised),
                    random_knn=mean_sd(knn))
-    fingerprint = data_provenance(folder, manifest)["fingerprint"]
+    fingerprint = data_provenance(folder, manifest)["identity"]
     supervised = supervised_reference(read_records(args.results_dir), fingerprint, method_cls.name)
     metrics["supervised"] = supervised
     if supervised is None:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from datasets.cache import REPO_ROOT
+from datasets.integrity import generated_identity
+from datasets.synthetic import DEFAULT_SEED, NUM_CLASSES, NUM_SUBJECTS
 
 RECORDS_DIR = REPO_ROOT / "results" / "records"
 LOGITS_SUFFIX = ".logits.npz"
@@ -96,18 +98,33 @@ def variant_label(variant: dict | None) -> str:
     return f" [{', '.join(f'{k}={v}' for k, v in sorted(variant.items()))}]" if variant else ""
 
 
+def data_key(record: dict) -> str:
+    """The benchmark a record was made on, as results are compared: its data identity
+    (:func:`datasets.integrity.data_identity`). Generated data recorded before identities were
+    written were the default benchmark, the only one the command line generates, so their key is
+    computed from the record; otherwise the files' fingerprint."""
+    data = record.get("data") or {}
+    if data.get("identity"):
+        return data["identity"]
+    if data.get("format") == "generated":
+        return generated_identity({"dataset": record.get("dataset"), "generator_version": data.get("generator_version"),
+                                   "frames": record.get("frames"), "layout": record.get("layout") or "ntu25",
+                                   "seed": DEFAULT_SEED, "subjects": NUM_SUBJECTS, "num_classes": NUM_CLASSES})
+    return data.get("fingerprint") or ""
+
+
 def reference_line(record: dict, records: list[dict]) -> str:
     """Where a result sits between its benchmark's floor and ceiling: the newest random-init run
     of the same method, protocol and stream on the same data, and the newest supervised baseline
     (finetune from random init) there; for one not run yet, the command that computes it. A
     number alone says nothing until the untrained encoder and the supervised network are beside
     it (issue 12 item 5)."""
-    fingerprint = (record.get("data") or {}).get("fingerprint")
+    key = data_key(record)
 
     def newest(protocol: str, stream: str | None) -> dict | None:
         found = [r for r in records if r.get("protocol") == protocol and r.get("method") == record["method"]
                  and (r.get("checkpoint") or {}).get("source") == "random"
-                 and (r.get("data") or {}).get("fingerprint") == fingerprint
+                 and data_key(r) == key
                  and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})]
         return max(found, key=lambda r: r.get("created", "")) if found else None
 

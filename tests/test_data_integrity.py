@@ -55,7 +55,8 @@ def test_clean_folder_verifies_with_the_manifest_fingerprint(folder: Path) -> No
     assert data_fingerprint(folder) == before
     provenance = data_provenance(folder, read_manifest(folder))
     assert provenance == {"fingerprint": before, "root": str(folder.resolve()), "format": "generated",
-                          "source": read_manifest(folder)["source"], "generator_version": synthetic.GENERATOR_VERSION}
+                          "source": read_manifest(folder)["source"], "generator_version": synthetic.GENERATOR_VERSION,
+                          "identity": integrity.data_identity(read_manifest(folder))}
 
 
 def test_second_call_costs_a_stat_and_a_change_is_hashed_again(folder: Path, monkeypatch) -> None:
@@ -165,3 +166,21 @@ def test_synthetic_data_root_must_exist(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no-such-dir does not exist; synthetic data is generated into"):
         benchmark_folder("synthetic-xsub", 50, tmp_path / "no-such-dir")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_generated_data_are_named_by_their_parameters_real_data_by_their_bytes():
+    from datasets.integrity import data_identity, fingerprint
+    from results import data_key
+    manifest = {"format": "generated", "dataset": "synthetic-xsub", "generator_version": 3, "frames": 50,
+                "layout": "ntu25", "seed": 0, "subjects": 40, "num_classes": 50, "sha256": {"train_data.npy": "a"}}
+    other_bytes = {**manifest, "sha256": {"train_data.npy": "b"}}  # another CPU's last float bits
+    assert data_identity(manifest) == data_identity(other_bytes) != data_identity({**manifest, "subjects": 4})
+    assert fingerprint(manifest) != fingerprint(other_bytes)
+    real = {"format": "raw", "sha256": {"train_data.npy": "a"}}
+    assert data_identity(real) == fingerprint(real)
+    # a record written before identities: the default benchmark, computed from the record
+    old = {"dataset": "synthetic-xsub", "frames": 50, "layout": "ntu25",
+           "data": {"format": "generated", "generator_version": 3, "fingerprint": "ddae"}}
+    assert data_key(old) == data_identity(manifest)
+    assert data_key({"data": {"identity": "x", "fingerprint": "y"}}) == "x"
+    assert data_key({"data": {"format": "raw", "fingerprint": "y"}}) == "y"
