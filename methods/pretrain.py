@@ -29,10 +29,18 @@ from datasets.store import Split, benchmark_layout
 from methods import available, distributed, get_method
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
+from methods.encoders.dropout import DEFAULT_MASKS, MASKS, set_dropout_masks
 from methods.encoders.features import extract_features
 from methods.encoders.recompute import set_recompute
 from methods.neighbours import knn_metrics
-from methods.training_state import STATE_VERSION, capture_rng, move_aside, read_training_state, restore_rng
+from methods.training_state import (
+    STATE_VERSION,
+    capture_rng,
+    move_aside,
+    read_training_state,
+    recorded_dropout_masks,
+    restore_rng,
+)
 from results.cli import ArgumentParser, natural_int, positive_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
@@ -183,6 +191,7 @@ def pretrain(
     sync_bn: bool = False,
     precision: str = "fp32",
     recompute: bool = False,
+    dropout_masks: str | None = None,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -200,13 +209,16 @@ def pretrain(
     (:mod:`methods.losses`). ``recompute`` keeps only each encoder block's input and recomputes
     its activations in the backward pass (:mod:`methods.encoders.recompute`): the same weights
     for about a third more compute and a fraction of the memory; a run may be resumed with or
-    without it.
+    without it. ``dropout_masks`` is the random stream of the encoders' dropout masks
+    (:mod:`methods.encoders.dropout`): ``bits`` for a new run, a resumed run keeps its own.
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose one of {', '.join(STREAMS)}")
     if method_cls.streams and stream not in method_cls.streams:
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
+    if dropout_masks is not None and dropout_masks not in MASKS:
+        raise ValueError(f"unknown dropout masks {dropout_masks!r}; choose {', '.join(MASKS)}")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if save_every < 0 or snapshot_every < 0 or workers < 0:
@@ -235,6 +247,10 @@ def pretrain(
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
     set_recompute(model, recompute)
+    last = out / "last.pt"
+    if dropout_masks is None:  # a run keeps the stream it started with
+        dropout_masks = recorded_dropout_masks(last) if resume and last.is_file() else DEFAULT_MASKS
+    set_dropout_masks(model, dropout_masks)
     if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
         torch.manual_seed(distributed.rank_seed(seed, world))
     step_fn = model.training_step
@@ -258,6 +274,7 @@ def pretrain(
         "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
         "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
+        "dropout_masks": dropout_masks,
     }
     if precision != "fp32":  # (absent for fp32: states and records of earlier runs stay valid)
         meta["precision"] = precision
@@ -266,7 +283,6 @@ def pretrain(
         meta["sync_bn"] = sync_bn
     optimizer = build_optimizer(model, p)
     epoch, step, history, wall, sums = 1, 0, [], 0.0, {}
-    last = out / "last.pt"
     if world.main:
         for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
             torn.unlink()
@@ -442,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="recompute each encoder block's activations in the backward pass instead of keeping them: "
                          "the same weights, about a third more time, a fraction of the memory (SkeleMixCLR+ at "
                          "batch 128 on a CPU: docs/performance.md)")
+    ap.add_argument("--dropout-masks", choices=MASKS,
+                    help="random stream of the encoders' CPU dropout masks: bits (a new run's default: one random "
+                         "bit a mask element) or torch (torch.nn.Dropout's, as runs before 2026-12-04); the same "
+                         "distribution, other draws. A resumed run keeps its own")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -461,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
                             knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
-                            recompute=args.recompute)
+                            recompute=args.recompute, dropout_masks=args.dropout_masks)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

@@ -23,12 +23,16 @@ import numpy as np
 import torch
 
 from methods.checkpoint import TRAINING_FORMAT, first_line
+from methods.encoders.dropout import DEFAULT_MASKS, LEGACY_MASKS
 
 #: The training-state layout this version writes; older states (before bit-identical resume) lack
 #: the generators' states and the in-epoch position, so they cannot be resumed exactly.
 STATE_VERSION = 2
 #: Meta fields that make a run the same run: a state that differs in any is another run's.
-IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_per_epoch", "data_fingerprint")
+IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_per_epoch", "data_fingerprint",
+            "dropout_masks")
+#: What an identity field meant in states written before the field existed.
+BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS}
 #: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run.
 EXTENSIBLE = ("epochs",)
 
@@ -67,6 +71,17 @@ def _numpy_global_state() -> tuple:
     return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)
 
 
+def recorded_dropout_masks(path: Path) -> str:
+    """The dropout stream the run of state ``path`` draws (:mod:`methods.encoders.dropout`), so a
+    resume continues it; an unreadable state gives the default and :func:`read_training_state`
+    then says what is wrong with it."""
+    try:
+        meta = torch.load(path, map_location="cpu", weights_only=True).get("meta") or {}
+    except Exception:  # reported with its reason by read_training_state
+        return DEFAULT_MASKS
+    return meta.get("dropout_masks", LEGACY_MASKS)
+
+
 def read_training_state(path: Path, meta: dict, map_location: torch.device | str = "cpu") -> dict:
     """Load ``last.pt`` and check it is a complete state of the run described by ``meta``.
 
@@ -86,9 +101,9 @@ def read_training_state(path: Path, meta: dict, map_location: torch.device | str
                          f"states, so it cannot be resumed exactly; {fresh}")
     have = state.get("meta") or {}
     for key in IDENTITY:
-        if have.get(key) != meta.get(key):
+        if have.get(key, BEFORE_FIELD.get(key)) != meta.get(key):
             raise ValueError(f"training state {path} belongs to another run: its {key} is "
-                             f"{_short(have.get(key))}, this run's is {_short(meta.get(key))}; {fresh}, "
+                             f"{_short(have.get(key, BEFORE_FIELD.get(key)))}, this run's is {_short(meta.get(key))}; {fresh}, "
                              "or pass another --out")
     preset, want = dict(have.get("preset") or {}), dict(meta.get("preset") or {})
     for key in EXTENSIBLE:

@@ -23,6 +23,7 @@ from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
+from methods.encoders.dropout import DEFAULT_MASKS, LEGACY_MASKS
 from methods.pretrain import encoder_file, pretrain
 from methods.zoo import ZOO_DIR
 from protocols.common import num_classes_of
@@ -39,6 +40,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     then holds the random init and the final epoch only)."""
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
+    masks = info.get("dropout_masks", LEGACY_MASKS)  # runs before the field drew torch's
     method, dataset, seed = info["method"], info["dataset"], info["seed"]
     own_stream = info["stream"]
     stream = stream or own_stream
@@ -81,7 +83,10 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
                       f"--seed {seed} --epochs {info['epochs']} --snapshot-every {_snapshot_every(curve)}",
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final,
-        "first_steps": {"steps": FIRST_STEPS, "loss": first_steps_loss(method, dataset, seed, own_stream, data_root)}, "random_init_linear": curve[0],
+        "dropout_masks": masks,
+        "first_steps": {"steps": FIRST_STEPS,
+                        "loss": first_steps_loss(method, dataset, seed, own_stream, data_root, dropout_masks=masks)},
+        "random_init_linear": curve[0],
         "curve": curve, "first_epoch_above_random_init": above[0] if above else None,
         "beats_random_init": final["top1"] > curve[0]["top1"],
         "note": "synthetic data (datasets/synthetic.py), not NTU RGB+D",
@@ -103,7 +108,7 @@ FIRST_STEPS = 3
 
 
 def first_steps_loss(method: str, dataset: str, seed: int, stream: str, data_root: Path | None = None,
-                     steps: int = FIRST_STEPS) -> float:
+                     steps: int = FIRST_STEPS, dropout_masks: str = DEFAULT_MASKS) -> float:
     """Mean training loss of the first ``steps`` steps of the recipe's pretraining, run afresh.
 
     Re-evaluating a shipped checkpoint cannot notice a change to the method (its loss, temperature,
@@ -111,7 +116,7 @@ def first_steps_loss(method: str, dataset: str, seed: int, stream: str, data_roo
     the zoo records this number and the tests re-run it (issue 13 item 5)."""
     with tempfile.TemporaryDirectory() as tmp:
         pretrain(method, dataset, "quick", epochs=1, out=Path(tmp) / "run", seed=seed, data_root=data_root,
-                 stream=stream, max_steps=steps, knn_every=0, device=torch.device("cpu"))
+                 stream=stream, max_steps=steps, knn_every=0, device=torch.device("cpu"), dropout_masks=dropout_masks)
         history = json.loads((Path(tmp) / "run" / "run.json").read_text())["history"]
     return round(float(history[0]["loss"]), 6)
 

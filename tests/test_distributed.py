@@ -29,6 +29,8 @@ from methods import pretrain as pt
 
 out, root, kill_at, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "resume"
 torch.nn.Dropout.forward = lambda self, x: x
+import methods.encoders.dropout
+methods.encoders.dropout.Dropout.forward = lambda self, x: x
 torch.nn.modules.batchnorm._BatchNorm.forward = lambda self, x: F.batch_norm(
     x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
 if kill_at:

@@ -216,3 +216,24 @@ def test_seeds_pretrain_one_run_per_seed(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         pretrain_main(["--method", "skeletonclr", "--seeds", "0,1", "--out", "somewhere"])
     assert "drop --out" in capsys.readouterr().err
+
+
+def test_a_run_keeps_its_dropout_masks_on_resume(tiny_root, tmp_path):
+    """New runs draw dropout masks from random bits and say so; a state written before the field
+    existed drew torch.nn.Dropout's and resumes with them; a conflicting choice is refused."""
+    out = tmp_path / "run"
+    pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, out=out, data_root=tiny_root, max_steps=1,
+             knn_every=0)
+    assert json.loads((out / "run.json").read_text())["dropout_masks"] == "bits"
+    (out / "run.json").unlink()  # an unfinished run of before the field
+    state = torch.load(out / "last.pt", weights_only=True)
+    del state["meta"]["dropout_masks"]
+    torch.save(state, out / "last.pt")
+    def resume(**masks):
+        return pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=2, out=out, data_root=tiny_root,
+                        max_steps=1, knn_every=0, resume=True, **masks)
+
+    with pytest.raises(ValueError, match="its dropout_masks is 'torch', this run's is 'bits'"):
+        resume(dropout_masks="bits")
+    resume()
+    assert json.loads((out / "run.json").read_text())["dropout_masks"] == "torch"

@@ -11,6 +11,7 @@ import torch
 from datasets import benchmark_folder
 from datasets.store import load_split, read_manifest
 from methods import get_method, load_encoder
+from methods.encoders.dropout import LEGACY_MASKS
 from methods.zoo import entries
 from protocols.common import num_classes_of
 from protocols.golden import entry_features, golden_path
@@ -83,7 +84,8 @@ def test_the_recipe_still_trains_as_it_did(checkpoint):
     one method change this test has caught so far moved it to 18.32 (3.5 %)."""
     recipe = json.loads(checkpoint.with_suffix(".json").read_text())
     first = recipe["first_steps"]
-    loss = first_steps_loss(recipe["method"], recipe["dataset"], recipe["seed"], recipe["stream"], steps=first["steps"])
+    loss = first_steps_loss(recipe["method"], recipe["dataset"], recipe["seed"], recipe["stream"], steps=first["steps"],
+                            dropout_masks=recipe.get("dropout_masks", LEGACY_MASKS))
     assert loss == pytest.approx(first["loss"], rel=1e-3, abs=1e-4)
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from datasets.graph import build_graph
 from datasets.layouts import get_layout
+from methods.encoders.dropout import Dropout
 from methods.encoders.pooling import global_pool
 from methods.encoders.recompute import recomputed
 
@@ -31,7 +33,16 @@ BLOCKS = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2), (2, 2, 1), (2, 2, 1), (2, 
 
 class GraphConv(nn.Module):
     """Spatial graph convolution: a 1×1 conv to ``K·C_out`` channels, then a sum over the K
-    partitions of the adjacency."""
+    partitions of the adjacency, ``out[c,t,w] = Σ_k Σ_v (W_k x + b_k)[c,t,v] · A[k,v,w]``.
+
+    Computed graph first (issue 15 item 3): both steps are linear, so the adjacency is applied to
+    the input (one matmul over the joint axis, which is already the last one) and the K partitions'
+    1×1 convolutions become one convolution with kernel (1, K) dilated by V over the K·V graph
+    outputs; the bias enters as ``Σ_k b_k · Σ_v A[k,v,w]``. The reference order (conv, then the
+    einsum over (k, v)) copies the conv output into a (k, v)-last layout forward and backward; the
+    graph-first order reads every tensor in place and costs C_in/C_out of its graph FLOPs. Same
+    parameters and state dict; equal to the reference within fp32 rounding (tests/test_encoder.py).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, partitions: int) -> None:
         super().__init__()
@@ -39,9 +50,13 @@ class GraphConv(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels * partitions, kernel_size=1)
 
     def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        n, _, t, v = x.shape
-        x = self.conv(x).view(n, self.partitions, -1, t, v)
-        return torch.einsum("nkctv,kvw->nctw", x, a)
+        n, c_in, t, v = x.shape
+        k = self.partitions
+        spread = x @ a.permute(1, 0, 2).reshape(v, k * v)  # (n, c_in, t, k·w)
+        weight = self.conv.weight.view(k, -1, c_in).permute(1, 2, 0).unsqueeze(2)  # (c_out, c_in, 1, k)
+        out = F.conv2d(spread, weight, dilation=(1, v))
+        bias = self.conv.bias.view(k, -1).t() @ a.sum(1)  # (c_out, w)
+        return out.add_(bias.unsqueeze(1))  # in place: the convolution does not keep its output
 
 
 class STGCNBlock(nn.Module):
@@ -57,7 +72,7 @@ class STGCNBlock(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, (9, 1), (stride, 1), (4, 0)),
             nn.BatchNorm2d(out_channels),
-            nn.Dropout(dropout, inplace=True),
+            Dropout(dropout, inplace=True),
         )
         if not residual:
             self.residual = None
