@@ -19,6 +19,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
+from datasets.augment import identity_view
+from datasets.augment_batch import batched, view_generator
 from datasets.cache import atomic_write_text, cache_dir
 from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
@@ -38,13 +40,15 @@ from methods.training_state import (
     capture_rng,
     move_aside,
     read_training_state,
-    recorded_dropout_masks,
+    recorded_choices,
     restore_rng,
 )
 from results.cli import ArgumentParser, natural_int, positive_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
 RUN_FILE = "run.json"
+#: Where the augmented views are drawn (:mod:`datasets.augment_batch`).
+AUGMENT = ("loader", "device")
 LOG_FILE = "log.txt"
 
 
@@ -192,6 +196,7 @@ def pretrain(
     precision: str = "fp32",
     recompute: bool = False,
     dropout_masks: str | None = None,
+    augment: str | None = None,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -211,6 +216,9 @@ def pretrain(
     for about a third more compute and a fraction of the memory; a run may be resumed with or
     without it. ``dropout_masks`` is the random stream of the encoders' dropout masks
     (:mod:`methods.encoders.dropout`): ``bits`` for a new run, a resumed run keeps its own.
+    ``augment`` ``device`` draws the views batched on the training device
+    (:mod:`datasets.augment_batch`) instead of per sample in the loader; the default is ``device``
+    on a GPU, ``loader`` elsewhere. The two draw from the same distributions, not the same stream.
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
@@ -219,6 +227,8 @@ def pretrain(
         raise ValueError(f"method {method_cls.name} trains the streams {', '.join(method_cls.streams)}, not {stream!r}")
     if dropout_masks is not None and dropout_masks not in MASKS:
         raise ValueError(f"unknown dropout masks {dropout_masks!r}; choose {', '.join(MASKS)}")
+    if augment is not None and augment not in AUGMENT:
+        raise ValueError(f"unknown --augment {augment!r}; choose {', '.join(AUGMENT)}")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if save_every < 0 or snapshot_every < 0 or workers < 0:
@@ -248,9 +258,11 @@ def pretrain(
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
     set_recompute(model, recompute)
     last = out / "last.pt"
-    if dropout_masks is None:  # a run keeps the stream it started with
-        dropout_masks = recorded_dropout_masks(last) if resume and last.is_file() else DEFAULT_MASKS
+    kept = recorded_choices(last) if resume and last.is_file() else {}  # a run keeps what it started with
+    dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
+    augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")
     set_dropout_masks(model, dropout_masks)
+    on_device = [batched(view) for view in model.views()] if augment == "device" else None
     if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
         torch.manual_seed(distributed.rank_seed(seed, world))
     step_fn = model.training_step
@@ -274,7 +286,7 @@ def pretrain(
         "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
         "data_fingerprint": fingerprint(manifest),
         "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
-        "dropout_masks": dropout_masks,
+        "dropout_masks": dropout_masks, "augment": augment,
     }
     if precision != "fp32":  # (absent for fp32: states and records of earlier runs stay valid)
         meta["precision"] = precision
@@ -301,7 +313,7 @@ def pretrain(
         else:
             resumed_batch_rng = rng["batch"]
         log.line(f"resuming {out.name} at epoch {epoch} step {step} of {steps}")
-    feeder = ViewsDataset(train, model.views(), seed=seed)
+    feeder = ViewsDataset(train, (identity_view,) if on_device else model.views(), seed=seed)
     encoder_kwargs = model.config.encoder_kwargs()
 
     def save_state(position: tuple[int, int]) -> None:
@@ -338,7 +350,11 @@ def pretrain(
         model.train()
         t_last = time.time()
         for batch in loader:
-            views = [v.to(device, non_blocking=True) for v in batch[:-2]]
+            if on_device is None:
+                views = [v.to(device, non_blocking=True) for v in batch[:-2]]
+            else:  # the clips once to the device, then every view of the whole batch there
+                clips, gen = batch[0].to(device, non_blocking=True), view_generator(seed, epoch, step, world.rank, device)
+                views = [view(clips, gen) for view in on_device]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 loss, logs = step_fn(views, epoch)
             if not torch.isfinite(loss):
@@ -462,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="random stream of the encoders' CPU dropout masks: bits (a new run's default: one random "
                          "bit a mask element) or torch (torch.nn.Dropout's, as runs before 2026-12-04); the same "
                          "distribution, other draws. A resumed run keeps its own")
+    ap.add_argument("--augment", choices=AUGMENT,
+                    help="where the views are drawn: loader (per sample, NumPy, in loader workers) or device (the "
+                         "whole batch on the training device, datasets/augment_batch.py); the same distributions. "
+                         "Default: device on a GPU, loader elsewhere; a resumed run keeps its own")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -481,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
                             knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
-                            recompute=args.recompute, dropout_masks=args.dropout_masks)
+                            recompute=args.recompute, dropout_masks=args.dropout_masks, augment=args.augment)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

@@ -23,16 +23,17 @@ import numpy as np
 import torch
 
 from methods.checkpoint import TRAINING_FORMAT, first_line
-from methods.encoders.dropout import DEFAULT_MASKS, LEGACY_MASKS
+from methods.encoders.dropout import LEGACY_MASKS
 
 #: The training-state layout this version writes; older states (before bit-identical resume) lack
 #: the generators' states and the in-epoch position, so they cannot be resumed exactly.
 STATE_VERSION = 2
 #: Meta fields that make a run the same run: a state that differs in any is another run's.
 IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_per_epoch", "data_fingerprint",
-            "dropout_masks")
-#: What an identity field meant in states written before the field existed.
-BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS}
+            "dropout_masks", "augment")
+#: Identity fields added later, with what a state written before them did: the dropout masks'
+#: stream (:mod:`methods.encoders.dropout`) and where the views are drawn (:mod:`datasets.augment_batch`).
+BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS, "augment": "loader"}
 #: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run.
 EXTENSIBLE = ("epochs",)
 
@@ -71,15 +72,15 @@ def _numpy_global_state() -> tuple:
     return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)
 
 
-def recorded_dropout_masks(path: Path) -> str:
-    """The dropout stream the run of state ``path`` draws (:mod:`methods.encoders.dropout`), so a
-    resume continues it; an unreadable state gives the default and :func:`read_training_state`
-    then says what is wrong with it."""
+def recorded_choices(path: Path) -> dict[str, Any]:
+    """The run-long choices (:data:`BEFORE_FIELD`) of the run whose state is ``path``, so that a
+    resume continues with them; empty for an unreadable state (:func:`read_training_state` then
+    says what is wrong with it)."""
     try:
         meta = torch.load(path, map_location="cpu", weights_only=True).get("meta") or {}
     except Exception:  # reported with its reason by read_training_state
-        return DEFAULT_MASKS
-    return meta.get("dropout_masks", LEGACY_MASKS)
+        return {}
+    return {key: meta.get(key, before) for key, before in BEFORE_FIELD.items()}
 
 
 def read_training_state(path: Path, meta: dict, map_location: torch.device | str = "cpu") -> dict:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -237,3 +238,24 @@ def test_a_run_keeps_its_dropout_masks_on_resume(tiny_root, tmp_path):
         resume(dropout_masks="bits")
     resume()
     assert json.loads((out / "run.json").read_text())["dropout_masks"] == "torch"
+
+
+def test_views_drawn_on_the_device_train_and_resume_exactly(tiny_root, tmp_path):
+    """--augment device (the default on a GPU) on this CPU: the run says so, and one epoch then a
+    resume to two ends with the weights of two epochs in one go (the views are a function of the
+    step's position, not of a generator state)."""
+    def run(out, epochs, **kw):
+        return pretrain("aimclr", "synthetic-xsub", "quick", epochs=epochs, out=out, data_root=tiny_root,
+                        max_steps=2, knn_every=0, augment="device", **kw)
+
+    run(tmp_path / "whole", 2)
+    run(tmp_path / "cut", 1)
+    (tmp_path / "cut" / "run.json").unlink()
+    run(tmp_path / "cut", 2, resume=True)
+    record = json.loads((tmp_path / "whole" / "run.json").read_text())
+    assert record["augment"] == "device" and all(np.isfinite(h["loss"]) for h in record["history"])
+    a, b = final_state(tmp_path / "whole"), final_state(tmp_path / "cut")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="its augment is 'device', this run's is 'loader'"):
+        pretrain("aimclr", "synthetic-xsub", "quick", epochs=3, out=tmp_path / "cut", data_root=tiny_root,
+                 max_steps=2, knn_every=0, resume=True, augment="loader")

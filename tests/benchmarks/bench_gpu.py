@@ -1,6 +1,8 @@
 """The GPU paths, for a machine with CUDA (skipped elsewhere): a pretraining step on the GPU gives
 the CPU step's loss on the same batch (fp32 within float tolerance, bf16 autocast within bf16
-tolerance), and the step's speed in fp32 and bf16.
+tolerance), and the step's speed in fp32 and bf16; the batched views on the GPU apply the
+per-sample augmentations as the CPU does, and their cost against the loader's per-sample NumPy
+views for one batch.
 
 Run on the GPU machine: ``python -m pytest tests/benchmarks/bench_gpu.py --benchmark-enable
 -o python_files='bench_*.py'``.
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from datasets import augment_batch as B
 from methods import get_method
 from methods.pretrain import build_optimizer
 
@@ -68,3 +71,40 @@ def test_gpu_step(benchmark, name, precision):
 
     benchmark.pedantic(step, rounds=10, iterations=1, warmup_rounds=2)
     benchmark.extra_info["samples_per_s"] = round(BATCH / benchmark.stats.stats.median, 1)
+
+
+def test_batched_views_apply_the_same_augmentation_on_the_gpu():
+    """Given the same per-sample parameters the GPU gives the CPU's views (the draws themselves
+    come from each device's generator: tests/test_augment_batch.py checks their distributions)."""
+    x = torch.from_numpy(np.random.default_rng(0).normal(0.0, 0.3, size=(8, 3, 50, 25, 2)).astype(np.float32))
+    starts = torch.arange(8) % 17
+    r = torch.from_numpy(np.random.default_rng(1).normal(size=(8, 3, 3)))
+    kernels = B.gaussian_kernels(torch.linspace(0.1, 2.0, 8, dtype=torch.float64))
+    blur = torch.arange(8) % 2 == 0
+    for fn, args in ((B.temporal_crop_at, (x, starts)), (B.linear_map_at, (r, x)), (B.blur_at, (x, kernels, blur))):
+        cpu = fn(*args)
+        gpu = fn(*(a.cuda() for a in args))
+        torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("where", ["loader", "device"])
+@pytest.mark.benchmark(group="AimCLR views of one batch of 128 (extreme + 2 normal)")
+def test_views_of_one_batch(benchmark, where):
+    model, _ = model_and_views("aimclr", 1)
+    x = np.random.default_rng(0).normal(0.0, 0.3, size=(BATCH, 3, 50, 25, 2)).astype(np.float32)
+    clips = torch.from_numpy(x).cuda()
+    batched = [B.batched(view) for view in model.views()]
+
+    def per_sample() -> None:
+        rng = np.random.default_rng(1)
+        views = [torch.from_numpy(np.stack([view(s, rng) for s in x])).cuda() for view in model.views()]
+        torch.cuda.synchronize()
+        return views
+
+    def on_device() -> None:
+        gen = B.view_generator(0, 1, 0, 0, clips.device)
+        views = [view(clips, gen) for view in batched]
+        torch.cuda.synchronize()
+        return views
+
+    benchmark.pedantic(per_sample if where == "loader" else on_device, rounds=5, iterations=1, warmup_rounds=1)
