@@ -34,6 +34,7 @@ from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
 from methods.encoders.dropout import DEFAULT_MASKS, MASKS, set_dropout_masks
 from methods.encoders.features import extract_features
 from methods.encoders.recompute import set_recompute
+from methods.encoders.stgcn import compile_blocks
 from methods.neighbours import knn_metrics
 from methods.training_state import (
     STATE_VERSION,
@@ -197,6 +198,7 @@ def pretrain(
     recompute: bool = False,
     dropout_masks: str | None = None,
     augment: str | None = None,
+    compile_encoders: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
@@ -219,6 +221,8 @@ def pretrain(
     ``augment`` ``device`` draws the views batched on the training device
     (:mod:`datasets.augment_batch`) instead of per sample in the loader; the default is ``device``
     on a GPU, ``loader`` elsewhere. The two draw from the same distributions, not the same stream.
+    ``compile_encoders`` runs every encoder block through ``torch.compile``
+    (:func:`methods.encoders.stgcn.compile_blocks`; minutes of compilation first, for GPUs).
     """
     method_cls = get_method(method)
     if stream not in STREAMS:
@@ -257,6 +261,8 @@ def pretrain(
     torch.manual_seed(seed)
     model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
     set_recompute(model, recompute)
+    if compile_encoders:
+        compile_blocks(model)
     last = out / "last.pt"
     kept = recorded_choices(last) if resume and last.is_file() else {}  # a run keeps what it started with
     dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
@@ -393,7 +399,8 @@ def pretrain(
     bar.close()
     record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
               "device": device_name(device),
-              **({"recompute": True} if recompute else {}), "command": command_line(), "finished": now()}
+              **({"recompute": True} if recompute else {}), **({"compiled": True} if compile_encoders else {}),
+              "command": command_line(), "finished": now()}
     if world.main:
         export_encoders(model, out, own_stream,
                         {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
@@ -482,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where the views are drawn: loader (per sample, NumPy, in loader workers) or device (the "
                          "whole batch on the training device, datasets/augment_batch.py); the same distributions. "
                          "Default: device on a GPU, loader elsewhere; a resumed run keeps its own")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile every encoder block (GPUs: faster steps after minutes of compilation; "
+                         "dropout then draws from Inductor's generator)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return ap
 
@@ -501,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                             args.data_root, args.stream, device, args.snapshot_every, args.workers,
                             options=options, save_every=args.save_every, restart=args.restart,
                             knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
-                            recompute=args.recompute, dropout_masks=args.dropout_masks, augment=args.augment)
+                            recompute=args.recompute, dropout_masks=args.dropout_masks, augment=args.augment,
+                            compile_encoders=args.compile)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

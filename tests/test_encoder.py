@@ -113,3 +113,28 @@ def test_encoder_equals_the_reference_graph_order_end_to_end(monkeypatch):
     scale = max(want.abs().max().item() for want in grads_ref)
     for got, want in zip(grads, grads_ref):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.slow
+def test_compiled_blocks_compute_the_eager_encoder(tiny_root, tmp_path):
+    """--compile (minutes of compilation on 2 cores, hence slow): a compiled encoder's eval-mode
+    output equals the eager one's, and a compiled pretraining run finishes and says so."""
+    import copy
+    import json
+
+    from methods.encoders.stgcn import compile_blocks
+    from methods.pretrain import pretrain
+
+    torch.manual_seed(0)
+    enc = build_encoder("stgcn").eval()
+    compiled = copy.deepcopy(enc)
+    assert compile_blocks(compiled) == 10
+    x = torch.randn(2, 3, 20, 25, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), enc(x), rtol=1e-4, atol=1e-5)
+    assert compiled.state_dict().keys() == enc.state_dict().keys()
+    out = tmp_path / "run"
+    pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=1, out=out, data_root=tiny_root, max_steps=1,
+             knn_every=0, compile_encoders=True)
+    record = json.loads((out / "run.json").read_text())
+    assert record["compiled"] is True and record["history"][0]["loss"] > 0
