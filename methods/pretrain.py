@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, replace
@@ -148,6 +149,15 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
                                        {**meta, "stream": s}), out / encoder_file(s, own_stream, epoch))
 
 
+def default_workers(device: torch.device, augment: str) -> int:
+    """Loader workers when none are asked for: a GPU step is faster than per-sample NumPy views in
+    one process, so they are drawn in up to 4 workers; views drawn on the device need none, and on
+    a CPU the workers would take the training step's cores."""
+    if device.type != "cuda" or augment == "device":
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
 def epoch_order(num_samples: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled sample order of 1-based ``epoch``: a pure function of (seed, epoch), so a run
     resumed in the middle of an epoch continues with the very samples it would have seen."""
@@ -187,7 +197,7 @@ def pretrain(
     stream: str = "joint",
     device: torch.device | None = None,
     snapshot_every: int = 0,
-    workers: int = 0,
+    workers: int | None = None,
     max_steps: int | None = None,
     options: dict | None = None,
     save_every: int = 0,
@@ -235,7 +245,7 @@ def pretrain(
         raise ValueError(f"unknown --augment {augment!r}; choose {', '.join(AUGMENT)}")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
-    if save_every < 0 or snapshot_every < 0 or workers < 0:
+    if save_every < 0 or snapshot_every < 0 or (workers or 0) < 0:
         raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
     out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
@@ -269,6 +279,8 @@ def pretrain(
     augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")
     set_dropout_masks(model, dropout_masks)
     on_device = [batched(view) for view in model.views()] if augment == "device" else None
+    if workers is None:  # NumPy views beside a GPU step: loader workers; on a CPU the step needs the cores
+        workers = default_workers(device, augment)
     if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
         torch.manual_seed(distributed.rank_seed(seed, world))
     step_fn = model.training_step
@@ -469,7 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "performer, bank: the others; never the test split); "
                          "0 turns it off (default: every epoch on the embedded data, off on real data)")
     ap.add_argument("--snapshot-every", type=natural_int, default=0, help="also save the encoder every N epochs")
-    ap.add_argument("--workers", type=natural_int, default=0, help="data loader workers (default 0: in-process)")
+    ap.add_argument("--workers", type=natural_int,
+                    help="data loader workers (default: 4, at most the cores less one, on a GPU with --augment loader; "
+                         "else 0, in-process)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
                     help="method option, repeatable (e.g. aimclr normalise_blur=true, crossclr stale_keys=false)")
     ap.add_argument("--sync-bn", action="store_true",

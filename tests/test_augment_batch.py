@@ -140,3 +140,11 @@ def test_every_view_of_the_methods_has_a_batched_form():
             assert callable(B.batched(view))
     with pytest.raises(ValueError, match="--augment loader"):
         B.batched(lambda x, rng: x)
+
+
+def test_loader_workers_by_default_only_beside_a_gpu_step():
+    from methods.pretrain import default_workers
+
+    assert default_workers(torch.device("cpu"), "loader") == 0
+    assert default_workers(torch.device("cuda"), "device") == 0
+    assert 0 <= default_workers(torch.device("cuda"), "loader") <= 4
