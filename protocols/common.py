@@ -239,6 +239,15 @@ def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
     return int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
 
 
+def same_encoder(method: str) -> list[str]:
+    """The methods whose untrained encoder is ``method``'s: the same encoder, graph and widths (so
+    on the same data and frames a random-init run of any of them is the floor of all of them)."""
+    def network(name: str) -> tuple:
+        c = get_method(name).default_config
+        return c.encoder, c.graph, c.hidden_channels, c.out_channels
+    return [m for m in available() if network(m) == network(method)] if method in available() else []
+
+
 def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
            metrics: dict, protocol_config: dict, wall_s: float, device: torch.device,
            logits: TestLogits | None = None) -> dict:
@@ -268,7 +277,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
     if not args.json and protocol != "difficulty":
-        print(reference_line(record, read_records(args.results_dir)))
+        print(reference_line(record, read_records(args.results_dir), same_encoder(record["method"])))
     print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     return record
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -113,18 +114,21 @@ def data_key(record: dict) -> str:
     return data.get("fingerprint") or ""
 
 
-def reference_line(record: dict, records: list[dict]) -> str:
+def reference_line(record: dict, records: list[dict], same_encoder: Collection[str] = ()) -> str:
     """Where a result sits between its benchmark's floor and ceiling: the newest random-init run
-    of the same method, protocol and stream on the same data, and the newest supervised baseline
+    of the same protocol and stream on the same data, and the newest supervised baseline
     (finetune from random init) there; for one not run yet, the command that computes it. A
     number alone says nothing until the untrained encoder and the supervised network are beside
-    it (issue 12 item 5)."""
+    it (issue 12 item 5). Random-init runs of the record's method count, and of the methods in
+    ``same_encoder`` (those whose untrained encoder is the same network: ST-GCN at the same frames
+    for SkeletonCLR, AimCLR and CrosSCLR), named when another method ran them."""
     key = data_key(record)
+    methods = {record["method"], *same_encoder}
 
     def newest(protocol: str, stream: str | None) -> dict | None:
-        found = [r for r in records if r.get("protocol") == protocol and r.get("method") == record["method"]
+        found = [r for r in records if r.get("protocol") == protocol and r.get("method") in methods
                  and (r.get("checkpoint") or {}).get("source") == "random"
-                 and data_key(r) == key
+                 and data_key(r) == key and r.get("frames", record.get("frames")) == record.get("frames")
                  and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})]
         return max(found, key=lambda r: r.get("created", "")) if found else None
 
@@ -133,13 +137,21 @@ def reference_line(record: dict, records: list[dict]) -> str:
         options += "" if record.get("dataset") == "synthetic-xsub" else f" --dataset {record.get('dataset')}"
         return f"`python -m protocols.{protocol} --method {record['method']}{options} --checkpoint random`"
 
+    def ran_as(r: dict) -> list[str]:
+        return [] if r["method"] == record["method"] else [f"run as {r['method']}"]
+
     parts = []
     if (record.get("checkpoint") or {}).get("source") != "random":
         r = newest(record["protocol"], record["stream"])
-        parts.append(f"random init {r['metrics']['top1']:.2f}" if r else f"random init not run ({command(record['protocol'])})")
+        notes = ran_as(r) if r else []
+        parts.append(f"random init {r['metrics']['top1']:.2f}" + (f" ({notes[0]})" if notes else "") if r
+                     else f"random init not run ({command(record['protocol'])})")
     r = newest("finetune", record["stream"])
-    parts.append(f"supervised {r['metrics']['top1']:.2f} ({(r.get('protocol_config') or {}).get('epochs')} epochs)"
-                 if r else f"supervised not run ({command('finetune')})")
+    if r:
+        notes = [f"{(r.get('protocol_config') or {}).get('epochs')} epochs", *ran_as(r)]
+        parts.append(f"supervised {r['metrics']['top1']:.2f} ({', '.join(notes)})")
+    else:
+        parts.append(f"supervised not run ({command('finetune')})")
     return f"references on these data: {', '.join(parts)}"
 
 

@@ -211,3 +211,22 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     assert protocol_setting({"protocol": "semi", "protocol_config": {"fraction": 0.01}}) == "1%"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "standardised"}}) == "standardised probe"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
+
+
+def test_reference_line_takes_the_untrained_encoder_of_a_method_with_the_same_network():
+    from protocols.common import same_encoder
+    from results import reference_line
+
+    assert set(same_encoder("aimclr")) == {"skeletonclr", "aimclr", "crossclr"}
+    assert "skelemixclr" in same_encoder("skelemixclr") and "skeletonclr" not in same_encoder("skelemixclr")
+    base = {"stream": "joint", "data": {"fingerprint": "a"}, "protocol_config": {"epochs": 10}}
+    aim = {**base, "protocol": "linear", "method": "aimclr", "checkpoint": {"source": "zoo"},
+           "metrics": {"top1": 30.0}, "created": "9", "dataset": "synthetic-xsub"}
+    floor = {**base, "protocol": "linear", "method": "skeletonclr", "checkpoint": {"source": "random"},
+             "metrics": {"top1": 23.73}, "created": "1"}
+    ceiling = {**base, "protocol": "finetune", "method": "skeletonclr", "checkpoint": {"source": "random"},
+               "metrics": {"top1": 28.0}, "created": "2"}
+    assert reference_line(aim, [floor, ceiling, aim], same_encoder("aimclr")) == (
+        "references on these data: random init 23.73 (run as skeletonclr), supervised 28.00 (10 epochs, run as "
+        "skeletonclr)")
+    assert "random init not run" in reference_line(aim, [floor, ceiling, aim])
