@@ -16,6 +16,7 @@ import pandas as pd
 from leaderboard.frame import STREAM_CODE, bn_statistics, method_rank, recipes
 from leaderboard.render import Plot
 from leaderboard.tables import encoder_label, method_label
+from protocols.common import same_encoder
 from results import variant_label
 
 RC = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
@@ -184,7 +185,8 @@ SEED_PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer")
 
 def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run of a trained encoder (``protocol``, ``row``, ``top1``) with ``random_init``
-    (the same encoder untrained, same data and setting; NaN where not measured) and ``supervised``
+    (the same network untrained — run for this method or one sharing its encoder —, same data and
+    setting; NaN where not measured) and ``supervised``
     (the group's finetune-from-random-init level on that dataset)."""
     if df.empty:
         return pd.DataFrame(columns=["protocol", "row", "top1", "random_init", "supervised"])
@@ -196,9 +198,12 @@ def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     trained = trained.assign(_m=trained.method.map(method_rank)).sort_values(
         ["_m", "method", "variant", "stream", "preset", "epochs", "bn", "setting", "schedule", "dataset"], kind="stable")
     for r in trained.itertuples():
-        base = randoms[(randoms.method == r.method) & (randoms.stream == r.stream) & (randoms.setting == r.setting)
-                       & (randoms.protocol == r.protocol) & (randoms.dataset == r.dataset)
-                       & (randoms.fingerprint == r.fingerprint) & (randoms.frames == r.frames)]
+        # the untrained network is the same for methods that share it (ST-GCN: SkeletonCLR, AimCLR, CrosSCLR)
+        base = randoms[randoms.method.isin({r.method, *same_encoder(r.method)}) & (randoms.stream == r.stream)
+                       & (randoms.setting == r.setting) & (randoms.protocol == r.protocol)
+                       & (randoms.dataset == r.dataset) & (randoms.fingerprint == r.fingerprint)
+                       & (randoms.frames == r.frames)]
+        base = base.assign(_other=base.method != r.method).sort_values("_other", kind="stable")  # its own first
         s = sup[sup.dataset == r.dataset]
         label = short_label(r.method, r.variant, r.stream, r.evidence, r.preset, r.epochs, r.bn)
         label += "".join(f", {x}" for x in (r.setting, r.schedule) if x) + f" · {r.dataset.removeprefix('synthetic-')}"
