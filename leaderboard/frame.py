@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from methods.neighbours import VOTE_TEMPERATURE
+from protocols.common import same_encoder
 from results import data_key, variant_label
 
 #: Layout names of the authors' checkpoints (:data:`methods.official.LAYOUTS`; a test keeps the
@@ -208,6 +209,16 @@ def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
         out.append({**dict(zip(RECIPE_KEY, key)), "stat": agg, "seeds": seeds, "created": g.created.max()})
     result = pd.DataFrame(out, columns=list(RECIPE_KEY) + ["stat", "seeds", "created"])
     return result.astype({col: df[col].dtype for col in RECIPE_KEY})  # keys keep their dtypes, so frames merge
+
+
+def untrained_baseline(randoms: pd.DataFrame, r) -> pd.DataFrame:
+    """The random-init recipes a trained recipe ``r`` is compared with: the same network untrained
+    (run for ``r``'s method or for one sharing its encoder: SkeletonCLR, AimCLR and CrosSCLR share
+    ST-GCN), protocol, stream, setting, dataset, data and frames; ``r``'s own method first."""
+    base = randoms[randoms.method.isin({r.method, *same_encoder(r.method)}) & (randoms.protocol == r.protocol)
+                   & (randoms.stream == r.stream) & (randoms.setting == r.setting) & (randoms.dataset == r.dataset)
+                   & (randoms.fingerprint == r.fingerprint) & (randoms.frames == r.frames)]
+    return base.assign(_other=base.method != r.method).sort_values("_other", kind="stable")
 
 
 def method_rank(method: str) -> int:

@@ -13,10 +13,9 @@ import io
 
 import pandas as pd
 
-from leaderboard.frame import STREAM_CODE, bn_statistics, method_rank, recipes
+from leaderboard.frame import STREAM_CODE, bn_statistics, method_rank, recipes, untrained_baseline
 from leaderboard.render import Plot
 from leaderboard.tables import encoder_label, method_label
-from protocols.common import same_encoder
 from results import variant_label
 
 RC = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
@@ -198,12 +197,7 @@ def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     trained = trained.assign(_m=trained.method.map(method_rank)).sort_values(
         ["_m", "method", "variant", "stream", "preset", "epochs", "bn", "setting", "schedule", "dataset"], kind="stable")
     for r in trained.itertuples():
-        # the untrained network is the same for methods that share it (ST-GCN: SkeletonCLR, AimCLR, CrosSCLR)
-        base = randoms[randoms.method.isin({r.method, *same_encoder(r.method)}) & (randoms.stream == r.stream)
-                       & (randoms.setting == r.setting) & (randoms.protocol == r.protocol)
-                       & (randoms.dataset == r.dataset) & (randoms.fingerprint == r.fingerprint)
-                       & (randoms.frames == r.frames)]
-        base = base.assign(_other=base.method != r.method).sort_values("_other", kind="stable")  # its own first
+        base = untrained_baseline(randoms, r)
         s = sup[sup.dataset == r.dataset]
         label = short_label(r.method, r.variant, r.stream, r.evidence, r.preset, r.epochs, r.bn)
         label += "".join(f", {x}" for x in (r.setting, r.schedule) if x) + f" · {r.dataset.removeprefix('synthetic-')}"

@@ -32,6 +32,7 @@ from leaderboard.frame import (
     group_rank,
     method_rank,
     recipes,
+    untrained_baseline,
 )
 from leaderboard.reported import BENCHMARKS, dataset_of, parse_sources
 
@@ -209,9 +210,7 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
         for r in g.itertuples():
             gain, above = None, ""
             if r.evidence not in ("random-init", "supervised"):
-                base = randoms[(randoms.method == r.method) & (randoms.stream == r.stream) & (randoms.setting == r.setting)
-                               & (randoms.dataset == r.dataset) & (randoms.fingerprint == r.fingerprint)
-                               & (randoms.frames == r.frames)]
+                base = untrained_baseline(randoms, r)
                 if len(base):
                     b = base.iloc[0].stat.mean
                     gain = r.stat.mean - b

@@ -164,3 +164,14 @@ def test_the_page_renders_in_headless_chromium(checkout_copy, tmp_path):
     png = screenshot(checkout_copy / "a" / "lb" / "index.html", tmp_path / "shot.png", 1400, 1200)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page with tables, not a blank one
+
+
+def test_a_method_is_compared_with_the_untrained_network_it_shares(tmp_path):
+    """AimCLR's encoder is SkeletonCLR's ST-GCN: a random-init run made as either is its Δinit."""
+    recs = tmp_path / "records"
+    write_record(record(method="aimclr", preset="quick", epochs=4, metrics={"top1": 30.0, "top5": 60.0}), recs)
+    write_record(record(checkpoint={"source": "random", "path": None, "sha256": "r"}, preset=None, epochs=None,
+                        pretrain_seed=None, metrics={"top1": 20.0, "top5": 50.0}), recs)
+    section = build(recs, tmp_path / "lb").read_text().split("#### Linear evaluation — synthetic v3")[1]
+    aim = [line for line in section.split("</details>")[0].splitlines() if line.startswith("| AimCLR")]
+    assert len(aim) == 1 and aim[0].endswith("| 30.00 (n=1), Δinit +10.00 |"), aim
