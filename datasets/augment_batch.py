@@ -204,7 +204,7 @@ class BatchedExtremeView:
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         coords = None if self.view.coords == x.shape[1] else self.view.coords
-        x = shear(temporal_crop(x, gen), gen, coords=coords)
+        x = BatchedNormalView(coords)(x, gen)
         for step in self.view.chain:
             x = extreme_step(x, step, gen, self.view, coords)
         return x

@@ -40,8 +40,9 @@ from methods.neighbours import knn_metrics
 from methods.training_state import (
     STATE_VERSION,
     capture_rng,
+    check_training_state,
+    load_training_state,
     move_aside,
-    read_training_state,
     recorded_choices,
     restore_rng,
 )
@@ -274,7 +275,8 @@ def pretrain(
     if compile_encoders:
         compile_blocks(model)
     last = out / "last.pt"
-    kept = recorded_choices(last) if resume and last.is_file() else {}  # a run keeps what it started with
+    state = load_training_state(last, device) if resume and last.is_file() else None
+    kept = recorded_choices(state) if state is not None else {}  # a run keeps what it started with
     dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
     augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")
     set_dropout_masks(model, dropout_masks)
@@ -318,8 +320,8 @@ def pretrain(
             torn.unlink()
     log = RunLog(out / LOG_FILE, quiet=not world.main)
     resumed_batch_rng = None
-    if resume and last.is_file():
-        state = read_training_state(last, meta, device)
+    if state is not None:
+        check_training_state(state, last, meta)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, step = state["position"]

@@ -72,48 +72,49 @@ def _numpy_global_state() -> tuple:
     return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)
 
 
-def recorded_choices(path: Path) -> dict[str, Any]:
-    """The run-long choices (:data:`BEFORE_FIELD`) of the run whose state is ``path``, so that a
-    resume continues with them; empty for an unreadable state (:func:`read_training_state` then
-    says what is wrong with it)."""
-    try:
-        meta = torch.load(path, map_location="cpu", weights_only=True).get("meta") or {}
-    except Exception:  # reported with its reason by read_training_state
-        return {}
-    return {key: meta.get(key, before) for key, before in BEFORE_FIELD.items()}
+_FRESH = "start afresh with --restart, which moves the old run folder aside (nothing is deleted)"
 
 
-def read_training_state(path: Path, meta: dict, map_location: torch.device | str = "cpu") -> dict:
-    """Load ``last.pt`` and check it is a complete state of the run described by ``meta``.
+def load_training_state(path: Path, map_location: torch.device | str = "cpu") -> dict:
+    """Load ``last.pt`` and check it is a whole SkeleBench training state of this version.
 
     Raises ValueError with the reason and the way out (``--restart`` moves the old state aside).
     """
-    path = Path(path)
-    fresh = "start afresh with --restart, which moves the old run folder aside (nothing is deleted)"
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for torn, truncated or foreign files
-        raise ValueError(f"training state {path} is unreadable ({first_line(err)}); {fresh}") from None
+        raise ValueError(f"training state {path} is unreadable ({first_line(err)}); {_FRESH}") from None
     fmt = state.get("format") if isinstance(state, dict) else type(state).__name__
     if fmt != TRAINING_FORMAT:
-        raise ValueError(f"training state {path} is not a SkeleBench training state (it holds {fmt!r}); {fresh}")
+        raise ValueError(f"training state {path} is not a SkeleBench training state (it holds {fmt!r}); {_FRESH}")
     if state.get("state_version") != STATE_VERSION or "rng" not in state:
         raise ValueError(f"training state {path} was written by an older version without the generators' "
-                         f"states, so it cannot be resumed exactly; {fresh}")
+                         f"states, so it cannot be resumed exactly; {_FRESH}")
+    return state
+
+
+def recorded_choices(state: dict) -> dict[str, Any]:
+    """The run-long choices (:data:`BEFORE_FIELD`) of a loaded state, so a resume continues with them."""
+    meta = state.get("meta") or {}
+    return {key: meta.get(key, before) for key, before in BEFORE_FIELD.items()}
+
+
+def check_training_state(state: dict, path: Path, meta: dict) -> None:
+    """Refuse a loaded state that is not of the run described by ``meta`` (another method, seed,
+    data, configuration or preset), with the way out."""
     have = state.get("meta") or {}
     for key in IDENTITY:
         if have.get(key, BEFORE_FIELD.get(key)) != meta.get(key):
             raise ValueError(f"training state {path} belongs to another run: its {key} is "
-                             f"{_short(have.get(key, BEFORE_FIELD.get(key)))}, this run's is {_short(meta.get(key))}; {fresh}, "
-                             "or pass another --out")
+                             f"{_short(have.get(key, BEFORE_FIELD.get(key)))}, this run's is {_short(meta.get(key))}; "
+                             f"{_FRESH}, or pass another --out")
     preset, want = dict(have.get("preset") or {}), dict(meta.get("preset") or {})
     for key in EXTENSIBLE:
         preset.pop(key, None)
         want.pop(key, None)
     if preset != want:
         diff = sorted(k for k in set(preset) | set(want) if preset.get(k) != want.get(k))
-        raise ValueError(f"training state {path} was trained with another preset ({', '.join(diff)} differ); {fresh}")
-    return state
+        raise ValueError(f"training state {path} was trained with another preset ({', '.join(diff)} differ); {_FRESH}")
 
 
 def _short(value: Any) -> str:

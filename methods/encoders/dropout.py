@@ -9,8 +9,7 @@ Every ST-GCN block drops with p = ½ (methods.md §1.1), and a Bernoulli(½) dra
 random bit. :func:`half_masks` takes eight mask elements from every random byte of the same
 generator (``torch.randint`` on the global one, so seeding, the saved training state and the
 replay of :mod:`methods.encoders.recompute` work unchanged): the same distribution — i.i.d.
-Bernoulli(½), scaled by 2 — at 2 ms instead of 62. Other rates draw one uniform number per
-element and compare (``rand < 1 − p``: the distribution of ``bernoulli_``, 4× faster here).
+Bernoulli(½), scaled by 2 — at 2 ms instead of 62. Other rates keep PyTorch's own masks.
 
 The masks are a different random stream from ``torch.nn.Dropout``'s, so the same seed trains to
 other weights than before this change. Runs record which stream they drew (``dropout_masks`` in
@@ -41,30 +40,18 @@ def half_masks(shape: torch.Size | tuple[int, ...], device: torch.device | str =
     return ((octets >> _SHIFTS.to(device)) & 1).view(-1)[:n].view(shape)
 
 
-def keep_masks(shape: torch.Size | tuple[int, ...], p: float, device: torch.device | str = "cpu") -> torch.Tensor:
-    """A 0/1 mask keeping each element with probability ``1 − p`` (bits for p = ½)."""
-    if p == 0.5:
-        return half_masks(shape, device)
-    return torch.rand(shape, device=device) < 1.0 - p
-
-
 class Dropout(nn.Dropout):
-    """:class:`torch.nn.Dropout` drawing its CPU masks with :func:`keep_masks` when ``masks`` is
-    ``"bits"`` (the same function of the masks: ``x · mask / (1 − p)``)."""
+    """:class:`torch.nn.Dropout` drawing its CPU masks at p = ½ with :func:`half_masks` when
+    ``masks`` is ``"bits"`` (the same function of the mask: ``x · mask · 2``)."""
 
     #: Which stream the masks come from (:data:`MASKS`); set by :func:`set_dropout_masks`.
     masks: str = DEFAULT_MASKS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.masks == "torch" or not self.training or self.p == 0.0 or x.device.type != "cpu":
+        if self.masks == "torch" or not self.training or self.p != 0.5 or x.device.type != "cpu":
             return super().forward(x)
-        if self.p == 1.0:
-            return x.zero_() if self.inplace else torch.zeros_like(x)
-        mask = keep_masks(x.shape, self.p, x.device)
-        scale = 1.0 / (1.0 - self.p)
-        if self.inplace:
-            return x.mul_(mask).mul_(scale)
-        return x * mask * scale
+        mask = half_masks(x.shape, x.device)
+        return x.mul_(mask).mul_(2.0) if self.inplace else x * mask * 2.0
 
 
 def set_dropout_masks(model: nn.Module, masks: str) -> int:
