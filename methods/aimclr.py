@@ -121,9 +121,7 @@ class AimCLR(MoCoMethod):
                                   extra=dict(DEFAULT_OPTIONS))
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
-        "quick": quick_preset(epochs=4, mining_epoch=2, note=(
-            "AimCLR: 4 epochs with mining from epoch 3 (the paper switches at half the schedule, "
-            "epoch 150 of 300); not tuned for AimCLR, the rest is SkeletonCLR's measured quick recipe")),
+        "quick": quick_preset(mining=True, note="AimCLR: nothing of its own changed"),
     })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,

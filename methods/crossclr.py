@@ -105,12 +105,8 @@ class CrosSCLR(MoCoMethod):
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
         "quick": quick_preset(
-            epochs=6, mining_epoch=3,
-            note="CrosSCLR: 6 epochs, cross-view mining for epochs > 3 (the paper's switch at 150 of 300, "
-                 "scaled); official shared heads and stale joint/bone key encoders after the switch. With 4 "
-                 "epochs (mining > 2) the joint probe rose 35.97/65.14/66.74/66.94, just short of the random "
-                 "init's 67.15 (zoo entry crossclr-synthetic-xsub-joint-official); with the corrected heads "
-                 "and keys 59.79/63.19/57.64 over 3 epochs",
+            mining=True,
+            note="CrosSCLR: official shared heads and stale joint/bone key encoders after the switch",
         ),
     })
 

@@ -41,7 +41,7 @@ from methods.aimclr import (
     temporal_drop,
 )
 from methods.base import MethodConfig
-from methods.presets import PAPER_MINING_150
+from methods.presets import PAPER_MINING_150, QUICK_EPOCHS
 from methods.pretrain import pretrain
 
 
@@ -265,7 +265,7 @@ def test_parameter_count_and_registry():
     assert model.config.temperature == 0.07 and model.config.frames == 50 and model.config.head == "mlp"
     assert AimCLR.presets["paper"] == PAPER_MINING_150 and PAPER_MINING_150.mining_epoch == 150
     quick = AimCLR.presets["quick"]
-    assert (quick.epochs, quick.mining_epoch, quick.queue_size % quick.batch_size) == (4, 2, 0)
+    assert (quick.epochs, quick.mining_epoch, quick.queue_size % quick.batch_size) == (QUICK_EPOCHS, QUICK_EPOCHS // 2, 0)
     assert "AimCLR" in quick.note
     paper_model = AimCLR.from_preset(PAPER_MINING_150)
     assert not paper_model.mining(150) and paper_model.mining(151)

@@ -13,6 +13,7 @@ from datasets.skeleton import STREAMS, to_stream
 from methods import get_method, load_encoder
 from methods.crossclr import CrosSCLR, cross_view_logits, cross_view_losses, cross_view_mask
 from methods.losses import info_nce
+from methods.presets import QUICK_EPOCHS
 from methods.pretrain import pretrain
 
 CORRECTED = {"shared_head": False, "stale_keys": False}
@@ -230,10 +231,11 @@ def test_options_presets_and_registry():
     assert (paper.epochs, paper.mining_epoch, paper.milestones, paper.queue_size) == (300, 150, (250,), 32768)
     official = cls.from_preset(replace(paper, queue_size=64))  # cross_epoch 150, 1-based `epoch <= 150`
     assert not official.mining(150) and official.mining(151)
-    assert (quick.epochs, quick.mining_epoch) == (6, 3) and "CrosSCLR" in quick.note
+    assert (quick.epochs, quick.mining_epoch) == (QUICK_EPOCHS, QUICK_EPOCHS // 2) and "CrosSCLR" in quick.note
     model = cls.from_preset(replace(quick, queue_size=64), extra={"shared_head": False})
     assert model.config.extra == {"shared_head": False, "stale_keys": True, "topk": 1, "context": True}
-    assert model.mining_epoch == 3 and not model.mining(3) and model.mining(4)
+    half = QUICK_EPOCHS // 2
+    assert model.mining_epoch == half and not model.mining(half) and model.mining(half + 1)
     with pytest.raises(ValueError, match="unknown CrosSCLR option"):
         make(shared_heads=False)
     with pytest.raises(ValueError, match="topk"):
