@@ -108,3 +108,17 @@ def test_views_of_one_batch(benchmark, where):
         return views
 
     benchmark.pedantic(per_sample if where == "loader" else on_device, rounds=5, iterations=1, warmup_rounds=1)
+
+
+def test_rng_state_mapped_to_the_gpu_restores(tmp_path):
+    """A GPU run loads its training state onto the GPU; the generator states in it must still
+    restore (they are CPU byte tensors): resuming failed with 'RNG state must be a
+    torch.ByteTensor' before restore_rng moved them back."""
+    from methods.training_state import capture_rng, restore_rng
+
+    torch.cuda.init()
+    state = capture_rng()
+    torch.save(state, tmp_path / "rng.pt")
+    expected = torch.rand(3)
+    restore_rng(torch.load(tmp_path / "rng.pt", map_location="cuda", weights_only=True))
+    assert torch.equal(torch.rand(3), expected)
