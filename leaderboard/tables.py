@@ -308,10 +308,14 @@ def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
     """One table of the group's ``difficulty`` records: a row per figure (the known ones first,
     named, then any other numeric metric under its key), a column per benchmark and data
     fingerprint, mean ± sd over the samples (the seeds a record summarises, and the records).
-    Epoch counts are not figures: they go into the notes. None when the group has no record."""
+    A record re-measured with the same seed supersedes the older one (the untrained encoders'
+    checksums differ between machines and code versions, so the run key alone keeps both), as a
+    supervised row run to the full schedule supersedes a shortened one. Epoch counts are not
+    figures: they go into the notes. None when the group has no record."""
     d = g[g.protocol == "difficulty"] if not g.empty else g
     if d.empty:
         return []
+    d = d.sort_values("created", kind="stable").drop_duplicates(["dataset", "fingerprint", "seed"], keep="last")
     d = d.assign(_flat=[metric_samples(m) for m in d.metrics])
     columns = sorted({(ds, fp) for ds, fp in zip(d.dataset, d.fingerprint)})
     several = {ds for ds, _ in columns if sum(c[0] == ds for c in columns) > 1}

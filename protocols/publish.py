@@ -28,7 +28,7 @@ from methods.pretrain import encoder_file, pretrain
 from methods.zoo import ZOO_DIR
 from protocols.common import num_classes_of
 from protocols.golden import write_golden
-from protocols.linear import linear_metrics
+from protocols.linear import LinearConfig, linear_metrics
 from results.cli import ArgumentParser
 from results.provenance import default_device
 
@@ -53,8 +53,10 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     classes = num_classes_of(manifest, train, val)
     device = default_device()
 
+    probe = LinearConfig(epochs=get_method(method).linear_epochs)  # the protocol's schedule (SkeleMixCLR: 150)
+
     def score(encoder) -> dict:
-        metrics, _ = linear_metrics(encoder, folder, train, val, classes, stream, device, seed=seed)
+        metrics, _ = linear_metrics(encoder, folder, train, val, classes, stream, device, probe, seed=seed)
         return {k: metrics[k] for k in ("top1", "top5", "best_top1", "best_epoch")}
 
     torch.manual_seed(seed)
@@ -80,7 +82,9 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
         "generator_version": manifest.get("generator_version"), "data_fingerprint": info.get("data_fingerprint"),
         "preset": info["preset"], "config": info["config"], "command": info["command"],
         "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {own_stream} "
-                      f"--seed {seed} --epochs {info['epochs']} --snapshot-every {_snapshot_every(curve)}",
+                      f"--seed {seed} --epochs {info['epochs']}"
+                      + (f" --snapshot-every {_snapshot_every(curve)}" if _snapshot_every(curve) else "")
+                      + (f" --augment {info['augment']}" if "augment" in info else ""),  # where its views were drawn
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final,
         "dropout_masks": masks,

@@ -122,6 +122,20 @@ def test_the_difficulty_table_names_the_supervised_epochs_in_a_note(tmp_path):
     assert "synthetic xsub: the supervised encoder trained 110 epochs." in section and "epochs |" not in section
 
 
+def test_a_remeasured_difficulty_record_supersedes_the_older_one(tmp_path):
+    """The same benchmark and seed measured again (here: the supervised row run to the full
+    schedule, on another machine whose untrained encoder has another checksum) replaces the older
+    figures instead of averaging with them."""
+    recs = tmp_path / "records"
+    for created, sha, top1, epochs in (("2026-12-03T10:00:00Z", "a", 28.0, 10), ("2026-12-04T10:00:00Z", "b", 66.5, 110)):
+        write_record(record(protocol="difficulty", created=created, checkpoint={"source": "random", "path": None, "sha256": sha},
+                            metrics={"raw_logistic": 55.0, "supervised": {"top1": top1, "epochs": epochs}}), recs)
+    section = build(recs, tmp_path / "lb").read_text().split("#### Difficulty — synthetic v3")[1].split("####")[0]
+    assert "| supervised encoder (fine-tune from random init) | 66.50 (n=1) |" in section
+    assert "| logistic regression, raw coordinates | 55.00 (n=1) |" in section
+    assert "trained 110 epochs." in section and "10, 110" not in section
+
+
 def test_robustness_records_make_a_table_and_curves(tmp_path):
     recs = tmp_path / "records"
     write_record(record(protocol="robustness", metrics={
