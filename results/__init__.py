@@ -15,6 +15,7 @@ import re
 import tempfile
 from collections.abc import Collection
 from pathlib import Path
+from statistics import mean, stdev
 
 import numpy as np
 
@@ -115,8 +116,9 @@ def data_key(record: dict) -> str:
 
 
 def reference_line(record: dict, records: list[dict], same_encoder: Collection[str] = ()) -> str:
-    """Where a result sits between its benchmark's floor and ceiling: the newest random-init run
-    of the same protocol and stream on the same data, and the newest supervised baseline
+    """Where a result sits between its benchmark's floor and ceiling: the random-init runs of the
+    same protocol, probe and stream on the same data (the newest per init seed; mean ± sd over
+    seeds where there are several: an untrained encoder varies by points between seeds), and the newest supervised baseline
     (finetune from random init) there; for one not run yet, the command that computes it. A
     number alone says nothing until the untrained encoder and the supervised network are beside
     it (issue 12 item 5). Random-init runs of the record's method count, and of the methods in
@@ -124,13 +126,18 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
     for SkeletonCLR, AimCLR and CrosSCLR), named when another method ran them."""
     key = data_key(record)
     methods = {record["method"], *same_encoder}
+    probe = (record.get("protocol_config") or {}).get("probe")
 
-    def newest(protocol: str, stream: str | None) -> dict | None:
+    def newest_per_seed(protocol: str, stream: str | None, same_probe: bool = False) -> list[dict]:
         found = [r for r in records if r.get("protocol") == protocol and r.get("method") in methods
                  and (r.get("checkpoint") or {}).get("source") == "random"
                  and data_key(r) == key and r.get("frames", record.get("frames")) == record.get("frames")
-                 and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})]
-        return max(found, key=lambda r: r.get("created", "")) if found else None
+                 and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})
+                 and (not same_probe or (r.get("protocol_config") or {}).get("probe") == probe)]
+        newest: dict[object, dict] = {}
+        for r in sorted(found, key=lambda r: r.get("created", "")):
+            newest[r.get("seed")] = r  # a re-run of the same init seed supersedes the older
+        return sorted(newest.values(), key=lambda r: r.get("created", ""))
 
     def command(protocol: str) -> str:
         options = "" if record.get("stream", "joint") == "joint" else f" --stream {record['stream']}"
@@ -142,11 +149,17 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
 
     parts = []
     if (record.get("checkpoint") or {}).get("source") != "random":
-        r = newest(record["protocol"], record["stream"])
-        notes = ran_as(r) if r else []
-        parts.append(f"random init {r['metrics']['top1']:.2f}" + (f" ({notes[0]})" if notes else "") if r
-                     else f"random init not run ({command(record['protocol'])})")
-    r = newest("finetune", record["stream"])
+        floor = newest_per_seed(record["protocol"], record["stream"], same_probe=True)
+        if floor:
+            values = [r["metrics"]["top1"] for r in floor]
+            notes = [f"{len(values)} init seeds"] if len(values) > 1 else []
+            notes += ran_as(floor[-1])
+            figure = f"{mean(values):.2f} ± {stdev(values):.2f}" if len(values) > 1 else f"{values[0]:.2f}"
+            parts.append(f"random init {figure}" + (f" ({', '.join(notes)})" if notes else ""))
+        else:
+            parts.append(f"random init not run ({command(record['protocol'])})")
+    supervised = newest_per_seed("finetune", record["stream"])
+    r = supervised[-1] if supervised else None
     if r:
         notes = [f"{(r.get('protocol_config') or {}).get('epochs')} epochs", *ran_as(r)]
         parts.append(f"supervised {r['metrics']['top1']:.2f} ({', '.join(notes)})")

@@ -200,6 +200,21 @@ def test_reference_line_names_the_random_init_and_supervised_runs_on_the_same_da
         in reference_line(bone, [bone])
 
 
+def test_reference_line_averages_init_seeds_of_the_same_probe():
+    from results import reference_line
+
+    def rec(source, top1, created, seed, probe="official"):
+        return {"protocol": "linear", "method": "skelemixclr", "stream": "joint", "checkpoint": {"source": source},
+                "data": {"fingerprint": "a"}, "metrics": {"top1": top1}, "created": created, "seed": seed,
+                "protocol_config": {"probe": probe}, "dataset": "synthetic-xsub"}
+    zoo = rec("zoo", 20.97, "9", 0)
+    records = [rec("random", 10.0, "1", 0), rec("random", 21.47, "2", 0), rec("random", 29.50, "3", 1),
+               rec("random", 23.83, "4", 2), rec("random", 25.50, "5", 2, probe="standardised"), zoo]
+    # seed 0 re-run supersedes its older record; the standardised probe's run is another instrument
+    assert reference_line(zoo, records).startswith("references on these data: random init 24.93 ± 4.13 (3 init seeds)")
+    assert "random init 25.50, " in reference_line(rec("zoo", 36.7, "9", 0, probe="standardised"), records)
+
+
 def test_protocol_setting_separates_what_makes_runs_incomparable():
     from leaderboard.frame import protocol_setting
 
