@@ -32,7 +32,7 @@ from methods import get_method
 from methods.base import projection_head
 from methods.checkpoint import TRAINING_FORMAT, load_checkpoint, load_state_strict
 from methods.encoders.batchnorm import recalibrate_batchnorm
-from methods.encoders.features import encoder_fingerprint, extract_features
+from methods.encoders.features import encoder_fingerprint, extract_features, feature_spectrum
 from methods.neighbours import VOTE_KS, VOTE_TEMPERATURE, check_ks, index_name, knn_metrics, l2_normalise
 from methods.official import query_prefix
 from protocols.common import (
@@ -165,6 +165,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
                                      encoder.skeleton)
     use_gpu = device.type == "cuda"
     metrics = knn_metrics(bank, train.labels, queries, val.labels, num_classes, config.ks, config.t, use_gpu)
+    metrics["bank_spectrum"] = feature_spectrum(bank)  # collapse shows here first (feature_spectrum)
     augmentation = ({"view": "normal", "shear_amplitude": SHEAR_AMPLITUDE,
                      "temporal_padding_ratio": TEMPORAL_PADDING_RATIO, "seed": args.seed}
                     if config.augmented_bank else None)

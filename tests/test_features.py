@@ -4,12 +4,13 @@ features, and it reads its source once per chunk."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from datasets.store import Split
 from methods import get_method
 from methods.base import build_backbone
-from methods.encoders.features import READ_CHUNK, extract_features, inference_batch
+from methods.encoders.features import READ_CHUNK, extract_features, feature_spectrum, inference_batch
 
 
 class CountingData:
@@ -55,3 +56,21 @@ def test_the_source_is_read_once_per_chunk() -> None:
 def test_a_cpu_runs_small_batches_and_a_gpu_large_ones() -> None:
     assert inference_batch(torch.device("cpu")) == 16
     assert inference_batch(torch.device("cuda")) == 256
+
+
+def test_feature_spectrum_by_hand() -> None:
+    # two orthogonal directions of equal variance (± a along x, ± a along y): effective rank 2, half each
+    a = 3.0
+    two = np.array([[a, 0, 0], [-a, 0, 0], [0, a, 0], [0, -a, 0]]) + 7.0  # the offset is centred away
+    s = feature_spectrum(two)
+    assert s["effective_rank"] == pytest.approx(2.0) and s["top_component_share"] == pytest.approx(0.5)
+    # variances 4 : 1 along two axes: shares 0.8, 0.2, rank exp(-(0.8 ln 0.8 + 0.2 ln 0.2)) = 1.6494
+    uneven = np.array([[2.0, 0], [-2.0, 0], [0, 1.0], [0, -1.0]])
+    s = feature_spectrum(uneven)
+    assert s["top_component_share"] == pytest.approx(0.8)
+    assert s["effective_rank"] == pytest.approx(np.exp(-(0.8 * np.log(0.8) + 0.2 * np.log(0.2))))
+    assert s["effective_rank"] == pytest.approx(1.6494, abs=1e-4)
+    # one direction (collapse), and no variance at all
+    assert feature_spectrum(np.outer(np.arange(5.0), [1.0, 2.0, 3.0])) == pytest.approx(
+        {"effective_rank": 1.0, "top_component_share": 1.0})
+    assert feature_spectrum(np.ones((4, 3))) == {"effective_rank": 0.0, "top_component_share": 1.0}
