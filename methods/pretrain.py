@@ -275,7 +275,9 @@ def pretrain(
     if compile_encoders:
         compile_blocks(model)
     last = out / "last.pt"
-    state = load_training_state(last, device) if resume and last.is_file() else None
+    # on the CPU whatever the device: load_state_dict puts weights, queues and optimizer moments where
+    # the model is, and the generator states must stay CPU tensors (mapped to a GPU, torch refused them)
+    state = load_training_state(last) if resume and last.is_file() else None
     kept = recorded_choices(state) if state is not None else {}  # a run keeps what it started with
     dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
     augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")

@@ -56,13 +56,11 @@ def capture_rng(batch_rng: np.random.Generator | None = None) -> dict[str, Any]:
 def restore_rng(state: dict[str, Any], batch_rng: np.random.Generator | None = None) -> None:
     """Put every generator back where :func:`capture_rng` found it (the batch generator only when
     given: at an epoch boundary the method reseeds it for the next epoch anyway)."""
-    # generator states are CPU byte tensors, wherever the rest of the state was mapped to (a GPU run
-    # loads its training state onto the GPU)
-    torch.set_rng_state(state["torch"].cpu())
+    torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+        torch.cuda.set_rng_state_all(state["cuda"])
     kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.cpu().numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss)))
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss)))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     if batch_rng is not None and "batch" in state:

@@ -77,13 +77,14 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     if curve[-1]["epoch"] != info["epochs"]:
         curve.append({"epoch": info["epochs"], **final})
     above = [c["epoch"] for c in curve[1:] if c["top1"] > curve[0]["top1"]]
+    every = _snapshot_every(curve)
     entry = {
         "method": method, "dataset": dataset, "stream": stream, "seed": seed, "epochs": info["epochs"], "layout": layout,
         "generator_version": manifest.get("generator_version"), "data_fingerprint": info.get("data_fingerprint"),
         "preset": info["preset"], "config": info["config"], "command": info["command"],
         "regenerate": f"python -m methods.pretrain --method {method} --dataset {dataset} --stream {own_stream} "
                       f"--seed {seed} --epochs {info['epochs']}"
-                      + (f" --snapshot-every {_snapshot_every(curve)}" if _snapshot_every(curve) else "")
+                      + (f" --snapshot-every {every}" if every else "")
                       + (f" --augment {info['augment']}" if "augment" in info else ""),  # where its views were drawn
         "wall_s": info["wall_s"], "device": info["device"], "commit": info["commit"], "finished": info["finished"],
         "loss_history": info["history"], "linear": final,

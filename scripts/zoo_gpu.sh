@@ -26,7 +26,7 @@ python3 -c "from datasets import benchmark_folder as b; b('synthetic-xsub', 50);
   || { cp "$LOGS"/*.txt "$OUT"/; exit 1; }
 # the GPU paths against the CPU (correctness only; the timed benchmarks run last if time is left)
 timeout 150 python3 -m pytest -q -p no:cacheprovider tests/benchmarks/bench_gpu.py -o python_files='bench_*.py' \
-  -k "gives_the_cpu_loss or same_augmentation or rng_state" > "$LOGS"/bench_gpu_checks.txt 2>&1
+  -k "gives_the_cpu_loss or same_augmentation or gpu_run_resumes" > "$LOGS"/bench_gpu_checks.txt 2>&1
 # jobs in priority order: the supervised row, then seed 0 of every method, then seeds 1 and 2, then diagnostics
 {
   echo "finetune skeletonclr 0"
@@ -38,7 +38,7 @@ xargs -P "${JOBS:-6}" -L 1 bash scripts/zoo_gpu_job.sh < "$LOGS"/jobs.txt > "$LO
 left=$(( DEADLINE - $(date +%s) ))
 if [ "$left" -gt 60 ]; then
   timeout $(( left - 20 )) python3 -m pytest -q -p no:cacheprovider tests/benchmarks/bench_gpu.py -o python_files='bench_*.py' \
-    --benchmark-enable --benchmark-max-time 0.5 -k "not gives_the_cpu_loss and not same_augmentation and not rng_state" > "$LOGS"/bench_gpu_speed.txt 2>&1
+    --benchmark-enable --benchmark-max-time 0.5 -k "not gives_the_cpu_loss and not same_augmentation and not gpu_run_resumes" > "$LOGS"/bench_gpu_speed.txt 2>&1
 fi
 # pack: runs by seed (encoders, run.json, log), CrosSCLR's other streams, and the rest (new records,
 # logs, diagnostics, the supervised run's record) in one

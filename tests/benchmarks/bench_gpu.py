@@ -110,15 +110,22 @@ def test_views_of_one_batch(benchmark, where):
     benchmark.pedantic(per_sample if where == "loader" else on_device, rounds=5, iterations=1, warmup_rounds=1)
 
 
-def test_rng_state_mapped_to_the_gpu_restores(tmp_path):
-    """A GPU run loads its training state onto the GPU; the generator states in it must still
-    restore (they are CPU byte tensors): resuming failed with 'RNG state must be a
-    torch.ByteTensor' before restore_rng moved them back."""
-    from methods.training_state import capture_rng, restore_rng
 
-    torch.cuda.init()
-    state = capture_rng()
-    torch.save(state, tmp_path / "rng.pt")
-    expected = torch.rand(3)
-    restore_rng(torch.load(tmp_path / "rng.pt", map_location="cuda", weights_only=True))
-    assert torch.equal(torch.rand(3), expected)
+def test_a_gpu_run_resumes(tiny_root, tmp_path):
+    """A GPU run cut after one epoch resumes to the end (the training state is loaded on the CPU:
+    mapped onto the GPU, its generator states made torch.set_rng_state fail with 'RNG state must be
+    a torch.ByteTensor', found on the H200 that pretrained the zoo). GPU kernels are not
+    deterministic, so the check is that it runs and trains, not bit-equality."""
+    import json
+
+    from methods.pretrain import pretrain
+
+    def run(epochs, **kw):
+        return pretrain("skeletonclr", "synthetic-xsub", "quick", epochs=epochs, out=tmp_path / "run",
+                        data_root=tiny_root, max_steps=2, knn_every=0, device=torch.device("cuda"), **kw)
+
+    run(1)
+    (tmp_path / "run" / "run.json").unlink()  # as if it had been killed after the epoch's state write
+    run(2, resume=True)
+    history = json.loads((tmp_path / "run" / "run.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and all(np.isfinite(h["loss"]) for h in history)
