@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datasets import synthetic
+from datasets import synthetic, utdmhad
 from datasets.cache import cache_dir
 from datasets.integrity import data_identity, verify_benchmark
-from datasets.store import Split, is_complete, load_split, read_manifest
+from datasets.store import Split, is_complete, load_split, read_manifest, remake_hint
 
 SYNTHETIC = ("synthetic-xsub", "synthetic-xview")
 REAL = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku1-xview", "pku2-xsub", "pku2-xview",
@@ -38,6 +38,7 @@ def benchmark_folder(dataset: str, frames: int, data_root: Path | str | None = N
         folder = root / f"{dataset}-f{frames}-v{synthetic.GENERATOR_VERSION}"
         if not is_complete(folder):
             synthetic.build_benchmark(dataset.split("-", 1)[1], frames, folder)
+        check_prepared(folder, dataset, read_manifest(folder), frames)
         verify_benchmark(folder)
         return folder
     if dataset not in REAL:
@@ -50,14 +51,40 @@ def benchmark_folder(dataset: str, frames: int, data_root: Path | str | None = N
             f"{folder} is not a prepared benchmark (no manifest.json); run "
             f"`python -m datasets.prepare ... --out {data_root}` first"
         )
-    have = read_manifest(folder).get("frames")
-    if have is not None and int(have) != frames:
+    check_prepared(folder, dataset, read_manifest(folder), frames)
+    verify_benchmark(folder)
+    return folder
+
+
+#: The oldest reader version whose folders each dataset still accepts: a reader fix that changes the
+#: arrays (UTD-MHAD's joint order) must not leave a folder of the old reader in silent use.
+MIN_READER_VERSION = {"utdmhad": utdmhad.READER_VERSION}
+
+
+def check_prepared(folder: Path, dataset: str, manifest: dict, frames: int) -> None:
+    """Refuse a benchmark folder that is not ``dataset`` at ``frames`` frames (renamed from another
+    benchmark, or prepared with other frames) or that an older, since corrected reader wrote; the
+    message says how to prepare it again. The arrays themselves are held to the manifest by
+    :func:`datasets.store.check_part_array`."""
+    have = manifest.get("frames")
+    if have is not None and have != frames:
+        if manifest.get("format") == "generated":
+            raise ValueError(f"{folder} holds data of {have} frames (its manifest says so) where its name says "
+                             f"{frames}; {remake_hint(folder, manifest)}")
         raise ValueError(
             f"{folder} was prepared with {have} frames but this run needs {frames}; prepare it again "
             f"with --frames {frames} into another --out folder"
         )
-    verify_benchmark(folder)
-    return folder
+    named = manifest.get("dataset") if manifest.get("format") == "generated" else manifest.get("benchmark")
+    if named is not None and named != dataset:
+        raise ValueError(f"{folder} holds {named} (its manifest says so), not {dataset}; give the folder its own "
+                         f"name back, or {remake_hint(folder, manifest)}")
+    need = MIN_READER_VERSION.get(str(manifest.get("dataset")), 1)
+    have = manifest.get("reader_version", 1)
+    if not isinstance(have, int) or have < need:
+        raise ValueError(f"{folder} was written by an older reader of {manifest.get('dataset')} (reader_version "
+                         f"{have}, {need} needed: what it stored has been corrected since); "
+                         f"{remake_hint(folder, manifest)}")
 
 
 def load_benchmark(dataset: str, frames: int, data_root: Path | str | None = None) -> tuple[Split, Split, dict]:

@@ -4,7 +4,10 @@ The manifest records the SHA-256 of every file as it was written (:meth:`Benchma
 A file changed since (a partial copy, a disk error, a hand edit) or a NaN let through by some
 preprocessing would otherwise surface only as a wrong accuracy, or a loss of NaN hours into a
 run. :func:`verify_benchmark` re-hashes the files and scans the arrays once, then remembers the
-success by each file's size and mtime, so later runs pay one ``stat`` per file.
+success by each file's size, mtime, ctime and inode, so later runs pay one ``stat`` per file. Size
+and mtime alone are not enough: an in-place rewrite of the same length followed by ``os.utime`` (or
+a copy tool that keeps times) leaves both as they were, but the kernel sets ctime on every write and
+every ``utime``, and no call sets it back; a file replaced by a rename has a new inode.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from datasets.cache import atomic_write_text, cache_dir
 from datasets.progress import progress
-from datasets.store import MANIFEST, sha256_file
+from datasets.store import MANIFEST, check_part_array, open_array, read_manifest, remake_hint, sha256_file
 
 #: Files of a benchmark folder that must be listed in its manifest's checksums.
 PAYLOAD = ("*_data.npy", "*_label.pkl")
@@ -26,6 +29,9 @@ PAYLOAD = ("*_data.npy", "*_label.pkl")
 SCAN_BYTES = 1 << 26
 #: Folders smaller than this verify without a progress bar (the tiny and default synthetic sets).
 QUIET_BYTES = 1 << 28
+#: What a cached success vouches for; a record of another version (fewer checks, a weaker key) is redone.
+#: 2: stat key with ctime and inode; arrays' dtype and shape checked against the manifest.
+VERIFIER_VERSION = 2
 
 
 def fingerprint(manifest: dict) -> str:
@@ -62,8 +68,10 @@ def verify_benchmark(folder: Path | str) -> str:
 
     Refuses (ValueError naming the file and the fix) a manifest without checksums, a data or
     label file it does not list, a listed file that is missing or whose SHA-256 differs, and
-    NaN/inf in any ``*_data.npy``. A success is cached (:func:`datasets.cache.cache_dir`
-    ``verified/``) under the size and mtime of every file; any change re-verifies.
+    NaN/inf in any ``*_data.npy``, and a data array that is not float32 of the shape the manifest
+    describes (:func:`datasets.store.check_part_array`). A success is cached
+    (:func:`datasets.cache.cache_dir` ``verified/``) under the size, mtime, ctime and inode of every
+    file (:func:`_stat`); any change re-verifies.
     """
     folder = Path(folder)
     record_path = cache_dir("verified") / f"{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]}.json"
@@ -72,13 +80,10 @@ def verify_benchmark(folder: Path | str) -> str:
         return record["fingerprint"]
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{folder} has no {MANIFEST}, so it is not a complete benchmark; {_fix(folder, {})}")
+        raise FileNotFoundError(f"{folder} has no {MANIFEST}, so it is not a complete benchmark; {remake_hint(folder)}")
     stats = {MANIFEST: _stat(manifest_path)}
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except ValueError as err:
-        raise ValueError(f"{manifest_path} is not valid JSON ({err}); {_fix(folder, {})}") from None
-    fix = _fix(folder, manifest)
+    manifest = read_manifest(folder)
+    fix = remake_hint(folder, manifest)
     checksums = manifest.get("sha256")
     if not isinstance(checksums, dict) or not checksums:
         raise ValueError(f"{manifest_path} lists no checksums ('sha256'), so its files cannot be checked; {fix}")
@@ -90,7 +95,9 @@ def verify_benchmark(folder: Path | str) -> str:
         if Path(name).name != name or not path.is_file():
             raise ValueError(f"{path} is listed in {manifest_path} but does not exist; {fix}")
         stats[name] = _stat(path)
-    arrays = {name: _open_array(folder / name, fix) for name in sorted(checksums) if name.endswith("_data.npy")}
+    arrays = {name: open_array(folder / name, fix) for name in sorted(checksums) if name.endswith("_data.npy")}
+    for name, data in arrays.items():  # cheap header checks before the hashing
+        check_part_array(folder / name, data, manifest, name[: -len("_data.npy")], fix)
     total = sum(stats[name][0] for name in checksums) + sum(a.nbytes for a in arrays.values())
     with progress(total=total, desc=f"verifying {folder.name}", unit="B", unit_scale=True, unit_divisor=1024,
                   disable=total < QUIET_BYTES) as bar:
@@ -103,23 +110,16 @@ def verify_benchmark(folder: Path | str) -> str:
         for name, data in arrays.items():
             _check_finite(folder / name, data, fix, bar.update)
     result = fingerprint(manifest)
-    _write_record(record_path, {"folder": str(folder.resolve()), "stats": stats, "fingerprint": result})
+    _write_record(record_path, {"folder": str(folder.resolve()), "stats": stats, "fingerprint": result,
+                                "version": VERIFIER_VERSION})
     return result
 
 
-def _fix(folder: Path, manifest: dict) -> str:
-    if manifest.get("format") == "generated":
-        return f"delete {folder} and it is generated again on next use"
-    if manifest.get("dataset") and manifest.get("format"):
-        return (f"prepare it again with `python -m datasets.prepare {manifest['dataset']} --format {manifest['format']} "
-                f"--input ... --frames {manifest.get('frames', 50)} --out {folder.parent}`")
-    return (f"prepare it again with `python -m datasets.prepare ... --out {folder.parent}`, or for synthetic "
-            f"data delete {folder} so it is regenerated")
-
-
 def _stat(path: Path) -> list[int]:
+    """The cache key of one file: size, mtime, ctime (set by every write and ``utime``, never restorable)
+    and inode (new for a file renamed into place), all from one ``stat``."""
     st = path.stat()
-    return [st.st_size, st.st_mtime_ns]
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _payload(folder: Path) -> set[str]:
@@ -127,22 +127,12 @@ def _payload(folder: Path) -> set[str]:
 
 
 def _unchanged(folder: Path, stats: dict[str, list[int]]) -> bool:
-    """True if every verified file still has its size and mtime and no data file was added."""
+    """True if every verified file still has its :func:`_stat` key and no data file was added."""
     try:
         same = all(_stat(folder / name) == list(seen) for name, seen in stats.items())
     except OSError:
         return False
     return same and _payload(folder) <= stats.keys()
-
-
-def _open_array(path: Path, fix: str) -> np.ndarray:
-    try:
-        data = np.load(path, mmap_mode="r")
-    except ValueError as err:
-        raise ValueError(f"{path} is not a valid .npy array ({err}); {fix}") from None
-    if data.ndim == 0:
-        raise ValueError(f"{path} holds a scalar, not an array of samples; {fix}")
-    return data
 
 
 def _check_finite(path: Path, data: np.ndarray, fix: str, on_block: Callable[[int], object]) -> None:
@@ -163,7 +153,8 @@ def _read_record(path: Path) -> dict | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    ok = isinstance(record, dict) and isinstance(record.get("stats"), dict) and isinstance(record.get("fingerprint"), str)
+    ok = (isinstance(record, dict) and isinstance(record.get("stats"), dict)
+          and isinstance(record.get("fingerprint"), str) and record.get("version") == VERIFIER_VERSION)
     return record if ok else None
 
 

@@ -65,6 +65,9 @@ class ClipSet:
     coordinates: str
     notes: dict = field(default_factory=dict)
     missing: dict = field(default_factory=dict)
+    #: Recorded in the manifest; raised when a reader fix changes what it writes, so a folder the
+    #: old reader wrote is refused (``datasets.MIN_READER_VERSION``) rather than silently reused.
+    reader_version: int = 1
 
 
 def require_finite(sample: np.ndarray, where: str) -> np.ndarray:

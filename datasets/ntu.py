@@ -29,17 +29,21 @@ stores:
 Parsing is the hot loop of ``datasets.prepare`` (114,480 files for NTU-120), so a fast path
 walks only the frame and body header lines and converts every number of the file in one
 ``np.fromstring`` call; any inconsistency re-parses the text with a strict line-by-line reader
-whose error names the file and line.
+whose error names the file and line. NaN or inf in a joint's x, y, z (the values the suite stores)
+makes the file malformed like any other error: ``datasets.prepare`` stops on it, or lists it under
+``bad_files`` with ``--skip-bad``. The other fields are kept as written.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from datasets.files import require_regular_file
 from datasets.skeleton import NUM_JOINTS, NUM_PERSONS
 
 JOINT_FIELDS: tuple[str, ...] = (
@@ -122,7 +126,7 @@ class SkeletonSequence:
 
 def read_skeleton(path: Path | str) -> SkeletonSequence:
     """Parse one ``.skeleton`` file; raises :class:`SkeletonFormatError` naming file and line."""
-    path = Path(path)
+    path = require_regular_file(path, "skeleton file")  # a FIFO would block the read
     try:
         text = path.read_bytes().decode("latin-1")
     except FileNotFoundError:
@@ -185,6 +189,8 @@ def _parse_fast(text: str) -> SkeletonSequence | None:
     state = joints[:, :, 11]
     if not ((state == 0) | (state == 1) | (state == 2)).all():
         return None  # a shifted record would put a coordinate here; let the strict reader judge
+    if not np.isfinite(joints[:, :, :3]).all():
+        return None  # NaN or inf in x, y, z: the strict reader names the line
     try:
         body_id = np.asarray(ids, dtype=np.uint64)
         body_info = np.asarray(infos, dtype=np.float64).reshape(-1, len(BODY_FIELDS))
@@ -264,7 +270,11 @@ def _parse_strict(text: str, source: str) -> SkeletonSequence:
             i += 1
             record: list[float] = []
             for j in range(NUM_JOINTS):
-                record += numbers(i, len(JOINT_FIELDS), f"joint {j + 1} of {where} ({' '.join(JOINT_FIELDS)})")
+                values = numbers(i, len(JOINT_FIELDS), f"joint {j + 1} of {where} ({' '.join(JOINT_FIELDS)})")
+                if not all(math.isfinite(v) for v in values[:3]):
+                    found = " ".join(lines[i].split()[:3])
+                    raise fail(i, f"x y z of joint {j + 1} of {where} are not finite numbers ({found[:40]!r})")
+                record += values
                 i += 1
             frames.append(f)
             slots.append(b)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.files import require_regular_file
 from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})$")
@@ -68,7 +69,7 @@ def read_clip(path: Path | str, expected_label: int | None = None) -> np.ndarray
     non-finite values, or whose ``label`` disagrees with ``expected_label`` (0-based, from the
     file name) is refused.
     """
-    path = Path(path)
+    path = require_regular_file(path, "NW-UCLA clip file")  # a FIFO would block the open
     try:
         with open(path, encoding="utf-8") as f:
             obj = json.load(f)

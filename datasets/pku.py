@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.files import require_regular_file
 from datasets.ntu import SkeletonFormatError
 from datasets.skeleton import NUM_JOINTS, NUM_PERSONS
 
@@ -67,7 +68,7 @@ def read_pku_skeleton(path: Path | str) -> np.ndarray:
     values, or a value that is not a number, raises :class:`SkeletonFormatError` naming the
     file and line.
     """
-    path = Path(path)
+    path = require_regular_file(path, "PKU-MMD skeleton file")
     try:
         text = path.read_bytes().decode("latin-1")
     except FileNotFoundError:
@@ -100,7 +101,7 @@ def read_pku_skeleton(path: Path | str) -> np.ndarray:
 
 def read_pku_labels(path: Path | str) -> list[PKULabel]:
     """Read a PKU-MMD label file (rows ``action,start,end,confidence``)."""
-    path = Path(path)
+    path = require_regular_file(path, "PKU-MMD label file")
     try:
         text = path.read_text(encoding="latin-1")
     except FileNotFoundError:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.files import split_regular
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
 from datasets.kinetics import read_kinetics
 from datasets.layout_data import ClipSet, layout_frames, layout_preprocessing_text
@@ -313,10 +314,13 @@ def _missing_summary(expected: Sequence[str], found: set[str], dataset: str, whe
 def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> _Plan:
     files: dict[str, Path] = {}
     duplicates = other = 0
+    irregular: list[Path] = []
     for root in roots:
         if not root.is_dir():
             raise FileNotFoundError(f"NTU input {root} is not a folder of .skeleton files")
-        for p in sorted(root.rglob("*.skeleton")):
+        regular, odd = split_regular(sorted(root.rglob("*.skeleton")))
+        irregular += odd
+        for p in regular:
             stem = p.name[: -len(".skeleton")]
             if not NTU_NAME.fullmatch(stem):
                 other += 1
@@ -324,6 +328,10 @@ def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> 
                 duplicates += 1
             else:
                 files[stem] = p
+    if irregular:  # a FIFO would block the reader for ever
+        more = f" and {len(irregular) - 1} more" if len(irregular) > 1 else ""
+        _warn(f"{irregular[0]}{more}: not a regular file (a folder, FIFO, socket or device) though named "
+              ".skeleton; skipped")
     in_dataset = sorted(s for s in files if ntu_in_dataset(s, dataset))
     if not in_dataset:
         raise FileNotFoundError(
@@ -524,6 +532,7 @@ def _execute(
             }
             if cs is not None:
                 manifest["coordinates"] = cs.coordinates
+                manifest["reader_version"] = cs.reader_version
             done.append(w.commit(manifest))
             del writers[bench]
         return done
@@ -709,6 +718,8 @@ def prepare(
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(ALL_FORMATS)}")
     if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= RAW_LAYOUT_FRAMES:
         raise ValueError(f"--frames must be 50, 64 or 300 (any 1..300 works); got {frames!r}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder (it is created if it does not exist)")
     if dataset in LAYOUT_DATASETS or fmt in LAYOUT_FORMATS:
         if bodies != "stgcn":
             raise ValueError(f"--bodies applies to raw NTU files; {fmt} input carries its own person selection")
@@ -836,7 +847,8 @@ Other skeleton layouts (issue 14; the manifest records the layout, every command
             kinetics_{train,val}_label.json; kinetics-skeleton, layout openpose18 (x, y - 0.5,
             score; per-frame top-2 persons by score, as ST-GCN's feeder).
   utdmhad   UTD-MHAD aX_sY_tZ_skeleton.mat (d_skel 20 x 3 x T): utdmhad-xsub (subjects 1, 3,
-            5, 7 train; 2, 4, 6, 8 test), layout kinect20.
+            5, 7 train; 2, 4, 6, 8 test), layout kinect20 (read in UTD-MHAD's joint order, head
+            first, and permuted into the Kinect SDK's).
   For these, 300 frames stores the raw values zero-padded; 50/64 resize the valid frames
   (3D: the official processor with the layout's centre joint and shoulders).
 """
@@ -939,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (PrepareError, FormatError, ValueError, FileNotFoundError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2  # the suite's exit status for a bad option, path or file (README)
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was left in place", file=sys.stderr)
         return 130

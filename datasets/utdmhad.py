@@ -5,10 +5,15 @@ joints × (x, y, z) × frames, one person.
 * Label: X − 1 (27 classes). Split (the standard cross-subject protocol of the dataset's
   paper, Chen et al., ICIP 2015): subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test — benchmark
   ``utdmhad-xsub``.
-* Joint order: stored as the file has it, taken to be the Kinect SDK order of layout
-  ``kinect20``. **Not verified**: the dataset's documentation could not be consulted here, and
-  some descriptions of UTD-MHAD number the head first; if that holds, :data:`JOINT_ORDER` is the
-  one line to change (a permutation into kinect20 order). The manifest says so in ``notes``.
+* Joint order: UTD-MHAD's own, as the joint-order figure distributed with the dataset numbers
+  it — 1 head, 2 shoulder_center, 3 spine, 4 hip_center, then the left arm (shoulder, elbow,
+  wrist, hand), the right arm, the left leg (hip, knee, ankle, foot) and the right leg. That is
+  the Kinect SDK order of layout ``kinect20`` with the four trunk joints reversed, so
+  :data:`JOINT_ORDER` swaps head ↔ hip_center and shoulder_center ↔ spine and keeps the limbs
+  (both orders list the left limb first, and both name sides as the Kinect SDK does). Measured
+  on the real files: head to each foot is 1.50 m in this order, 0.92 m read as SDK order (which
+  puts the head at the hips). Benchmarks written before this (``reader_version`` below
+  :data:`READER_VERSION` in the manifest) are refused when loaded.
 * ``.mat`` files are read with ``scipy.io.loadmat`` (MAT v5; scipy is imported here only).
 """
 
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.files import require_regular_file
 from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d+)_s(\d+)_t(\d+)_skeleton$")
@@ -27,9 +33,12 @@ NUM_CLASSES = 27
 NUM_JOINTS = 20
 TRAIN_SUBJECTS = frozenset({1, 3, 5, 7})
 TEST_SUBJECTS = frozenset({2, 4, 6, 8})
-#: file joint j → kinect20 joint JOINT_ORDER[j]; the identity (see the module docstring).
-JOINT_ORDER: tuple[int, ...] = tuple(range(NUM_JOINTS))
-JOINT_ORDER_NOTE = "joint order taken as stored (Kinect SDK order, layout kinect20); not verified against UTD-MHAD's documentation"
+#: file joint j → kinect20 joint JOINT_ORDER[j]: the trunk reversed, the limbs kept (module docstring).
+JOINT_ORDER: tuple[int, ...] = (3, 2, 1, 0) + tuple(range(4, NUM_JOINTS))
+JOINT_ORDER_NOTE = ("UTD-MHAD's own order (head, shoulder_center, spine, hip_center, left arm, right arm, left leg, "
+                    "right leg) permuted into the Kinect SDK order of layout kinect20")
+#: Version of what this reader writes; 2 since the joint order above (1 took the files as SDK order).
+READER_VERSION = 2
 BENCHMARK = "utdmhad-xsub"
 SPLIT_RULE = "UTD-MHAD cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test"
 
@@ -38,9 +47,7 @@ def read_mat(path: Path | str) -> np.ndarray:
     """One ``.mat`` clip → float32 ``(3, T, 20, 1)`` in kinect20 order; a ValueError naming the file otherwise."""
     from scipy.io import loadmat  # only this reader needs scipy
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"UTD-MHAD file {path} does not exist")
+    path = require_regular_file(path, "UTD-MHAD file")  # a FIFO would block the read
     try:
         mat = loadmat(str(path), variable_names=["d_skel"])
     except Exception as err:  # noqa: BLE001 - scipy fails on damaged files with IndexError, zlib errors, …
@@ -97,4 +104,5 @@ def read_utdmhad(inputs: Sequence[Path]) -> ClipSet:
         origin=[str(root.resolve())],
         coordinates="as released: Kinect v1 camera space, one person",
         notes={"files_outside_dataset_ignored": other, "joint_order": JOINT_ORDER_NOTE},
+        reader_version=READER_VERSION,
     )

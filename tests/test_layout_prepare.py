@@ -130,10 +130,10 @@ def test_nwucla_command_line(tmp_path: Path, capsys) -> None:
     assert err.startswith("warning: 1,478 of the 1,484 NW-UCLA clips are missing")
     assert main(["ntu60", "--input", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "--format is required for ntu60" in capsys.readouterr().err
-    assert main(["nwucla", "--format", "stgcn", "--input", str(tmp_path / "ucla"), "--out", str(tmp_path / "o")]) == 1
+    assert main(["nwucla", "--format", "stgcn", "--input", str(tmp_path / "ucla"), "--out", str(tmp_path / "o")]) == 2
     assert "nwucla cannot be read from --format stgcn" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["nwucla", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
+    assert main(["nwucla", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "no NW-UCLA clip files" in capsys.readouterr().err
 
 
@@ -273,6 +273,8 @@ def test_kinetics_skeleton_as_stgcn_feeds_it(tmp_path: Path) -> None:
 def test_utdmhad_mat_files(tmp_path: Path) -> None:
     from scipy.io import savemat
 
+    from datasets.utdmhad import JOINT_ORDER
+
     rng = np.random.default_rng(7)
     (tmp_path / "utd" / "Skeleton").mkdir(parents=True)
     clips = {}
@@ -285,9 +287,11 @@ def test_utdmhad_mat_files(tmp_path: Path) -> None:
     assert tr.names == ["a1_s1_t1_skeleton", "a5_s7_t2_skeleton"] and tr.labels.tolist() == [0, 4]
     assert val.names == ["a5_s8_t1_skeleton", "a27_s2_t4_skeleton"] and val.labels.tolist() == [4, 26]
     assert tr.data.shape == (2, 3, 300, 20, 1)
-    np.testing.assert_allclose(tr.data[1, :, :51, :, 0], clips["a5_s7_t2"].transpose(1, 2, 0), atol=1e-6)
+    kinect20 = np.empty_like(clips["a5_s7_t2"])
+    kinect20[list(JOINT_ORDER)] = clips["a5_s7_t2"]  # UTD-MHAD's order → SDK's (semantics: test_refusals_data.py)
+    np.testing.assert_allclose(tr.data[1, :, :51, :, 0], kinect20.transpose(1, 2, 0), atol=1e-6)
     m = read_manifest(out)
-    assert m["layout"] == "kinect20" and m["num_classes"] == 27 and "not verified" in m["notes"]["joint_order"]
+    assert m["layout"] == "kinect20" and m["num_classes"] == 27 and "permuted into" in m["notes"]["joint_order"]
     bad = tmp_path / "utd" / "Skeleton" / "a5_s7_t2_skeleton.mat"
     bad.write_bytes(bad.read_bytes()[:100])
     with pytest.raises(PrepareError, match=r"a5_s7_t2_skeleton\.mat: not a readable MATLAB file"):

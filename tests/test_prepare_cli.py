@@ -309,9 +309,9 @@ def test_cli_runs_and_reports(tmp_path: Path, capsys) -> None:
 def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
     rc = main(["ntu120", "--format", "raw", "--input", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert rc == 1 and err.count("\n") == 1 and err.startswith("error: input") and "does not exist" in err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("error: input") and "does not exist" in err
     (tmp_path / "empty").mkdir()
-    assert main(["ntu120", "--format", "raw", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
+    assert main(["ntu120", "--format", "raw", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "no NTU-120 .skeleton files" in capsys.readouterr().err
     assert (
         main(["ntu60", "--format", "pyskl", "--bodies", "stgcn", "--input", str(tmp_path), "--out", str(tmp_path)]) == 2
