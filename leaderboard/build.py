@@ -101,7 +101,12 @@ def read_zoo(zoo_dir: Path | str = ZOO_DIR) -> list[dict]:
     """The zoo recipes (``<entry>.json`` beside each checkpoint), with ``_name`` the entry's name."""
     out = []
     for path in sorted(Path(zoo_dir).glob("*.json")):
-        recipe = json.loads(path.read_text())
+        try:
+            recipe = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"zoo recipe {path} is not valid JSON ({err}); mend or restore it") from None
+        if not isinstance(recipe, dict):
+            raise ValueError(f"zoo recipe {path} is not a JSON object; mend or restore it")
         recipe["_name"] = path.stem
         out.append(recipe)
     return out
@@ -227,13 +232,51 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def records_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be the records a leaderboard is built from, or None: it does not
+    exist, is a file, or holds no record file. Building from nothing would empty every table of a
+    committed leaderboard and delete its plots, so a mistyped path is refused, not obeyed."""
+    fix = ("pass --records the folder the protocols write their records to (default results/records, or "
+           "$SKELEBENCH_RESULTS)")
+    if not folder.exists():
+        return f"records folder {folder} (--records) does not exist; {fix}"
+    if not folder.is_dir():
+        return f"records folder {folder} (--records) is a file, not a folder; {fix}"
+    if not any(folder.glob("*.json")):
+        return f"records folder {folder} (--records) holds no result record (*.json); {fix}"
+    return None
+
+
+def out_problem(out_dir: Path) -> str | None:
+    """Why the leaderboard cannot be written into ``out_dir``, or None: it, or the nearest folder
+    above it that exists, is a file or is not writable. Checked before any work, so a bad
+    ``--out`` costs nothing and leaves nothing half-written."""
+    existing = next((p for p in (out_dir, *out_dir.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return f"--out {out_dir}: {existing} is a file, not a folder; name a folder for the leaderboard"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out_dir}: folder {existing} is not writable; name a folder you may write to"
+    return None
+
+
 def build(records: Path | str | None = None, out_dir: Path | str = HERE, reported_path: Path | str = REPORTED,
           zoo_dir: Path | str = ZOO_DIR) -> Path:
     """Regenerate every output file in ``out_dir`` from the records folder (default
-    ``results/records``), ``reported_path`` and the zoo recipes; returns the README's path."""
+    ``results/records``), ``reported_path`` and the zoo recipes; returns the README's path.
+
+    Every input is read and checked before the first file is written: a records folder that is
+    not a folder of usable records, an ``out_dir`` that cannot be written or a broken
+    ``reported.csv`` is a ValueError naming it, and the leaderboard already there is left as it is.
+    A record the leaderboard cannot use is left out with a warning (:func:`results.read_records`)."""
     out_dir = Path(out_dir)
-    folder = records_dir(records)
+    folder = Path(records_dir(records))
+    problem = records_problem(folder) or out_problem(out_dir)
+    if problem:
+        raise ValueError(problem)
     raw = read_records(folder)
+    if not raw:
+        raise ValueError(f"records folder {folder} (--records) holds no usable record (each one was left out: see "
+                         "the warnings above); mend or remove them, or pass --records another folder")
     df = records_frame(raw)
     reported = read_reported(reported_path)
     real = real_tables(reported, df)
@@ -274,8 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         path = build(args.records, args.out)
-    except (ValueError, FileNotFoundError) as err:
+    except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file the checks could not foresee (a missing zoo recipe, a disk that fills)
+        print(f"error: {err.filename or args.out}: {err.strerror or err} (check the path and that it may be "
+              "read or written)", file=sys.stderr)
         return 2
     print(f"leaderboard written to {path} (and index.html, records.csv, plots beside it)")
     return 0

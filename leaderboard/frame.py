@@ -47,7 +47,8 @@ RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "varia
 
 def protocol_setting(record: dict) -> str:
     """What makes runs of one protocol incomparable with each other: the labelled fraction
-    (semi), the features and bank (knn), the source (transfer), the fused protocol and logits
+    (semi), the features and bank (knn), the source and any test clips dropped for overlap
+    (transfer), the fused protocol and logits
     (ensemble), a probe other than the official one (``--probe standardised``); "" for the
     official setting."""
     cfg, protocol = record.get("protocol_config") or {}, record.get("protocol")
@@ -60,6 +61,8 @@ def protocol_setting(record: dict) -> str:
             base += f", t={float(cfg['t']):g}"
     elif protocol == "transfer":
         base = f"from {cfg.get('source')} ({cfg.get('eval')})"
+        if cfg.get("overlap_dropped"):  # evaluated on fewer test clips (the leakage-free subset): another table
+            base += f", {int(cfg['overlap_dropped'])} pretrained test clips dropped"
     elif protocol == "ensemble":
         base = f"{cfg.get('fused_protocol')}, {cfg.get('logits')} logits"
     probe = cfg.get("probe")  # a probe variant (protocols.linear --probe) is another recipe

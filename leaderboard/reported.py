@@ -116,12 +116,22 @@ def check_claim(row: dict) -> list[str]:
     return problems
 
 
+def _csv_error(err: Exception) -> str:
+    """pandas' reason in the file's own terms: its "row N" (0 = the header) as ``line N + 1``."""
+    text = str(err).strip().replace("Error tokenizing data. C error: ", "")
+    return re.sub(r"\brow (\d+)", lambda m: f"line {int(m.group(1)) + 1}", text)
+
+
 def read_reported(path: Path | str = REPORTED) -> pd.DataFrame:
     """The claims of ``reported.csv`` as strings (``value`` and ``tolerance`` as numbers, the
     value as written in ``value_text``),
     checked: a ValueError naming the line of every row that breaks the rules of
     :func:`check_claim`, or a claim key given twice."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a readable CSV file ({_csv_error(err)}); mend it: every row needs the "
+                         f"header's {len(COLUMNS)} fields and every quote closed") from None
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {', '.join(missing)}")

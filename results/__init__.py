@@ -9,9 +9,12 @@ where (commit, device, wall time, command). Records of the embedded data carry
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Collection
 from pathlib import Path
@@ -41,31 +44,63 @@ def write_record(record: dict, directory: Path | str | None = None,
     """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``;
     ``arrays`` (a classifier's test logits) go beside it as ``<same name>.logits.npz``, written
     first, and the record names that file in ``logits``."""
+    check_record(record)  # the schema the leaderboard reads with (record_problems): no impossible record is written
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise ValueError(f"result record lacks {', '.join(missing)}")
     folder = records_dir(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = re.sub(r"[^0-9T]", "", record.get("created", ""))
-    stem = "-".join(str(record[k]) for k in ("method", "protocol", "dataset", "stream"))
-    path = folder / f"{stamp}-{stem}.json"
-    n = 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stamp}-{stem}-{n}.json"
-    if arrays is not None:
-        side = path.with_suffix(LOGITS_SUFFIX)
-        fd, tmp = tempfile.mkstemp(prefix=".logits-", suffix=".npz", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, side)
-        record["logits"] = side.name  # the caller's record names it too
-    fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    # Both files or neither (issue 24): what is on disk so far, removed again if any step fails
+    # (a full disk after hours of work must not leave an orphan logits file or a temporary file).
+    made: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = re.sub(r"[^0-9T]", "", record.get("created", ""))
+        stem = "-".join(str(record[k]) for k in ("method", "protocol", "dataset", "stream"))
+        path = folder / f"{stamp}-{stem}.json"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"{stamp}-{stem}-{n}.json"
+        if arrays is not None:
+            side = path.with_suffix(LOGITS_SUFFIX)
+            fd, tmp = tempfile.mkstemp(prefix=".logits-", suffix=".npz", dir=folder)
+            made.append(Path(tmp))
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, side)
+            made[-1] = side
+            record["logits"] = side.name  # the caller's record names it too
+        fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
+        made.append(Path(tmp))
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException as err:
+        for leftover in made:
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError:
+                pass  # the original failure is what to report
+        if arrays is not None:
+            record.pop("logits", None)
+        if isinstance(err, OSError):
+            raise _unwritten(err, folder) from err
+        raise
     return path
+
+
+def _unwritten(err: OSError, folder: Path) -> OSError:
+    """The one-line error of a record that could not be written: a full disk said as such (the raw
+    ``[Errno 28]`` names neither the folder nor what to do), anything else with its reason."""
+    full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+    what = (f"the disk of {folder} is full (errno {errno.errorcode[err.errno]})" if full
+            else f"cannot write the result record in {folder} ({err.strerror or err})")
+    out = OSError(f"{what}: the record was not written and nothing of it was left there; "
+                  f"{'free space there, or ' if full else ''}pass --results-dir (or set $SKELEBENCH_RESULTS) "
+                  f"to {'a folder on another disk' if full else 'a writable folder'}, and run again")
+    out.errno = err.errno
+    return out
 
 
 def read_logits(record: dict) -> dict[str, np.ndarray]:
@@ -81,15 +116,220 @@ def read_logits(record: dict) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+#: Accuracies (percent) a record's metrics hold at their top level; the tables and records.csv show them.
+ACCURACIES = ("top1", "top5", "best_top1")
+#: Protocols whose record is a report of several figures instead of one top-1 (protocols/difficulty.py);
+#: the leaderboard shows each figure, an accuracy, as a row of its own.
+REPORT_PROTOCOLS = ("difficulty",)
+#: Text fields a record must hold, non-empty: the leaderboard groups, labels and files rows by them.
+TEXT_FIELDS = ("method", "dataset", "split", "stream", "protocol")
+#: Fields that hold an object (or null) the leaderboard looks into.
+OBJECT_FIELDS = ("checkpoint", "data", "variant", "protocol_config")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite_from(value: object, low: float) -> bool:
+    """A finite number ≥ ``low`` (NaN and infinity are not)."""
+    return _number(value) and math.isfinite(value) and value >= low
+
+
+def _shown(value: object) -> str:
+    """A value as a problem quotes it: its JSON spelling, cut short."""
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "list", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def accuracy_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the accuracy ``name`` (a finite number of percent, in [0, 100]), or
+    None. A string is refused though it may look like a number: a record is written by the suite,
+    which writes numbers, so a string there is an edit or another tool's output, not a figure."""
+    if not _number(value):
+        return f"{name} {_shown(value)} is not a number"
+    if not (math.isfinite(value) and 0 <= value <= 100):
+        return f"{name} {_shown(value)} is not an accuracy in [0, 100]"
+    return None
+
+
+def _report_figures(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """The figures of a report's (nested) metrics as the difficulty table reads them: every scalar
+    and every entry of a ``values`` list, by dotted name; epoch counts, strings, flags, nulls and
+    other lists are not figures."""
+    out: list[tuple[str, object]] = []
+    for key in sorted(metrics, key=str):
+        value, name = metrics[key], f"{prefix}{key}"
+        if isinstance(value, dict):
+            out += _report_figures(value, name + ".")
+        elif key == "values" and isinstance(value, list):
+            out += [(f"{name}[{i}]", v) for i, v in enumerate(value) if not isinstance(v, (str, bool, type(None)))]
+        elif key != "epochs" and _number(value):
+            out.append((name, value))
+    return out
+
+
+def metric_problems(protocol: object, metrics: dict) -> list[str]:
+    """What the leaderboard cannot use in a record's ``metrics``: a top-1 missing (every table cell
+    but a report's is one), an accuracy that is not a finite number in [0, 100] (top-1, top-5,
+    best top-1, the k-NN votes, each stream of a fusion, each corruption level), the accuracy kept
+    under corruption not a finite number ≥ 0, a report figure out of range."""
+    problems = []
+    if protocol not in REPORT_PROTOCOLS and metrics.get("top1") is None:
+        problems.append("metrics lack top1 (every table cell is a top-1)")
+    problems += [p for k in ACCURACIES if metrics.get(k) is not None if (p := accuracy_problem(k, metrics[k]))]
+    for key in ("knn_top1", "streams"):
+        value = metrics.get(key)
+        if value is not None and not isinstance(value, dict):
+            problems.append(f"{key} is a JSON {_json_kind(value)}, not an object")
+        elif value:
+            problems += [p for k, v in value.items() if (p := accuracy_problem(f"{key}.{k}", v))]
+    robustness = metrics.get("robustness")
+    if robustness is not None:
+        if not (isinstance(robustness, dict) and all(isinstance(v, dict) for v in robustness.values())):
+            problems.append("robustness is not an object of corruptions, each an object of levels")
+        else:
+            for name, levels in robustness.items():
+                problems += [f"robustness.{name} level {_shown(level)} is not a number" for level in levels
+                             if not _float_text(level)]
+                problems += [p for level, value in levels.items()
+                             if (p := accuracy_problem(f"robustness.{name}.{level}", value))]
+    kept = metrics.get("mean_relative")
+    if kept is not None and not _finite_from(kept, 0):
+        problems.append(f"mean_relative {_shown(kept)} is not a finite number >= 0")
+    if protocol in REPORT_PROTOCOLS:
+        problems += [p for name, value in _report_figures(metrics) if (p := accuracy_problem(name, value))]
+    return problems
+
+
+def _float_text(text: object) -> bool:
+    """Whether a JSON key (a corruption's severity) reads as a finite number, as the robustness plot reads it."""
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
+
+
+def _config_problems(config: dict) -> list[str]:
+    """What the leaderboard cannot use among the protocol options it reads (frame.py: a semi
+    fraction, a k-NN temperature and features, epoch counts, fused components)."""
+    problems = []
+    fraction = config.get("fraction")
+    if fraction is not None and not (_number(fraction) and 0 < fraction <= 1):
+        problems.append(f"protocol_config.fraction {_shown(fraction)} is not a number in (0, 1]")
+    t = config.get("t")
+    if t is not None and not _finite_from(t, -math.inf):
+        problems.append(f"protocol_config.t {_shown(t)} is not a finite number")
+    for key in ("epochs", "official_epochs"):
+        value = config.get(key)
+        if value is not None and not (_integer(value) and value >= 0):
+            problems.append(f"protocol_config.{key} {_shown(value)} is not a whole number >= 0")
+    for key in ("features", "probe", "logits", "fused_protocol"):
+        value = config.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"protocol_config.{key} {_shown(value)} is not a string")
+    components = config.get("components")
+    if components is not None and not (isinstance(components, list) and all(isinstance(c, str) for c in components)):
+        problems.append("protocol_config.components is not a list of record file names")
+    return problems
+
+
+def record_problems(record: object) -> list[str]:
+    """Everything the leaderboard cannot use in one record, in words (empty: a usable record).
+
+    The one schema of a record, for both sides: :func:`write_record` refuses a record with a
+    problem, :func:`read_records` leaves one out. It checks what the leaderboard relies on: a JSON
+    object; every field of :data:`REQUIRED`; the text fields (:data:`TEXT_FIELDS`) non-empty
+    strings; frames a whole number ≥ 1 and the seeds and epochs whole numbers ≥ 0 (or null); the
+    wall time a finite number ≥ 0; ``synthetic`` a boolean (a string "false" would be true);
+    objects where the leaderboard looks inside (:data:`OBJECT_FIELDS`); and the metrics
+    (:func:`metric_problems`). Pure: a record in, sentences out."""
+    if not isinstance(record, dict):
+        return [f"the record is a JSON {_json_kind(record)}, not an object"]
+    problems = []
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        problems.append(f"lacks {', '.join(missing)}")
+    problems += [f"{k} {_shown(record[k])} is not a non-empty string" for k in TEXT_FIELDS
+                 if k in record and not (isinstance(record[k], str) and record[k])]
+    frames = record.get("frames")
+    if "frames" in record and not (_integer(frames) and frames >= 1):
+        problems.append(f"frames {_shown(frames)} is not a whole number >= 1")
+    for key in ("epochs", "seed", "pretrain_seed"):
+        value = record.get(key)
+        if value is not None and not (_integer(value) and value >= 0):
+            problems.append(f"{key} {_shown(value)} is not a whole number >= 0 (or null)")
+    if "wall_s" in record and not _finite_from(record["wall_s"], 0):
+        problems.append(f"wall_s {_shown(record['wall_s'])} is not a finite number >= 0")
+    if record.get("pretrain_wall_s") is not None and not _finite_from(record["pretrain_wall_s"], 0):
+        problems.append(f"pretrain_wall_s {_shown(record['pretrain_wall_s'])} is not a finite number >= 0")
+    for key in ("preset", "created", "bn_statistics"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key} {_shown(value)} is not a string")
+    if "synthetic" in record and not isinstance(record["synthetic"], bool):
+        problems.append(f"synthetic {_shown(record['synthetic'])} is not true or false")
+    for key in OBJECT_FIELDS:
+        value = record.get(key)
+        if value is not None and not isinstance(value, dict):
+            problems.append(f"{key} is a JSON {_json_kind(value)}, not an object")
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    for key in ("identity", "fingerprint"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems.append(f"data.{key} {_shown(data[key])} is not a string")
+    version = data.get("generator_version")
+    if version is not None and not _integer(version):
+        problems.append(f"data.generator_version {_shown(version)} is not a whole number")
+    checkpoint = record.get("checkpoint") if isinstance(record.get("checkpoint"), dict) else {}
+    if checkpoint.get("source") is not None and not isinstance(checkpoint["source"], str):
+        problems.append(f"checkpoint.source {_shown(checkpoint['source'])} is not a string")
+    if isinstance(record.get("protocol_config"), dict):
+        problems += _config_problems(record["protocol_config"])
+    metrics = record.get("metrics")
+    if "metrics" in record and not isinstance(metrics, dict):
+        problems.append(f"metrics is a JSON {_json_kind(metrics)}, not an object")
+    elif isinstance(metrics, dict):
+        problems += metric_problems(record.get("protocol"), metrics)
+    return problems
+
+
+def check_record(record: dict) -> None:
+    """A ValueError listing the record's problems (:func:`record_problems`), if it has any."""
+    problems = record_problems(record)
+    if problems:
+        raise ValueError(f"result record not written: {'; '.join(problems)}")
+
+
 def read_records(directory: Path | str | None = None) -> list[dict]:
-    """All records of a folder, oldest first; a malformed file is an error naming it."""
+    """The usable records of a folder, by file name (oldest first); each sets ``_path``.
+
+    A file that does not parse as JSON is an error naming it: the suite writes records
+    atomically, so such a file was cut short or damaged by hand, and the folder needs mending
+    before anything is built from it. A record that parses but breaks the schema
+    (:func:`record_problems`: a JSON list, a top-1 of 250 or "99.5" or NaN, no metrics, a method
+    that is a number) is left out with one ``warning:`` line on stderr naming the file and its
+    problems: it is one run the tables cannot show, the other records still make right tables, and
+    averaging it in or crashing on it would be worse than leaving it out aloud."""
     folder = records_dir(directory)
     out = []
     for path in sorted(folder.glob("*.json")):
         try:
             rec = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"result record {path} is not valid JSON: {err}") from None
+        problems = record_problems(rec)
+        if problems:
+            print(f"warning: result record {path} left out: {'; '.join(problems)}", file=sys.stderr)
+            continue
         rec["_path"] = str(path)
         out.append(rec)
     return out

@@ -164,9 +164,9 @@ def test_curves_read_the_zoo_and_the_online_knn():
 
 
 def test_cli_from_the_checkout(tmp_path, capsys):
-    assert main(["--out", str(tmp_path / "lb")]) == 0
+    assert main(["--records", str(RECORDS_DIR), "--out", str(tmp_path / "lb")]) == 0
     assert "leaderboard written to" in capsys.readouterr().out
-    assert main(["--records", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 0  # no records: empty tables
+    assert main(["--records", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2  # refused: no records
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "r.json").write_text("{")
     assert main(["--records", str(tmp_path / "bad"), "--out", str(tmp_path / "y")]) == 2

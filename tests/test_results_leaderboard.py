@@ -226,6 +226,10 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     assert protocol_setting({"protocol": "semi", "protocol_config": {"fraction": 0.01}}) == "1%"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "standardised"}}) == "standardised probe"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
+    transfer = {"source": "ntu120-xsub", "eval": "linear", "overlap": 0}
+    assert protocol_setting({"protocol": "transfer", "protocol_config": transfer}) == "from ntu120-xsub (linear)"
+    assert (protocol_setting({"protocol": "transfer", "protocol_config": {**transfer, "overlap_dropped": 5392}})
+            == "from ntu120-xsub (linear), 5392 pretrained test clips dropped")  # X-View*: another test set
 
 
 def test_reference_line_takes_the_untrained_encoder_of_a_method_with_the_same_network():
