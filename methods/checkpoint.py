@@ -22,6 +22,9 @@ with a message naming both, before any tensor is compared.
 
 from __future__ import annotations
 
+import errno
+import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +41,56 @@ ENCODER_FORMAT = "skelebench-encoder"
 TRAINING_FORMAT = "skelebench-training"
 
 
+#: errno values of a write that found no room: a full disk, an exhausted quota.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFull(ValueError):
+    """A write found the disk of ``folder`` full. A ValueError, so the command lines end it in one
+    ``error:`` line (torch's own report is "unexpected pos" with the cause 30 lines up)."""
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = Path(folder)
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` is, or was raised while handling, a write that found no room. ``torch.save``
+    to a file reports the OSError of the full disk only as the context of its RuntimeError."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if (isinstance(err, OSError) and err.errno in NO_ROOM) or "No space left on device" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the disk that holds ``folder`` (or, while it does not exist yet, its nearest
+    existing parent)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
 def atomic_save(obj, path: Path) -> Path:
-    """``torch.save`` through :func:`datasets.cache.atomic_write` (fsync, rename, fsync the folder)."""
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    """``torch.save`` through :func:`datasets.cache.atomic_write` (fsync, rename, fsync the folder).
+    A full disk raises :class:`DiskFull`; the partial temporary file is gone, ``path`` untouched."""
+    path = Path(path)
+    try:
+        return atomic_write(path, lambda f: torch.save(obj, f))
+    except (OSError, RuntimeError) as err:
+        if not is_disk_full(err):
+            raise
+        raise DiskFull(f"the disk of {path.parent} is full: writing {path.name} failed with "
+                       f"{megabytes(free_bytes(path.parent))} free; free space there and run again",
+                       path.parent) from None
 
 
 def encoder_checkpoint(backbone: nn.Module, encoder: str, encoder_kwargs: dict, meta: dict) -> dict:
@@ -58,10 +108,30 @@ def first_line(err: BaseException, limit: int = 160) -> str:
     return line.split(". ", 1)[0][:limit]
 
 
+def check_regular_file(path: Path) -> None:
+    """Refuse a checkpoint path that is not a regular file, saying what it is: missing, a folder
+    (pointing at the encoder inside a run folder), or something else (a FIFO would block the
+    reader forever, a device would stream endlessly). Only ``stat`` is called: nothing is opened."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint {path} does not exist; pass a .pt file, or omit --checkpoint to use "
+                                "the zoo") from None
+    except OSError as err:
+        raise ValueError(f"checkpoint {path} cannot be read ({err.strerror}); pass a .pt file") from None
+    if stat.S_ISDIR(mode):
+        inside = [p for p in (path / "encoder.pt", *sorted(path.glob("*.pt"))) if p.is_file()]
+        hint = f", e.g. {inside[0]}" if inside else ""
+        raise ValueError(f"checkpoint {path} is a folder, not a checkpoint file; pass the .pt file in it{hint}")
+    if not stat.S_ISREG(mode):
+        kind = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+                stat.S_IFBLK: "a block device"}.get(stat.S_IFMT(mode), "not a file")
+        raise ValueError(f"checkpoint {path} is not a regular file ({kind}); pass a .pt file")
+
+
 def _torch_load(path: Path, map_location: str) -> dict:
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; pass a .pt file, or omit --checkpoint to use the zoo")
+    check_regular_file(path)
     if path.stat().st_size == 0:
         raise ValueError(f"checkpoint {path} is empty (0 bytes): an interrupted copy or download? Copy it again")
     try:

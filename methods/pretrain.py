@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -31,22 +33,36 @@ from datasets.splits import monitor_holdout
 from datasets.store import Split, benchmark_layout
 from methods import available, distributed, get_method
 from methods.base import MoCoMethod, Preset
-from methods.checkpoint import TRAINING_FORMAT, atomic_save, encoder_checkpoint
+from methods.checkpoint import (
+    TRAINING_FORMAT,
+    DiskFull,
+    atomic_save,
+    encoder_checkpoint,
+    free_bytes,
+    is_disk_full,
+    megabytes,
+)
 from methods.encoders.dropout import DEFAULT_MASKS, MASKS, set_dropout_masks
 from methods.encoders.features import extract_features
 from methods.encoders.recompute import set_recompute
 from methods.encoders.stgcn import compile_blocks
 from methods.neighbours import knn_metrics
 from methods.training_state import (
+    LOCK_FILE,
     STATE_VERSION,
+    RunLock,
     capture_rng,
     check_training_state,
+    in_use,
     load_training_state,
+    lock_holder,
     move_aside,
+    other_data,
     recorded_choices,
+    recorded_data,
     restore_rng,
 )
-from results.cli import ArgumentParser, natural_int, positive_int, seed_list
+from results.cli import ArgumentParser, natural_int, positive_int, seed_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
 
 RUN_FILE = "run.json"
@@ -96,14 +112,47 @@ def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
     return "+".join(method_cls.streams) if method_cls.streams else stream
 
 
-def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None) -> str:
+def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None,
+             data: str | None = None) -> str:
+    """The name of a run's default folder; ``data`` (the data fingerprint) adds ``-d<12 hex digits>``."""
     opts = "".join(f"+{k}={v}" for k, v in sorted((options or {}).items()))
-    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}{opts}"
+    tag = f"-d{data[:DATA_TAG]}" if data else ""
+    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}{tag}{opts}"
+
+
+#: Hex digits of the data fingerprint in a default run folder's name.
+DATA_TAG = 12
 
 
 def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int,
-                    options: dict | None = None) -> Path:
-    return cache_dir("runs") / run_name(method, dataset, stream, preset, seed, options)
+                    options: dict | None = None, data: str | None = None) -> Path:
+    """The cache's run folder of a recipe on the data of fingerprint ``data``.
+
+    The data are part of the name rather than a reason to refuse: the protocols pretrain into
+    this folder by themselves (``resolve_encoder``), and whoever passes other files under the same
+    dataset id (a download prepared again complete, another ``--data-root``) asks for a run of those
+    files, not for an error about a folder they never named. So other data get their own run, and
+    the run of the first data stays to be reused for them. A finished or unfinished run made before
+    the data were named (no ``-d`` part) is still found, for the data it was trained on only.
+    An explicit ``--out`` is checked instead (:func:`check_run_folder`).
+    """
+    runs = cache_dir("runs")
+    folder = runs / run_name(method, dataset, stream, preset, seed, options, data)
+    legacy = runs / run_name(method, dataset, stream, preset, seed, options)
+    if data and not folder.exists() and legacy.is_dir() and recorded_data(legacy) == data:
+        return legacy
+    return folder
+
+
+def note_other_data(out: Path, base: str, opts: str, data: str) -> None:
+    """Say so when a new default run starts beside runs of the same recipe on other data: it is
+    why the run is not reused (``base`` and ``opts``: the run name before and after the data's tag;
+    a stream name may hold a ``+`` too, so the options are not found by splitting the name)."""
+    pattern = re.compile(re.escape(base) + rf"(-d[0-9a-f]{{{DATA_TAG}}})?" + re.escape(opts))
+    others = sorted(d.name for d in out.parent.iterdir() if d != out and d.is_dir() and pattern.fullmatch(d.name))
+    if others:
+        log_line(f"pretraining into {out.name}: these data (fingerprint {data[:DATA_TAG]}…) get their own run "
+                 f"folder; the runs of this recipe on other data stay as they are ({', '.join(others)})")
 
 
 def parse_options(pairs: list[str] | None) -> dict:
@@ -165,25 +214,95 @@ def epoch_order(num_samples: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(num_samples, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
 
 
-def check_run_folder(out: Path, final: Path, epochs: int, resume: bool) -> bool:
+def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: str | None = None,
+                     require_run: bool = False) -> bool:
     """Whether ``out`` already holds this run finished (reuse it). Refuses to overwrite a run:
-    an unfinished one without ``--resume``, or a finished one of another length."""
+    an unfinished one without ``--resume``, or a finished one of another length; refuses a run
+    trained on other data than ``data`` (their fingerprint), finished or not, whatever ``resume``
+    says; and with ``require_run`` (the user's ``--resume``) a folder with no run to continue."""
     done = out / RUN_FILE
     if done.is_file() and final.is_file():
         try:
-            trained = int(json.loads(done.read_text()).get("epochs"))
-        except (ValueError, TypeError, json.JSONDecodeError):
+            record = json.loads(done.read_text())
+            trained = int(record.get("epochs"))
+        except (ValueError, TypeError, AttributeError, json.JSONDecodeError):
             raise ValueError(f"{done} is unreadable; start afresh with --restart, which moves the run folder aside") from None
+        if data is not None and record.get("data_fingerprint") != data:
+            raise ValueError(other_data(out, "a finished run", record.get("data_fingerprint"), data))
         if trained == epochs:
             return True
         if not resume:
             raise ValueError(f"{out} holds a finished {trained}-epoch run, not {epochs}; continue it with --resume "
                              "--epochs N, start afresh with --restart (moves it aside), or pass another --out")
         return False
-    if (out / "last.pt").is_file() and not resume:
-        raise ValueError(f"{out} holds an unfinished run; continue it with --resume, or start afresh with --restart "
-                         "(moves it aside)")
+    if (out / "last.pt").is_file():
+        have = recorded_data(out) if data is not None else None
+        if have is not None and have != data:  # (an unreadable state is refused when it is loaded)
+            raise ValueError(other_data(out, "an unfinished run", have, data))
+        if not resume:
+            raise ValueError(f"{out} holds an unfinished run; continue it with --resume, or start afresh with "
+                             "--restart (moves it aside)")
+        return False
+    if require_run:
+        raise ValueError(f"--resume: {out} holds no run (no last.pt), so there is nothing to resume; to start a "
+                         "new run there, drop --resume")
     return False
+
+
+def restart_run_folder(lock: RunLock) -> RunLock:
+    """``--restart`` under the run folder's lock: move the folder aside (lock file and all, so no
+    process can start in it meanwhile), then lock the new empty folder of that name."""
+    if not any(p.name != LOCK_FILE for p in lock.folder.iterdir()):
+        return lock  # nothing to move aside
+    moved = move_aside(lock.folder)
+    print(f"--restart: moved the previous run folder to {moved}", file=sys.stderr)
+    fresh = RunLock(lock.folder)
+    try:
+        fresh.acquire()
+    finally:
+        lock.folder, lock.made_folder = moved, False
+        lock.release()
+    return fresh
+
+
+def tensor_bytes(tensors: Iterable) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+def space_needed(model: MoCoMethod, preset: Preset, snapshot_every: int, resumed: bool) -> int:
+    """Bytes a run's files need on its disk, known once the model is built: the training state
+    (weights, queues, the SGD momentum of every trained parameter) is written beside its previous
+    copy before the rename, so twice (once more when resuming: one copy is there already); the
+    encoders, once plus once a snapshot; and a MiB for the run record and the log."""
+    state = tensor_bytes(model.state_dict().values())
+    if preset.sgd_momentum:
+        state += tensor_bytes(p for p in model.parameters() if p.requires_grad)
+    encoders = tensor_bytes(v for b in model.backbones().values() for v in b.state_dict().values())
+    snapshots = preset.epochs // snapshot_every if snapshot_every else 0
+    return state * (1 if resumed else 2) + encoders * (1 + snapshots) + (1 << 20)
+
+
+def check_free_space(out: Path, need: int, resumed: bool) -> None:
+    """Refuse to start a run whose checkpoints cannot fit on the disk of ``out``."""
+    free = free_bytes(out)
+    if free < need:
+        after = "then continue the run with --resume" if resumed else "then run again"
+        raise ValueError(f"the disk of {out} is full for this run: it needs about {megabytes(need)} free there for "
+                         f"its checkpoints, {megabytes(free)} are free; free space there or pass another --out, "
+                         f"{after}")
+
+
+def filled_up(out: Path, need: int | None, explicit: bool) -> str:
+    """The one line for a disk that filled up during a run: how much it needs, and how to go on.
+    The temporary file of the failed write is gone (:func:`datasets.cache.atomic_write`)."""
+    size = f"; the run needs about {megabytes(need)} there" if need else ""
+    last = out / "last.pt"
+    if last.is_file():
+        how = (f"then continue the run with --resume (its last saved state, {last}, is whole"
+               + (")" if explicit else "; a protocol's own pretraining resumes when run again)"))
+    else:
+        how = "then run again (nothing was saved yet)"
+    return f"the disk of {out} is full ({megabytes(free_bytes(out))} free{size}): free space there, {how}"
 
 
 def pretrain(
@@ -210,12 +329,20 @@ def pretrain(
     dropout_masks: str | None = None,
     augment: str | None = None,
     compile_encoders: bool = False,
+    require_run: bool = False,
 ) -> Path:
     """Pretrain and return the path of the final encoder checkpoint.
 
     A finished run in ``out`` is reused as it is; an unfinished one is continued only with
     ``resume`` (bit-identically: :mod:`methods.training_state`) and never overwritten;
-    ``restart`` moves an existing run folder aside first. The training state is written at the
+    ``restart`` moves an existing run folder aside first. A run is of its data: a folder whose
+    run was trained on other files (another data fingerprint) is refused, finished or not, and
+    the default folder is named by the data (:func:`default_run_dir`). ``resume`` from code (the
+    protocols) means "continue if interrupted"; ``require_run`` (the user's ``--resume``) refuses
+    a folder with nothing to continue. While it trains, the process holds the folder's lock
+    (:class:`methods.training_state.RunLock`): a second process into it is refused with the pid
+    of the first. The disk must hold the checkpoints (checked once the model is built); a disk
+    that fills up anyway ends in one error that says how to go on. The training state is written at the
     end of every epoch and, with ``save_every``, every that many steps. ``max_steps`` caps the
     steps per epoch (tests only). ``knn_every`` N runs the online KNN monitor every N epochs
     (:func:`knn_monitor`; default: every epoch on the embedded data, off on real data).
@@ -249,181 +376,213 @@ def pretrain(
     if save_every < 0 or snapshot_every < 0 or (workers or 0) < 0:
         raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
     p = resolve_preset(method_cls, preset or default_preset(dataset), epochs)
-    out = Path(out) if out is not None else default_run_dir(method_cls.name, dataset, run_stream(method_cls, stream),
-                                                            p, seed, options)
-    own_stream = method_cls.streams[0] if method_cls.streams else stream
-    final = out / encoder_file(stream, own_stream)
+    explicit = out is not None
+    if explicit and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; pass a run folder (it is created when missing)")
     world, device = distributed.setup(device or default_device())
-    if restart and world.main and (moved := move_aside(out)) is not None:
-        print(f"--restart: moved the previous run folder to {moved}", file=sys.stderr)
-    distributed.barrier()
-    if check_run_folder(out, final, p.epochs, resume):
-        return final
     if p.batch_size % world.size:
         raise ValueError(f"the global batch {p.batch_size} of preset {p.name} does not split over {world.size} "
                          "processes; start a process count that divides it")
     if sync_bn and device.type != "cuda":
         raise ValueError("--sync-bn needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel); without it each "
                          "process normalises with its own share of the batch")
+    own_stream = method_cls.streams[0] if method_cls.streams else stream
     overrides = method_config_overrides(method_cls, own_stream, options)
-    # the encoder is built for the benchmark's skeleton layout (its manifest's; ntu25 where absent)
+    # the data first: a run is of these very files, and its folder is reused or resumed only for them
+    # (the encoder is built for the benchmark's skeleton layout: its manifest's, ntu25 where absent)
     train, _, manifest = load_benchmark(dataset, method_cls.default_config.frames, data_root)
-    layout = benchmark_layout(manifest).name
-    torch.manual_seed(seed)
-    model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
-    set_recompute(model, recompute)
-    if compile_encoders:
-        compile_blocks(model)
-    last = out / "last.pt"
-    # on the CPU whatever the device: load_state_dict puts weights, queues and optimizer moments where
-    # the model is, and the generator states must stay CPU tensors (mapped to a GPU, torch refused them)
-    state = load_training_state(last) if resume and last.is_file() else None
-    kept = recorded_choices(state) if state is not None else {}  # a run keeps what it started with
-    dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
-    augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")
-    set_dropout_masks(model, dropout_masks)
-    on_device = [batched(view) for view in model.views()] if augment == "device" else None
-    if workers is None:  # NumPy views beside a GPU step: loader workers; on a CPU the step needs the cores
-        workers = default_workers(device, augment)
-    if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
-        torch.manual_seed(distributed.rank_seed(seed, world))
-    step_fn = model.training_step
-    if world.distributed:
-        if sync_bn:
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        # every rank starts from rank 0's weights and queue; BN buffers stay per rank (no broadcast)
-        step_fn = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,
-            find_unused_parameters=True)
-    if knn_every is None:
-        knn_every = 1 if dataset in SYNTHETIC else 0
-    if len(train) < p.batch_size:
-        raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
-    steps = len(train) // p.batch_size
-    if max_steps:
-        steps = min(steps, max_steps)
-    meta = {
-        "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
-        "streams": list(model.backbones()), "layout": layout,
-        "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
-        "data_fingerprint": fingerprint(manifest),
-        "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
-        "dropout_masks": dropout_masks, "augment": augment,
-    }
-    if precision != "fp32":  # (absent for fp32: states and records of earlier runs stay valid)
-        meta["precision"] = precision
-    if world.distributed:  # a state of W processes resumes with W processes
-        meta["processes"] = world.size
-        meta["sync_bn"] = sync_bn
-    optimizer = build_optimizer(model, p)
-    epoch, step, history, wall, sums = 1, 0, [], 0.0, {}
-    if world.main:
-        for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
-            torn.unlink()
-    log = RunLog(out / LOG_FILE, quiet=not world.main)
-    resumed_batch_rng = None
-    if state is not None:
-        check_training_state(state, last, meta)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        epoch, step = state["position"]
-        history, wall, sums = list(state["history"]), float(state["wall_s"]), dict(state["sums"])
-        rng = state["rng_ranks"][world.rank] if world.distributed else state["rng"]
-        restore_rng(rng)
-        if step >= steps:  # saved at the end of an epoch: the method reseeds its batch generator
-            epoch, step, sums = epoch + 1, 0, {}
-        else:
-            resumed_batch_rng = rng["batch"]
-        log.line(f"resuming {out.name} at epoch {epoch} step {step} of {steps}")
-    feeder = ViewsDataset(train, (identity_view,) if on_device else model.views(), seed=seed)
-    encoder_kwargs = model.config.encoder_kwargs()
-
-    def save_state(position: tuple[int, int]) -> None:
-        rng = capture_rng(model.batch_rng)
-        ranks = distributed.gather_objects(rng)  # every rank takes part; rank 0 writes
-        if not world.main:
-            return
-        state = {"format": TRAINING_FORMAT, "state_version": STATE_VERSION, "encoder": model.config.encoder,
-                 "encoder_kwargs": encoder_kwargs, "model": model.state_dict(),
-                 "optimizer": optimizer.state_dict(), "position": position, "epoch": position[0] - (position[1] < steps),
-                 "sums": dict(sums), "history": history, "wall_s": wall, "rng": rng, "meta": meta}
+    data = fingerprint(manifest)
+    name_stream = run_stream(method_cls, stream)
+    out = Path(out) if explicit else default_run_dir(method_cls.name, dataset, name_stream, p, seed, options, data)
+    final = out / encoder_file(stream, own_stream)
+    if world.main and (pid := lock_holder(out)) is not None:
+        raise ValueError(in_use(out, pid))
+    if not restart and check_run_folder(out, final, p.epochs, resume, data, require_run):
+        return final
+    lock = RunLock(out) if world.main else None
+    need, bar = None, None  # the bytes the run's checkpoints take on disk, once the model is built
+    try:
+        if lock is not None:
+            lock.acquire()
+            if restart:
+                lock = restart_run_folder(lock)
+        distributed.barrier()
+        if check_run_folder(out, final, p.epochs, resume, data, require_run):
+            return final  # another process finished it meanwhile
+        if not explicit and world.main and not (out / "last.pt").is_file():
+            base = run_name(method_cls.name, dataset, name_stream, p, seed)
+            opts = run_name(method_cls.name, dataset, name_stream, p, seed, options)[len(base):]
+            note_other_data(out, base, opts, data)
+        layout = benchmark_layout(manifest).name
+        torch.manual_seed(seed)
+        model = method_cls.from_preset(p, **overrides, layout=layout).to(device)
+        set_recompute(model, recompute)
+        if compile_encoders:
+            compile_blocks(model)
+        last = out / "last.pt"
+        # on the CPU whatever the device: load_state_dict puts weights, queues and optimizer moments where
+        # the model is, and the generator states must stay CPU tensors (mapped to a GPU, torch refused them)
+        state = load_training_state(last) if resume and last.is_file() else None
+        kept = recorded_choices(state) if state is not None else {}  # a run keeps what it started with
+        dropout_masks = dropout_masks or kept.get("dropout_masks", DEFAULT_MASKS)
+        augment = augment or kept.get("augment", "device" if device.type == "cuda" else "loader")
+        set_dropout_masks(model, dropout_masks)
+        on_device = [batched(view) for view in model.views()] if augment == "device" else None
+        if workers is None:  # NumPy views beside a GPU step: loader workers; on a CPU the step needs the cores
+            workers = default_workers(device, augment)
+        if world.rank:  # each further rank draws its own dropout; rank 0 continues as a one-process run
+            torch.manual_seed(distributed.rank_seed(seed, world))
+        step_fn = model.training_step
         if world.distributed:
-            state["rng_ranks"] = ranks
-        atomic_save(state, last)
+            if sync_bn:
+                model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            # every rank starts from rank 0's weights and queue; BN buffers stay per rank (no broadcast)
+            step_fn = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,
+                find_unused_parameters=True)
+        if knn_every is None:
+            knn_every = 1 if dataset in SYNTHETIC else 0
+        if len(train) < p.batch_size:
+            raise ValueError(f"{dataset} has {len(train)} training samples, fewer than one batch of {p.batch_size}")
+        steps = len(train) // p.batch_size
+        if max_steps:
+            steps = min(steps, max_steps)
+        meta = {
+            "method": method_cls.name, "dataset": dataset, "stream": own_stream, "frames": model.config.frames,
+            "streams": list(model.backbones()), "layout": layout,
+            "preset": asdict(p), "config": model.config.to_dict(), "seed": seed, "steps_per_epoch": steps,
+            "data_fingerprint": data,
+            "body_selection": manifest.get("body_selection"), "preprocessing": manifest.get("preprocessing"),
+            "dropout_masks": dropout_masks, "augment": augment,
+        }
+        if precision != "fp32":  # (absent for fp32: states and records of earlier runs stay valid)
+            meta["precision"] = precision
+        if world.distributed:  # a state of W processes resumes with W processes
+            meta["processes"] = world.size
+            meta["sync_bn"] = sync_bn
+        optimizer = build_optimizer(model, p)
+        epoch, step, history, wall, sums = 1, 0, [], 0.0, {}
+        if state is not None:
+            check_training_state(state, last, meta)
+        if world.main:
+            need = space_needed(model, p, snapshot_every, resumed=state is not None)
+            check_free_space(out, need, resumed=state is not None)
+            for torn in out.glob(".last.pt.*.tmp"):  # a write a crash interrupted; last.pt itself is whole
+                torn.unlink()
+        log = RunLog(out / LOG_FILE, quiet=not world.main)
+        resumed_batch_rng = None
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            epoch, step = state["position"]
+            history, wall, sums = list(state["history"]), float(state["wall_s"]), dict(state["sums"])
+            rng = state["rng_ranks"][world.rank] if world.distributed else state["rng"]
+            restore_rng(rng)
+            if step >= steps:  # saved at the end of an epoch: the method reseeds its batch generator
+                epoch, step, sums = epoch + 1, 0, {}
+            else:
+                resumed_batch_rng = rng["batch"]
+            log.line(f"resuming {out.name} at epoch {epoch} step {step} of {steps}")
+        feeder = ViewsDataset(train, (identity_view,) if on_device else model.views(), seed=seed)
+        encoder_kwargs = model.config.encoder_kwargs()
 
-    remaining = (p.epochs - epoch + 1) * steps - step
-    bar = progress(total=max(remaining, 0), desc=f"pretrain {method_cls.name}", unit="step", disable=not world.main)
-    session_start, done_this_session = time.time(), 0
-    while epoch <= p.epochs:
-        lr = p.lr_at(epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        feeder.set_epoch(epoch)
-        model.set_epoch(epoch, seed)
-        if resumed_batch_rng is not None:
-            model.batch_rng.bit_generator.state = resumed_batch_rng
-            resumed_batch_rng = None
-        order = epoch_order(len(train), seed, epoch)[step * p.batch_size : steps * p.batch_size].numpy()
-        order = distributed.rank_share(order, p.batch_size, world).tolist()
-        # the generator keeps the loader off torch's global one, which dropout draws from
-        loader = DataLoader(feeder, batch_size=p.batch_size // world.size, sampler=order, drop_last=True,
-                            num_workers=workers, pin_memory=device.type == "cuda",
-                            generator=torch.Generator().manual_seed(seed * 100003 + epoch))
-        model.train()
-        t_last = time.time()
-        for batch in loader:
-            if on_device is None:
-                views = [v.to(device, non_blocking=True) for v in batch[:-2]]
-            else:  # the clips once to the device, then every view of the whole batch there
-                clips, gen = batch[0].to(device, non_blocking=True), view_generator(seed, epoch, step, world.rank, device)
-                views = [view(clips, gen) for view in on_device]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                loss, logs = step_fn(views, epoch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {step}; lower the LR")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            logs = distributed.mean_over_ranks(logs, device)
-            for key, value in logs.items():
-                sums[key] = sums.get(key, 0.0) + float(value)
-            step += 1
-            done_this_session += 1
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}", refresh=False)
-            if save_every and step % save_every == 0 and step < steps:
-                now_t = time.time()
-                wall, t_last = wall + now_t - t_last, now_t
-                save_state((epoch, step))
-        wall += time.time() - t_last
-        means = {key: value / steps for key, value in sums.items()}
-        if knn_every and epoch % knn_every == 0:
-            # rank 0 computes it for all (eval mode: no random draws, no collective)
-            monitor = knn_monitor(model.backbone(), train, own_stream, device) if world.main else {}
-            means.update(distributed.gather_objects(monitor)[0])
-            bar.set_postfix(epoch=epoch, knn=f"{means['knn_top1']:.1f}", refresh=False)
-        history.append({"epoch": epoch, **means, "lr": lr})
-        rate = (time.time() - session_start) / max(done_this_session, 1)
-        eta = rate * ((p.epochs - epoch) * steps)
-        knn = f" knn 1-NN {means['knn_top1']:.2f} (k20 {means['knn20_top1']:.2f})" if "knn_top1" in means else ""
-        log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g}{knn} "
-                 f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min")
-        save_state((epoch, steps))
-        if snapshot_every and epoch % snapshot_every == 0 and world.main:
-            export_encoders(model, out, own_stream, {**meta, "epoch": epoch}, epoch)
-        epoch, step, sums = epoch + 1, 0, {}
-    bar.close()
-    record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
-              "device": device_name(device),
-              **({"recompute": True} if recompute else {}), **({"compiled": True} if compile_encoders else {}),
-              "command": command_line(), "finished": now()}
-    if world.main:
-        export_encoders(model, out, own_stream,
-                        {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
-        atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
-    log.line(f"finished: {final}")
-    distributed.barrier()  # the other ranks return once rank 0 has written the run
-    return final
+        def save_state(position: tuple[int, int]) -> None:
+            rng = capture_rng(model.batch_rng)
+            ranks = distributed.gather_objects(rng)  # every rank takes part; rank 0 writes
+            if not world.main:
+                return
+            state = {"format": TRAINING_FORMAT, "state_version": STATE_VERSION, "encoder": model.config.encoder,
+                     "encoder_kwargs": encoder_kwargs, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "position": position,
+                     "epoch": position[0] - (position[1] < steps),
+                     "sums": dict(sums), "history": history, "wall_s": wall, "rng": rng, "meta": meta}
+            if world.distributed:
+                state["rng_ranks"] = ranks
+            atomic_save(state, last)
+
+        remaining = (p.epochs - epoch + 1) * steps - step
+        bar = progress(total=max(remaining, 0), desc=f"pretrain {method_cls.name}", unit="step", disable=not world.main)
+        session_start, done_this_session = time.time(), 0
+        while epoch <= p.epochs:
+            lr = p.lr_at(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            feeder.set_epoch(epoch)
+            model.set_epoch(epoch, seed)
+            if resumed_batch_rng is not None:
+                model.batch_rng.bit_generator.state = resumed_batch_rng
+                resumed_batch_rng = None
+            order = epoch_order(len(train), seed, epoch)[step * p.batch_size : steps * p.batch_size].numpy()
+            order = distributed.rank_share(order, p.batch_size, world).tolist()
+            # the generator keeps the loader off torch's global one, which dropout draws from
+            loader = DataLoader(feeder, batch_size=p.batch_size // world.size, sampler=order, drop_last=True,
+                                num_workers=workers, pin_memory=device.type == "cuda",
+                                generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+            model.train()
+            t_last = time.time()
+            for batch in loader:
+                if on_device is None:
+                    views = [v.to(device, non_blocking=True) for v in batch[:-2]]
+                else:  # the clips once to the device, then every view of the whole batch there
+                    clips = batch[0].to(device, non_blocking=True)
+                    gen = view_generator(seed, epoch, step, world.rank, device)
+                    views = [view(clips, gen) for view in on_device]
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    loss, logs = step_fn(views, epoch)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch} step {step}; lower the LR")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                logs = distributed.mean_over_ranks(logs, device)
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + float(value)
+                step += 1
+                done_this_session += 1
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{logs['loss']:.3f}", lr=f"{lr:g}", refresh=False)
+                if save_every and step % save_every == 0 and step < steps:
+                    now_t = time.time()
+                    wall, t_last = wall + now_t - t_last, now_t
+                    save_state((epoch, step))
+            wall += time.time() - t_last
+            means = {key: value / steps for key, value in sums.items()}
+            if knn_every and epoch % knn_every == 0:
+                # rank 0 computes it for all (eval mode: no random draws, no collective)
+                monitor = knn_monitor(model.backbone(), train, own_stream, device) if world.main else {}
+                means.update(distributed.gather_objects(monitor)[0])
+                bar.set_postfix(epoch=epoch, knn=f"{means['knn_top1']:.1f}", refresh=False)
+            history.append({"epoch": epoch, **means, "lr": lr})
+            rate = (time.time() - session_start) / max(done_this_session, 1)
+            eta = rate * ((p.epochs - epoch) * steps)
+            knn = f" knn 1-NN {means['knn_top1']:.2f} (k20 {means['knn20_top1']:.2f})" if "knn_top1" in means else ""
+            log.line(f"epoch {epoch}/{p.epochs} loss {means['loss']:.4f} lr {lr:g}{knn} "
+                     f"elapsed {wall / 60:.1f} min, ETA {eta / 60:.1f} min")
+            save_state((epoch, steps))
+            if snapshot_every and epoch % snapshot_every == 0 and world.main:
+                export_encoders(model, out, own_stream, {**meta, "epoch": epoch}, epoch)
+            epoch, step, sums = epoch + 1, 0, {}
+        bar.close()
+        record = {**meta, "epochs": p.epochs, "history": history, "wall_s": round(wall, 1), "commit": git_commit(),
+                  "device": device_name(device),
+                  **({"recompute": True} if recompute else {}), **({"compiled": True} if compile_encoders else {}),
+                  "command": command_line(), "finished": now()}
+        if world.main:
+            export_encoders(model, out, own_stream,
+                            {**meta, "epoch": p.epochs, "wall_s": round(wall, 1), "commit": record["commit"]})
+            atomic_write_text(out / RUN_FILE, json.dumps(record, indent=2) + "\n")
+        log.line(f"finished: {final}")
+        distributed.barrier()  # the other ranks return once rank 0 has written the run
+        return final
+    except (OSError, RuntimeError, DiskFull) as err:  # (a refusal before the start is a plain ValueError)
+        if not is_disk_full(err):
+            raise
+        raise DiskFull(filled_up(out, need, explicit), out) from None
+    finally:
+        if bar is not None:
+            bar.close()  # before any error line, not after it
+        if lock is not None:
+            lock.release()
 
 
 def knn_monitor(backbone: torch.nn.Module, train: Split, stream: str, device: torch.device) -> dict:
@@ -468,14 +627,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--epochs", type=positive_int, help="override the preset's epochs")
     ap.add_argument("--stream", default="joint", choices=STREAMS)
     seeds = ap.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=natural_int, default=0, help="pretraining seed (default: %(default)s)")
+    seeds.add_argument("--seed", type=seed_int, default=0,
+                       help="pretraining seed, 0 to 2**32 - 1 (default: %(default)s)")
     seeds.add_argument("--seeds", dest="run_seeds", type=seed_list, metavar="S,S,...",
                        help="pretrain once per seed, e.g. 0,1,2, one after the other (each its own run folder; "
                             "not with --out)")
-    ap.add_argument("--out", type=Path, help="run folder (default: the cache's runs/<run name>)")
+    ap.add_argument("--out", type=Path, help="run folder (default: the cache's runs/<run name>-d<data fingerprint>: "
+                    "one per recipe and data); locked while a process trains into it; a run of other data there "
+                    "is refused")
     resume = ap.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
-                        help="continue the run folder's last.pt exactly where it stopped (bit-identical weights)")
+                        help="continue the run folder's last.pt exactly where it stopped (bit-identical weights); "
+                             "refused where the folder holds no run")
     resume.add_argument("--restart", action="store_true",
                         help="start afresh: move an existing run folder aside to <name>.old-<time> first")
     ap.add_argument("--save-every", type=natural_int, default=0, metavar="STEPS",
@@ -530,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
                             options=options, save_every=args.save_every, restart=args.restart,
                             knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
                             recompute=args.recompute, dropout_masks=args.dropout_masks, augment=args.augment,
-                            compile_encoders=args.compile)
+                            compile_encoders=args.compile, require_run=args.resume)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

@@ -15,7 +15,11 @@ dataset, preset or configuration) is refused with what to do, never half-loaded.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
+import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +107,9 @@ def check_training_state(state: dict, path: Path, meta: dict) -> None:
     """Refuse a loaded state that is not of the run described by ``meta`` (another method, seed,
     data, configuration or preset), with the way out."""
     have = state.get("meta") or {}
+    if have.get("data_fingerprint") != meta.get("data_fingerprint"):
+        raise ValueError(other_data(path.parent, "an unfinished run", have.get("data_fingerprint"),
+                                    meta.get("data_fingerprint")))
     for key in IDENTITY:
         if have.get(key, BEFORE_FIELD.get(key)) != meta.get(key):
             raise ValueError(f"training state {path} belongs to another run: its {key} is "
@@ -115,6 +122,111 @@ def check_training_state(state: dict, path: Path, meta: dict) -> None:
     if preset != want:
         diff = sorted(k for k in set(preset) | set(want) if preset.get(k) != want.get(k))
         raise ValueError(f"training state {path} was trained with another preset ({', '.join(diff)} differ); {_FRESH}")
+
+
+def other_data(folder: Path, what: str, have: str | None, want: str | None) -> str:
+    """The refusal of a run folder whose run was trained on other data than those given: a finished
+    encoder would be evaluated (and recorded as pretrained) on data it never saw, and a resumed
+    state would mix two datasets in one run."""
+    trained = f"data fingerprint {have[:12]}…" if have else "data it does not record"
+    return (f"run folder {folder} holds {what} trained on other data ({trained}; the data given have "
+            f"{str(want)[:12]}…): refusing to reuse or continue it; pretrain these data into another --out, or "
+            f"start afresh in {folder} with --restart (moves the old run aside)")
+
+
+def recorded_data(folder: Path) -> str | None:
+    """The data fingerprint of the run in ``folder``: its ``run.json``'s when finished, else its
+    ``last.pt``'s; None when it holds no readable run."""
+    folder = Path(folder)
+    try:
+        return json.loads((folder / "run.json").read_text()).get("data_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        state = torch.load(folder / "last.pt", map_location="cpu", weights_only=True)
+        return (state.get("meta") or {}).get("data_fingerprint")
+    except Exception:  # missing, torn or foreign: no run to name
+        return None
+
+
+#: The lock file of a run folder: ``fcntl.flock``-ed while a process writes the run, holding its pid.
+LOCK_FILE = ".lock"
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The pid of the process holding ``folder``'s lock (``"?"`` when the file does not say), or
+    None when the folder is free. Writes nothing: a lock file left by a killed process is free."""
+    try:
+        fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # no folder, no lock file
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+    finally:
+        os.close(fd)  # (also drops the shared lock just taken)
+
+
+def in_use(folder: Path, pid: str) -> str:
+    return (f"run folder {folder} is in use by another process (pid {pid}, holding {Path(folder) / LOCK_FILE}); "
+            "wait for it to finish, or pretrain into another --out")
+
+
+class RunLock:
+    """An exclusive ``fcntl.flock`` on ``folder/.lock`` for as long as a process writes a run there,
+    so two processes never train into one folder. The kernel drops it when the process dies (no
+    stale lock to clean up); the file holds the pid, for the refusal of the second process."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.fd, self.made_folder = Path(folder), None, False
+
+    def acquire(self, tries: int = 5) -> None:
+        """Take the lock, or raise ValueError naming the holder's pid. Creates the folder."""
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True)
+            self.made_folder = True
+        path = self.folder / LOCK_FILE
+        for attempt in range(tries):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held (or probed by lock_holder this instant: try again briefly)
+                pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                if attempt == tries - 1:
+                    raise ValueError(in_use(self.folder, pid)) from None
+                time.sleep(0.05)
+                continue
+            if self._current(fd):  # not a file its last holder unlinked after we opened it
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                self.fd = fd
+                return
+            os.close(fd)
+        raise ValueError(in_use(self.folder, "?"))
+
+    def _current(self, fd: int) -> bool:
+        try:
+            return os.stat(self.folder / LOCK_FILE).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            return False
+
+    def release(self) -> None:
+        """Remove the lock file (only while it is still ours) and drop the lock; a folder this lock
+        created and nothing else filled is removed too, so a refused run leaves nothing behind."""
+        if self.fd is None:
+            return
+        if self._current(self.fd):
+            (self.folder / LOCK_FILE).unlink(missing_ok=True)
+        os.close(self.fd)
+        self.fd = None
+        if self.made_folder:
+            try:
+                self.folder.rmdir()
+            except OSError:  # the run wrote into it
+                pass
 
 
 def _short(value: Any) -> str:

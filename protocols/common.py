@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,8 +28,8 @@ from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
-from results import read_records, reference_line, summary_line, write_record
-from results.cli import natural_int, seed_list
+from results import read_records, records_dir, reference_line, summary_line, write_record
+from results.cli import seed_int, seed_list
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
 
@@ -59,7 +62,7 @@ def add_seed_arguments(ap: argparse.ArgumentParser, what: str) -> None:
     """``--seed N`` for one run, or ``--seeds 0,1,2`` for one run (and one record) per seed, which is
     how the leaderboard's mean ± sd over seeds is made (issue 13, item 6)."""
     group = ap.add_mutually_exclusive_group()
-    group.add_argument("--seed", type=natural_int, default=0, help=f"seed of {what} (default: %(default)s)")
+    group.add_argument("--seed", type=seed_int, default=0, help=f"seed of {what}, 0 to 2**32 - 1 (default: %(default)s)")
     group.add_argument("--seeds", dest="run_seeds", type=seed_list, metavar="S,S,...",
                        help="run once per seed, e.g. 0,1,2: each run is complete on its own (record, checkpoint)")
 
@@ -192,7 +195,9 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
                       f"{name} preset first ({epochs} epochs; the progress bar shows the ETA, an interrupted run "
                       f"resumes, a finished one is reused)", file=sys.stderr)
             # resume=True: a pretraining an earlier protocol run started and was interrupted in
-            # continues where it stopped (its state is checked to be this recipe's)
+            # continues where it stopped (its state is checked to be this recipe's); nothing to
+            # continue starts one (require_run stays False). The default run folder is named by the
+            # data's fingerprint, so other files under this dataset id get their own run, never this one's
             path = pretrain(method_cls.name, args.dataset, name, None, None, True, args.seed, args.data_root,
                             args.stream, device)
     loaded = load_checkpoint(path, stream=args.stream)
@@ -230,8 +235,19 @@ def check_frames(encoder: Encoder, frames: int, args: argparse.Namespace | None 
 
 
 def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Split, dict]:
+    """The benchmark's folder, parts and manifest; the test part without the clips named in
+    ``args.drop_test_clips`` (set by ``protocols.transfer --drop-overlap``: clips the encoder was pretrained on)."""
     folder = benchmark_folder(args.dataset, frames, args.data_root)
-    return folder, load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
+    val = without_clips(load_split(folder, "val"), getattr(args, "drop_test_clips", None) or ())
+    return folder, load_split(folder, "train"), val, read_manifest(folder)
+
+
+def without_clips(split: Split, names: Collection[str]) -> Split:
+    """``split`` less the samples named in ``names``, in its order (itself when none is named)."""
+    if not names:
+        return split
+    keep = np.array([i for i, name in enumerate(split.names) if name not in names], dtype=np.int64)
+    return Split(split.data[keep], [split.names[i] for i in keep], split.labels[keep])
 
 
 def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
@@ -282,15 +298,65 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     return record
 
 
+#: Free space a results folder must have before a run starts: a record is kilobytes, a classifier's
+#: test logits (final and best, float32) about 50 MB on NTU-120 X-Sub (50,919 clips x 120 classes).
+RESULTS_SPACE = 64 << 20
+
+
+def results_folder_named(directory: Path | str | None) -> str:
+    """The results folder as an error names it: which option or variable chose it, and where it is."""
+    folder = records_dir(directory)
+    if directory is not None:
+        return f"--results-dir {folder}"
+    if os.environ.get("SKELEBENCH_RESULTS"):
+        return f"results folder {folder} (from $SKELEBENCH_RESULTS)"
+    return f"results folder {folder} (the default)"
+
+
+def check_results_dir(directory: Path | str | None) -> None:
+    """Refuse, before the work, a results folder that cannot be created or written, or whose disk is
+    nearly full: a run of minutes or hours must not end in a traceback with nothing to show (issue
+    24). The folder is created and a probe file written and removed; folders made for the probe are
+    removed again, so a run refused later for another reason leaves nothing behind. (As root, file
+    modes stop no write; the probe tests what the writer will do, not what the modes say.)"""
+    folder = records_dir(directory)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+        free = shutil.disk_usage(folder).free
+    except OSError as err:
+        raise ValueError(f"{results_folder_named(directory)} cannot be written ({err.strerror or err}); pass "
+                         "--results-dir a folder this user can create and write") from None
+    finally:
+        for path in made:
+            try:
+                path.rmdir()
+            except OSError:
+                pass  # not made, or no longer empty: leave it
+    if free < RESULTS_SPACE:
+        raise ValueError(f"the disk of {folder} is full ({free >> 10} KiB free; a record and its logits need up to "
+                         f"{RESULTS_SPACE >> 20} MiB): free space there, or pass --results-dir a folder on another "
+                         "disk")
+
+
 def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argparse.Namespace, torch.device], dict],
             argv: list[str] | None = None) -> int:
-    """Parse, run, and turn expected failures into one clear line and exit code 2."""
+    """Parse, run, and turn expected failures into one clear line and exit code 2.
+
+    The results folder is checked before the work (:func:`check_results_dir`); an OSError after it
+    (a disk that filled up meanwhile: :func:`results.write_record` then leaves nothing behind) is
+    one line too, never a traceback."""
     args = build().parse_args(argv)
     try:
         device = parse_device(args.device)
+        if hasattr(args, "results_dir"):
+            check_results_dir(args.results_dir)
         for run in each_seed(args):
             body(run, device)
-    except (ValueError, FileNotFoundError, FloatingPointError) as err:
+    except (ValueError, OSError, FloatingPointError) as err:  # OSError includes FileNotFoundError
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -25,6 +25,7 @@ import torch
 
 from datasets.skeleton import STREAMS
 from methods import get_method
+from protocols.common import check_results_dir
 from protocols.linear import topk_accuracy
 from results import read_logits, read_records, summary_line, write_record
 from results.cli import ArgumentParser
@@ -153,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_results_dir(args.results_dir)  # before reading the logits (issue 24)
         evaluate(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # OSError: a record that could not be written (FileNotFoundError too)
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,11 @@ from torch import nn
 from datasets.cache import cache_dir
 from datasets.integrity import verify_benchmark
 from datasets.store import Split
+from methods.checkpoint import is_disk_full
 from methods.encoders.features import encoder_fingerprint, extract_features
+
+#: Cache folders already warned about as full in this process (one warning each, not one a part).
+_WARNED: set[Path] = set()
 
 
 def data_fingerprint(folder: Path) -> str:
@@ -39,8 +44,30 @@ def cached_features(encoder: nn.Module, folder: Path, part: str, split: Split, s
         if feats.shape[0] == len(split):
             return feats, True
     feats = extract_features(encoder, split, stream, device, desc=f"features {part}")
+    store_features(path, feats)
+    return feats, False
+
+
+def store_features(path: Path, feats: np.ndarray) -> bool:
+    """Write ``feats`` to the cache file ``path`` atomically; whether it was written. A cache is an
+    optimisation: on a full disk the run goes on with the features in memory, one warning naming
+    the cache folder says why the next run extracts them again, and no partial file is left."""
     fd, tmp = tempfile.mkstemp(prefix=".feat-", suffix=".npy", dir=path.parent)
     os.close(fd)
-    np.save(tmp, feats)
-    os.replace(tmp, path)
-    return feats, False
+    try:
+        np.save(tmp, feats)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if not is_disk_full(err):
+            raise
+        if path.parent in _WARNED:
+            return False
+        _WARNED.add(path.parent)
+        print(f"warning: the disk of the feature cache {path.parent} is full ({feats.nbytes / 1e6:,.1f} MB "
+              "needed); going on without caching these features", file=sys.stderr)
+        return False
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True

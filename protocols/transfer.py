@@ -6,9 +6,22 @@ methods.md §3.5). The encoder is resolved on the source exactly as every protoc
 its dataset (the source's zoo entry, ``--checkpoint``, or pretraining on the source), then the
 target's protocol runs on it: ``linear`` (frozen) or ``finetune`` (whole network).
 
+Transfer must not evaluate on clips the encoder was pretrained on: NTU RGB+D 120 holds every NTU-60
+clip (setups 1-17), so an encoder pretrained on ``ntu120-xsub`` has seen, unlabelled, most of
+``ntu60-xview``'s test clips (the leakage-free "X-View*" subsets drop them). Before any work the
+target's test clips are matched by sample name against the source's training part (what
+pretraining reads); where some were pretrained on the run is refused unless ``--drop-overlap``
+(evaluate on the other test clips; recorded as ``overlap_dropped``) or ``--keep-overlap`` (all of
+them; recorded as ``overlap``, the count). ``overlap`` is the number of evaluated test clips the
+encoder was pretrained on (0 for a random-init encoder, which saw none; null with
+``overlap_checked: false`` where ``--keep-overlap`` let a run through whose source could not be read);
+``test_clips`` the number evaluated. Records before issue 24 wrote ``overlap: true`` for the
+synthetic pair: some, not counted.
+
 On the embedded data the pair is ``synthetic-xsub`` → ``synthetic-xview``. Both splits cut the same
-generated performances, so the source's pretraining saw the target's test clips unlabelled: that
-pair checks the pipeline, it does not measure transfer; the record says so (``overlap``).
+generated performances, so the source's pretraining saw most of the target's test clips: that pair
+checks the pipeline, it does not measure transfer. It runs without a flag, as it always has (a
+warning line gives the count, the record holds it); ``--drop-overlap`` evaluates it leakage-free.
 """
 
 from __future__ import annotations
@@ -17,10 +30,15 @@ import argparse
 import copy
 import sys
 import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import torch
 
-from datasets import REAL, SYNTHETIC
+from datasets import REAL, SYNTHETIC, benchmark_folder
+from datasets.splits import sample_stem
+from datasets.store import read_label_pkl
+from methods import get_method
 from protocols.common import add_common_arguments, resolve_encoder, run_cli
 from protocols.finetune import run_finetune
 from protocols.linear import run_linear
@@ -38,6 +56,55 @@ def source_args(args: argparse.Namespace) -> argparse.Namespace:
     return src
 
 
+def overlapping_clips(pretraining: Iterable[str], test: Sequence[str]) -> list[str]:
+    """The ``test`` names (in their order and spelling) whose clip is among ``pretraining``'s: one
+    clip is one sample name, with or without ``.skeleton`` or a folder (:func:`sample_stem`), so
+    benchmarks prepared from different formats still match."""
+    seen = {sample_stem(name) for name in pretraining}
+    return [name for name in test if sample_stem(name) in seen]
+
+
+def clip_names(dataset: str, part: str, frames: int, root: Path | str | None) -> list[str]:
+    """The sample names of one part of a benchmark (its label file; verified like every read)."""
+    folder = benchmark_folder(dataset, frames, root)
+    return read_label_pkl(folder / f"{part}_label.pkl")[0]
+
+
+def overlap_config(args: argparse.Namespace, frames: int) -> dict:
+    """Count the target's test clips in the source's pretraining part, refuse a leak that was not
+    asked for, and say what is evaluated: the record's ``overlap``, ``test_clips`` and, with
+    ``--drop-overlap``, ``overlap_dropped`` (sets ``args.drop_test_clips`` for :func:`load_parts`)."""
+    test = clip_names(args.target, "val", frames, args.data_root)
+    if args.checkpoint == "random":
+        shared: list[str] = []  # an untrained encoder was pretrained on nothing
+    else:
+        try:
+            shared = overlapping_clips(clip_names(args.source, "train", frames, args.source_root or args.data_root),
+                                       test)
+        except FileNotFoundError as err:
+            if not args.keep_overlap:
+                raise FileNotFoundError(
+                    f"cannot count {args.target}'s test clips in {args.source}'s pretraining part: {err}; point "
+                    f"--source-root (or --data-root) at the prepared {args.source}, or pass --keep-overlap to evaluate "
+                    "without the count (recorded as overlap unknown)") from None
+            return {"overlap": None, "overlap_checked": False, "test_clips": len(test)}
+    synthetic_pair = args.source in SYNTHETIC and args.target in SYNTHETIC
+    said = f"{len(shared):,} of {args.target}'s {len(test):,} test clips are in {args.source}'s pretraining part"
+    if shared and not (args.drop_overlap or args.keep_overlap or synthetic_pair):
+        raise ValueError(f"{said} (the same sample names: NTU-120 holds every NTU-60 clip), so the encoder has seen "
+                         f"them; pass --drop-overlap to evaluate on the other {len(test) - len(shared):,}, or "
+                         "--keep-overlap to evaluate on all of them (the record counts them as overlap)")
+    if args.drop_overlap:
+        if len(shared) == len(test):
+            raise ValueError(f"all {said}: --drop-overlap leaves no test clip; use another --source or --target")
+        args.drop_test_clips = frozenset(shared)
+        return {"overlap": 0, "overlap_dropped": len(shared), "test_clips": len(test) - len(shared)}
+    if shared and synthetic_pair and not args.keep_overlap:
+        print(f"warning: {said} (the generated pair shares its performances: it checks the pipeline, it does not "
+              "measure transfer; --drop-overlap evaluates on the others); recorded as overlap", file=sys.stderr)
+    return {"overlap": len(shared), "test_clips": len(test)}
+
+
 def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     t0 = time.time()
     for name, value in (("--source", args.source), ("--target", args.target)):
@@ -45,10 +112,11 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
             raise ValueError(f"unknown dataset {value!r} for {name}; known: {', '.join(KNOWN)}")
     if args.source == args.target:
         raise ValueError(f"--source and --target are both {args.source}; that is the {args.eval} protocol itself")
+    frames = get_method(args.method).default_config.frames
+    # before the encoder is resolved: resolving may pretrain for hours
+    config = {"eval": args.eval, "source": args.source, "target": args.target, **overlap_config(args, frames)}
     encoder = resolve_encoder(source_args(args), device)
     args.dataset = args.target
-    config = {"eval": args.eval, "source": args.source, "target": args.target,
-              "overlap": args.source in SYNTHETIC and args.target in SYNTHETIC}
     if args.eval == "linear":
         return run_linear(args, device, encoder, t0, protocol="transfer", extra_config=config)
     return run_finetune(args, device, encoder, t0, protocol="transfer", extra_config=config)
@@ -62,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--target", default="synthetic-xview", help="benchmark it is evaluated on (its labels)")
     ap.add_argument("--source-root", help="data root of the source benchmark when it differs from --data-root")
     ap.add_argument("--eval", choices=("linear", "finetune"), default="linear")
+    leak = ap.add_mutually_exclusive_group()
+    leak.add_argument("--drop-overlap", action="store_true",
+                      help="evaluate on the target's test clips less those in the source's pretraining part (same "
+                           "sample name), e.g. NTU-60 X-View* after NTU-120 pretraining; recorded as overlap_dropped")
+    leak.add_argument("--keep-overlap", action="store_true",
+                      help="evaluate on all the target's test clips though some were pretrained on; recorded as "
+                           "overlap (the count). Without either, such a pair is refused (the synthetic pair runs, "
+                           "with a warning)")
     ap.add_argument("--epochs", type=positive_int, help="epochs of the target protocol (default: its official count)")
     add_training_arguments(ap)  # used by --eval finetune
     return ap

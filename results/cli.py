@@ -41,9 +41,28 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+#: Seeds are 0 to 2**32 - 1: the narrowest range among the generators the suite seeds (NumPy's
+#: legacy ``np.random.seed`` and scikit-learn's ``random_state`` take no more; torch takes 64 bits,
+#: ``default_rng`` any size). Derived seeds (``seed * 100003 + epoch`` for the epoch order, the
+#: device views' key taken modulo 2**63 - 1) stay inside torch's 64 bits from every seed below it.
+SEED_LIMIT = 2**32
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a seed, 0 to ``SEED_LIMIT - 1``; a larger one would only fail later, deep in a
+    generator ("Overflow when unpacking long long"), after the data were loaded."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"a seed must be 0 to {SEED_LIMIT - 1}, got {value}")
+    return value
+
+
 def seed_list(text: str) -> tuple[int, ...]:
-    """argparse type: comma-separated seeds ≥ 0, e.g. ``0,1,2``, without repeats."""
-    seeds = tuple(natural_int(part.strip()) for part in text.split(","))
+    """argparse type: comma-separated seeds (:func:`seed_int`), e.g. ``0,1,2``, without repeats."""
+    seeds = tuple(seed_int(part.strip()) for part in text.split(","))
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"seeds repeat in {text!r}")
     return seeds

@@ -98,7 +98,7 @@ def test_checkpoint_of_another_method_is_refused_unless_allowed(tiny_root, tmp_p
 @pytest.mark.parametrize("argv,message", [
     (["--checkpoint", "EMPTY"], "is empty (0 bytes)"),
     (["--epochs", "0"], "error: argument --epochs: must be at least 1, got 0 (see python -m protocols.linear --help)"),
-    (["--seed", "-3"], "argument --seed: must be at least 0, got -3"),
+    (["--seed", "-3"], "argument --seed: a seed must be 0 to 4294967295, got -3"),
     (["--device", "tpu"], "unknown device 'tpu'"),
 ])
 def test_bad_options_get_one_line(argv, message, tmp_path, capsys):
