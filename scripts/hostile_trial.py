@@ -175,6 +175,8 @@ def classify(case: Case, outcome: Outcome, problem: str | None) -> tuple[str, st
         return "silent wrong", "exit 0 without a warning naming " + ", ".join(case.names)
     if outcome.code == 0:
         return "silent wrong", problem or "exit 0"
+    if case.expect == "warn":  # refused what it should have used, with a word
+        return "unclear error", f"exit {outcome.code}: {last}"
     errors = [line for line in lines if line.startswith("error:") or ": error:" in line]
     named = all(n.lower() in last.lower() for n in case.names)
     if problem:
@@ -386,7 +388,7 @@ def cases(t: Trial) -> list[Case]:
 
     def two_roots(_: Path) -> None:
         for seed, name in ((1, "ua"), (2, "ub")):
-            ucla_json(w / f"{name}-in", 16 + seed, seed)
+            ucla_json(w / f"{name}-in", 64 + seed, seed)
             assert t.run(["-m", "datasets.prepare", "nwucla", "--input", str(w / f"{name}-in"),
                           "--out", str(w / name)], 300).code == 0
         first = t.run(["-m", "protocols.linear", "--method", "skeletonclr", "--dataset", "nwucla-xview",
@@ -433,6 +435,10 @@ def cases(t: Trial) -> list[Case]:
     add(Case("pretrain: a second process into the same --out", ["-m", "methods.pretrain", "--method", "skeletonclr",
                                                                "--data-root", root, "--epochs", "3", "--out",
                                                                str(w / "both")],
+             names=("pid",), setup=side_by_side, timeout=600))
+    add(Case("pretrain: a second process resuming the same --out", ["-m", "methods.pretrain", "--method",
+                                                                    "skeletonclr", "--data-root", root, "--epochs",
+                                                                    "3", "--out", str(w / "both"), "--resume"],
              names=("pid",), setup=side_by_side, timeout=600))
     add(Case("pretrain: full cache disk", ["-m", "methods.pretrain", "--method", "skeletonclr", "--data-root", root,
                                            "--epochs", "1", "--out", str(w / "fullrun" / "run")],
