@@ -39,11 +39,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from datasets.augment_batch import BatchedNormalView, view_generator
 from datasets.cache import cache_dir
 from datasets.integrity import fingerprint
 from datasets.progress import progress
 from datasets.skeleton import to_stream
-from datasets.store import Split
+from datasets.store import Split, benchmark_layout
 from methods.base import official_weights_init
 from methods.checkpoint import atomic_save, first_line
 from methods.encoders.features import encoder_fingerprint
@@ -57,6 +58,10 @@ from results.cli import positive_int
 CLIPS = ("norm", "official", "off")
 #: How the network runs while it trains (methods.md §7.2).
 BN_MODES = ("eval", "train")
+#: What the training clips go through: ``none`` (the official protocols: the clips as they are) or
+#: ``normal`` (the pretraining's normal view, temporal crop then shear, drawn per sample on the
+#: device from a generator keyed by the step's position, so a resumed run draws the same views).
+AUGMENTS = ("none", "normal")
 #: The training-state layout of a protocol run (not a pretraining ``last.pt``: a protocol never
 #: loads it as a checkpoint to evaluate).
 STATE_FORMAT = "skelebench-protocol-training"
@@ -85,8 +90,11 @@ class SupervisedConfig:
     clip: str = "norm"
     max_grad: float = 5.0
     bn_mode: str = "eval"
+    augment: str = "none"
 
     def __post_init__(self) -> None:
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"unknown augmentation {self.augment!r}; choose {', '.join(AUGMENTS)}")
         if self.clip not in CLIPS:
             raise ValueError(f"unknown clip mode {self.clip!r}; choose {', '.join(CLIPS)}")
         if self.bn_mode not in BN_MODES:
@@ -222,14 +230,16 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
                      device: torch.device, config: SupervisedConfig = SupervisedConfig(), seed: int = 0,
                      indices: np.ndarray | None = None, identity: dict | None = None, run_dir: Path | None = None,
                      restart: bool = False, max_steps: int | None = None, stop_after: int | None = None,
-                     desc: str = "finetune") -> SupervisedFit:
+                     desc: str = "finetune", coordinates: int | None = None) -> SupervisedFit:
     """Train a copy of ``backbone`` with a new Linear head on ``train`` (its ``indices`` only, when
     given) and evaluate on ``val`` every ``config.eval_every`` epochs and at the end.
 
     ``identity`` (protocol, method, dataset, stream, data fingerprint, ...) names the default run
     folder and is checked against a saved state; the starting weights, recipe, subset and seed are
     always part of it. ``restart`` moves an existing run folder aside first. ``max_steps`` caps the
-    batches per epoch and ``stop_after`` interrupts after that epoch (tests only).
+    batches per epoch and ``stop_after`` interrupts after that epoch (tests only). With
+    ``config.augment="normal"`` the shear moves the first ``coordinates`` channels only (a 2D
+    layout's score stays; None: every channel).
     """
     positions = np.arange(len(train)) if indices is None else np.asarray(indices, dtype=np.int64)
     if len(positions) == 0:
@@ -275,6 +285,7 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
                      "rng": capture_rng()}, state_path)
 
     y_all = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
+    view = BatchedNormalView(coordinates) if config.augment == "normal" else None
     yv = torch.from_numpy(np.asarray(val.labels, dtype=np.int64))
     bar = progress(total=config.epochs, initial=epoch - 1, desc=desc, unit="epoch")
     while epoch <= config.epochs:
@@ -284,9 +295,11 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
             group["lr"] = lr
         model.train(config.bn_mode == "train")
         losses, norms = [], []
-        for batch in epoch_batches(len(positions), config.batch_size, seed, epoch, max_steps):
+        for step, batch in enumerate(epoch_batches(len(positions), config.batch_size, seed, epoch, max_steps)):
             idx = positions[batch.numpy()]
             x = torch.from_numpy(np.asarray(train.data[idx], dtype=np.float32)).to(device, non_blocking=True)
+            if view is not None:
+                x = view(x, view_generator(seed, epoch, step, 0, device))
             y = y_all[idx].to(device, non_blocking=True)
             loss = F.cross_entropy(model(to_stream(x, stream)), y)
             if not torch.isfinite(loss):
@@ -351,6 +364,10 @@ def add_training_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--bn-mode", choices=BN_MODES,
                     help="'eval' trains in eval mode as the official code (BN statistics frozen, dropout off, "
                          "§7.2); 'train' the corrected option (default: eval, train for --checkpoint random)")
+    ap.add_argument("--augment", choices=AUGMENTS,
+                    help="what the training clips go through: 'none', the clips as they are (the official protocols), "
+                         "or 'normal', the pretraining's normal view (temporal crop, shear) per sample and step "
+                         "(default: none)")
     ap.add_argument("--eval-every", type=positive_int, metavar="N",
                     help="evaluate on the test split every N epochs and at the end (default: 5, as the official "
                          "code; training is the same whatever N, only the best-over-evaluations figure depends on it)")
@@ -373,6 +390,13 @@ def default_bn_mode(encoder: Encoder, requested: str | None) -> tuple[str, str]:
     return "eval", "official"
 
 
+def coordinate_channels(manifest: dict) -> int | None:
+    """The channels a shear may move in this benchmark's layout: None where every channel is a
+    coordinate, else the count before the score (2D layouts)."""
+    layout = benchmark_layout(manifest)
+    return None if layout.coordinate_channels == layout.num_channels else layout.coordinate_channels
+
+
 def run_protocol(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str,
                  parts: tuple[Path, Split, Split, dict], frames: int, config: SupervisedConfig,
                  protocol_config: dict, indices: np.ndarray | None = None) -> dict:
@@ -386,7 +410,7 @@ def run_protocol(args: argparse.Namespace, device: torch.device, encoder: Encode
                 "data_fingerprint": fingerprint(manifest)}
     fit = train_supervised(encoder.module, train, val, num_classes, args.stream, device, config, args.seed, indices,
                            identity, getattr(args, "run_dir", None), getattr(args, "restart", False),
-                           desc=f"{protocol} {args.method}")
+                           desc=f"{protocol} {args.method}", coordinates=coordinate_channels(manifest))
     record_config = {**protocol_config, **asdict(config), "num_classes": num_classes, "train_size": fit.train_size,
                      "batches_per_epoch": fit.batches_per_epoch,
                      "single_batch": fit.train_size < config.batch_size, "run_dir": str(fit.run_dir),

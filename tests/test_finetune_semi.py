@@ -197,11 +197,36 @@ def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
     assert len(err) == 1 and message in err[0] and not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("argv,expected", [([], 5), (["--eval-every", "25"], 25)])
-def test_the_evaluation_cadence_is_an_option_of_both_recipes(argv, expected):
+@pytest.mark.parametrize("argv,field,expected", [([], "eval_every", 5), (["--eval-every", "25"], "eval_every", 25),
+                                                  ([], "augment", "none"), (["--augment", "normal"], "augment", "normal")])
+def test_training_options_reach_both_recipes(argv, field, expected):
+    """The evaluation cadence and the augmentation are options of the fine-tune and semi recipes alike."""
     from types import SimpleNamespace
     encoder = SimpleNamespace(source="zoo")
     args = semi.build_parser().parse_args(["--method", "skeletonclr", "--fraction", "0.01", *argv])
-    assert semi.semi_config(args, encoder, 0.01)[0].eval_every == expected
+    assert getattr(semi.semi_config(args, encoder, 0.01)[0], field) == expected
     args = finetune.build_parser().parse_args(["--method", "skeletonclr", *argv])
-    assert finetune.finetune_config(args, encoder)[0].eval_every == expected
+    assert getattr(finetune.finetune_config(args, encoder)[0], field) == expected
+
+
+def test_augmented_training_draws_views_by_position_and_resumes_bit_identically(tiny_parts, tmp_path):
+    """``augment="normal"`` trains on other inputs than the clips (the loss moves), draws each
+    step's views from the step's position (two runs and an interrupted-then-resumed run agree)."""
+    train, val = tiny_parts
+    torch.manual_seed(0)
+    backbone = build_backbone(get_method("skeletonclr").default_config).eval()
+    config = SupervisedConfig(epochs=2, lr=0.1, milestones=(1,), warmup_epochs=0, batch_size=8, eval_every=1,
+                              bn_mode="train")
+    run = dict(train=train, val=val, num_classes=24, stream="joint", device=torch.device("cpu"), max_steps=2)
+    plain = train_supervised(backbone, run_dir=tmp_path / "plain", config=config, **run)
+    augmented = SupervisedConfig(**{**config.__dict__, "augment": "normal"})
+    whole = train_supervised(backbone, run_dir=tmp_path / "whole", config=augmented, **run)
+    assert whole.metrics["curve"][0]["loss"] != plain.metrics["curve"][0]["loss"]
+    with pytest.raises(StoppedEarly):
+        train_supervised(backbone, run_dir=tmp_path / "cut", config=augmented, stop_after=1, **run)
+    resumed = train_supervised(backbone, run_dir=tmp_path / "cut", config=augmented, **run)
+    assert resumed.resumed and resumed.metrics == whole.metrics
+    assert np.array_equal(resumed.logits.final, whole.logits.final)
+    with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
+        SupervisedConfig(augment="rotate")
+
