@@ -49,8 +49,8 @@ def protocol_setting(record: dict) -> str:
     """What makes runs of one protocol incomparable with each other: the labelled fraction
     (semi), the features and bank (knn), the source and any test clips dropped for overlap
     (transfer), the fused protocol and logits
-    (ensemble), a probe other than the official one (``--probe standardised``); "" for the
-    official setting."""
+    (ensemble), a probe other than the official one (``--probe standardised``), training on
+    augmented clips (``--augment``); "" for the official setting."""
     cfg, protocol = record.get("protocol_config") or {}, record.get("protocol")
     base = ""
     if protocol == "semi" and cfg.get("fraction") is not None:
@@ -66,7 +66,9 @@ def protocol_setting(record: dict) -> str:
     elif protocol == "ensemble":
         base = f"{cfg.get('fused_protocol')}, {cfg.get('logits')} logits"
     probe = cfg.get("probe")  # a probe variant (protocols.linear --probe) is another recipe
-    return ", ".join(x for x in (base, f"{probe} probe" if probe not in (None, "official") else "") if x)
+    augment = cfg.get("augment")  # fine-tune / semi on augmented clips (--augment) is another recipe
+    return ", ".join(x for x in (base, f"{probe} probe" if probe not in (None, "official") else "",
+                                 f"{augment} augmentation" if augment not in (None, "none") else "") if x)
 
 
 def schedule(record: dict) -> str:

@@ -401,7 +401,9 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
     supervised = newest_per_seed("finetune", record["stream"])
     r = supervised[-1] if supervised else None
     if r:
-        notes = [f"{(r.get('protocol_config') or {}).get('epochs')} epochs", *ran_as(r)]
+        cfg = r.get("protocol_config") or {}
+        augmented = [f"{cfg['augment']} augmentation"] if cfg.get("augment") not in (None, "none") else []
+        notes = [f"{cfg.get('epochs')} epochs", *augmented, *ran_as(r)]
         parts.append(f"supervised {r['metrics']['top1']:.2f} ({', '.join(notes)})")
     else:
         parts.append(f"supervised not run ({command('finetune')})")

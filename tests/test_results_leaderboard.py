@@ -226,6 +226,8 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     assert protocol_setting({"protocol": "semi", "protocol_config": {"fraction": 0.01}}) == "1%"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "standardised"}}) == "standardised probe"
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
+    assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "none"}}) == ""
+    assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "normal"}}) == "normal augmentation"
     transfer = {"source": "ntu120-xsub", "eval": "linear", "overlap": 0}
     assert protocol_setting({"protocol": "transfer", "protocol_config": transfer}) == "from ntu120-xsub (linear)"
     assert (protocol_setting({"protocol": "transfer", "protocol_config": {**transfer, "overlap_dropped": 5392}})
