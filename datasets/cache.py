@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -59,3 +60,26 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def free_bytes(folder: Path | str) -> int:
+    """Free bytes on the disk that holds ``folder`` (or, while it does not exist yet, its nearest
+    existing parent)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def check_room(folder: Path | str, need: int, what: str) -> None:
+    """Refuse, before writing, ``what`` of about ``need`` bytes into ``folder`` when its disk has
+    less free: a write that runs out of room fails half-way (or, into a memory-mapped array,
+    kills the process with SIGBUS), after the work that produced it."""
+    free = free_bytes(folder)
+    if free < need:
+        raise ValueError(f"the disk of {folder} has {megabytes(free)} free; {what} needs about {megabytes(need)}: "
+                         "free space there, or write to a folder on another disk")

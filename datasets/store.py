@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.cache import check_room
 from datasets.layouts import Layout, get_layout
 from datasets.safe_pickle import safe_load
 from datasets.skeleton import check_layout
@@ -128,6 +129,11 @@ class BenchmarkWriter:
         self.counts: dict[str, int] = {}
 
     def open_part(self, part: str, num_samples: int, frames: int) -> np.ndarray:
+        """A memory-mapped array for ``part``, after checking the disk has room for all of it: the
+        file is sparse until written, and a write into a mapped page of a full disk kills the
+        process with SIGBUS instead of raising an error."""
+        need = 4 * num_samples * int(np.prod(self._shape(frames))) + (64 << 20)  # and the labels, manifest
+        check_room(self.tmp, need, f"{part}_data.npy of {self.target.name}")
         return np.lib.format.open_memmap(
             self.tmp / f"{part}_data.npy", mode="w+", dtype=np.float32, shape=(num_samples, *self._shape(frames))
         )

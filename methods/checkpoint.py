@@ -23,7 +23,6 @@ with a message naming both, before any tensor is compared.
 from __future__ import annotations
 
 import errno
-import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from datasets.cache import atomic_write
+from datasets.cache import atomic_write, free_bytes, megabytes
 from datasets.layouts import Layout, get_layout
 from methods.encoders import build_encoder
 from methods.official import official_backbone, query_prefix
@@ -64,19 +63,6 @@ def is_disk_full(err: BaseException) -> bool:
             return True
         err = err.__cause__ or err.__context__
     return False
-
-
-def free_bytes(folder: Path) -> int:
-    """Free bytes on the disk that holds ``folder`` (or, while it does not exist yet, its nearest
-    existing parent)."""
-    folder = Path(folder).absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return shutil.disk_usage(folder).free
-
-
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
 
 
 def atomic_save(obj, path: Path) -> Path:

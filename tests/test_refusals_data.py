@@ -305,3 +305,19 @@ def test_stale_utdmhad_benchmark_is_refused(tmp_path: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match=r"utdmhad-xsub.*older reader.*prepare it again"):
         benchmark_folder("utdmhad-xsub", 50, tmp_path / "out")
+
+
+def test_a_benchmark_that_does_not_fit_on_the_disk_is_refused_before_writing(tmp_path, monkeypatch, capsys):
+    """The arrays are memory-mapped: a write into a full disk would kill the process (SIGBUS)
+    half-way, so room for every array is checked before it is created, and nothing is left."""
+    from datasets import cache
+    from tests.test_layout_prepare import write_ucla
+
+    write_ucla(tmp_path / "ucla")
+    monkeypatch.setattr(cache, "free_bytes", lambda folder: 10_000)
+    code = main(["nwucla", "--input", str(tmp_path / "ucla"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error:")]  # after the partial-download warning
+    assert code == 2 and len(errors) == 1 and errors[0].startswith("error: the disk of ")
+    assert "train_data.npy of nwucla-xview needs about" in errors[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
