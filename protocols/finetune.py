@@ -42,7 +42,8 @@ def finetune_config(args: argparse.Namespace, encoder: Encoder) -> tuple[Supervi
     bn_mode, why = default_bn_mode(encoder, getattr(args, "bn_mode", None))
     config = replace(config, bn_mode=bn_mode, clip=getattr(args, "clip", None) or FINETUNE.clip,
                      eval_every=getattr(args, "eval_every", None) or FINETUNE.eval_every,
-                     augment=getattr(args, "augment", None) or FINETUNE.augment)
+                     augment=getattr(args, "augment", None) or FINETUNE.augment,
+                     batch_size=getattr(args, "batch_size", None) or FINETUNE.batch_size)
     return config, {"recipe": "skelemixclr-finetune", "official_epochs": FINETUNE.epochs, "schedule_scaled": scaled,
                     "bn_mode_reason": why}
 

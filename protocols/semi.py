@@ -195,7 +195,8 @@ def semi_config(args: argparse.Namespace, encoder: Encoder, fraction: float) -> 
     config, scaled = scale_schedule(base, args.epochs)
     bn_mode, why = default_bn_mode(encoder, args.bn_mode)
     config = replace(config, bn_mode=bn_mode, clip=args.clip or base.clip,
-                     eval_every=args.eval_every or base.eval_every, augment=args.augment or base.augment)
+                     eval_every=args.eval_every or base.eval_every, augment=args.augment or base.augment,
+                     batch_size=args.batch_size or base.batch_size)
     return config, {"recipe": f"skelemixclr-semi-{100 * official:g}%", "official_epochs": base.epochs,
                     "schedule_scaled": scaled, "bn_mode_reason": why}
 

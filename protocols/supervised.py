@@ -364,6 +364,9 @@ def add_training_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--bn-mode", choices=BN_MODES,
                     help="'eval' trains in eval mode as the official code (BN statistics frozen, dropout off, "
                          "§7.2); 'train' the corrected option (default: eval, train for --checkpoint random)")
+    ap.add_argument("--batch-size", type=positive_int, metavar="N",
+                    help="clips per SGD step (default: the recipe's, 128); on a small benchmark the official 128 "
+                         "leaves few steps per epoch (NW-UCLA: 7)")
     ap.add_argument("--augment", choices=AUGMENTS,
                     help="what the training clips go through: 'none', the clips as they are (the official protocols), "
                          "or 'normal', the pretraining's normal view (temporal crop, shear) per sample and step "

@@ -198,9 +198,10 @@ def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,field,expected", [([], "eval_every", 5), (["--eval-every", "25"], "eval_every", 25),
-                                                  ([], "augment", "none"), (["--augment", "normal"], "augment", "normal")])
+                                                  ([], "augment", "none"), (["--augment", "normal"], "augment", "normal"),
+                                                  ([], "batch_size", 128), (["--batch-size", "16"], "batch_size", 16)])
 def test_training_options_reach_both_recipes(argv, field, expected):
-    """The evaluation cadence and the augmentation are options of the fine-tune and semi recipes alike."""
+    """The evaluation cadence, the augmentation and the batch size are options of both recipes alike."""
     from types import SimpleNamespace
     encoder = SimpleNamespace(source="zoo")
     args = semi.build_parser().parse_args(["--method", "skeletonclr", "--fraction", "0.01", *argv])
