@@ -73,12 +73,17 @@ def protocol_setting(record: dict) -> str:
 
 def schedule(record: dict) -> str:
     """How a protocol's own training schedule departs from the official one: ``"5 of 150 epochs"``
-    for a shortened semi/finetune run (``--epochs``), else ""; such a run is another recipe."""
+    for a shortened semi/finetune run (``--epochs``), ``"batch 16"`` for another batch size
+    (``--batch-size``), else ""; such a run is another recipe."""
     cfg = record.get("protocol_config") or {}
     epochs, official = cfg.get("epochs"), cfg.get("official_epochs")
+    parts = []
     if epochs is not None and official is not None and int(epochs) != int(official):
-        return f"{int(epochs)} of {int(official)} epochs"
-    return ""
+        parts.append(f"{int(epochs)} of {int(official)} epochs")
+    batch, official_batch = cfg.get("batch_size"), cfg.get("official_batch_size")
+    if batch is not None and official_batch is not None and int(batch) != int(official_batch):
+        parts.append(f"batch {int(batch)}")
+    return ", ".join(parts)
 
 
 def bn_statistics(record: dict) -> str:

@@ -44,7 +44,8 @@ def finetune_config(args: argparse.Namespace, encoder: Encoder) -> tuple[Supervi
                      eval_every=getattr(args, "eval_every", None) or FINETUNE.eval_every,
                      augment=getattr(args, "augment", None) or FINETUNE.augment,
                      batch_size=getattr(args, "batch_size", None) or FINETUNE.batch_size)
-    return config, {"recipe": "skelemixclr-finetune", "official_epochs": FINETUNE.epochs, "schedule_scaled": scaled,
+    return config, {"recipe": "skelemixclr-finetune", "official_epochs": FINETUNE.epochs,
+                    "official_batch_size": FINETUNE.batch_size, "schedule_scaled": scaled,
                     "bn_mode_reason": why}
 
 

@@ -198,6 +198,7 @@ def semi_config(args: argparse.Namespace, encoder: Encoder, fraction: float) -> 
                      eval_every=args.eval_every or base.eval_every, augment=args.augment or base.augment,
                      batch_size=args.batch_size or base.batch_size)
     return config, {"recipe": f"skelemixclr-semi-{100 * official:g}%", "official_epochs": base.epochs,
+                    "official_batch_size": base.batch_size,
                     "schedule_scaled": scaled, "bn_mode_reason": why}
 
 

@@ -228,6 +228,10 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
     assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "none"}}) == ""
     assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "normal"}}) == "normal augmentation"
+    from leaderboard.frame import schedule
+    official = {"epochs": 110, "official_epochs": 110, "batch_size": 128, "official_batch_size": 128}
+    assert schedule({"protocol_config": official}) == ""
+    assert schedule({"protocol_config": {**official, "epochs": 60, "batch_size": 16}}) == "60 of 110 epochs, batch 16"
     transfer = {"source": "ntu120-xsub", "eval": "linear", "overlap": 0}
     assert protocol_setting({"protocol": "transfer", "protocol_config": transfer}) == "from ntu120-xsub (linear)"
     assert (protocol_setting({"protocol": "transfer", "protocol_config": {**transfer, "overlap_dropped": 5392}})
