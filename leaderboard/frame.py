@@ -87,11 +87,13 @@ def schedule(record: dict) -> str:
 
 
 def bn_statistics(record: dict) -> str:
-    """``precise`` (re-estimated on clean training data) or ``training`` (what pretraining ended
-    with, as the official code). Older records lack the field: random-init rows were always
-    re-estimated, checkpoints never."""
+    """``precise`` (re-estimated on clean training data), ``training`` (what pretraining ended
+    with, as the official code) or ``trained`` (a fine-tune in train mode set them itself). Older
+    records lack the field: random-init rows were always re-estimated, checkpoints never."""
     if record.get("bn_statistics"):
         return record["bn_statistics"]
+    if (record.get("protocol_config") or {}).get("bn_mode") == "train":  # whole-network training set them
+        return "trained"
     return "precise" if (record.get("checkpoint") or {}).get("source") == "random" else "training"
 
 

@@ -403,6 +403,8 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
     if r:
         cfg = r.get("protocol_config") or {}
         augmented = [f"{cfg['augment']} augmentation"] if cfg.get("augment") not in (None, "none") else []
+        if cfg.get("batch_size") not in (None, cfg.get("official_batch_size", cfg.get("batch_size"))):
+            augmented.append(f"batch {cfg['batch_size']}")
         notes = [f"{cfg.get('epochs')} epochs", *augmented, *ran_as(r)]
         parts.append(f"supervised {r['metrics']['top1']:.2f} ({', '.join(notes)})")
     else:

@@ -228,7 +228,10 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     assert protocol_setting({"protocol": "linear", "protocol_config": {"probe": "official"}}) == ""
     assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "none"}}) == ""
     assert protocol_setting({"protocol": "finetune", "protocol_config": {"augment": "normal"}}) == "normal augmentation"
-    from leaderboard.frame import schedule
+    from leaderboard.frame import bn_statistics, schedule
+    supervised = {"protocol": "finetune", "checkpoint": {"source": "random"}, "protocol_config": {"bn_mode": "train"}}
+    assert bn_statistics(supervised) == "trained"  # training set them: neither re-estimated nor a checkpoint's
+    assert bn_statistics({"protocol": "linear", "checkpoint": {"source": "random"}}) == "precise"
     official = {"epochs": 110, "official_epochs": 110, "batch_size": 128, "official_batch_size": 128}
     assert schedule({"protocol_config": official}) == ""
     assert schedule({"protocol_config": {**official, "epochs": 60, "batch_size": 16}}) == "60 of 110 epochs, batch 16"
