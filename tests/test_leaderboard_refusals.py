@@ -17,17 +17,7 @@ import pytest
 from leaderboard.build import build, main
 from leaderboard.reported import REPORTED
 from results import RECORDS_DIR, record_problems, write_record
-
-
-def record(**over) -> dict:
-    r = {"method": "skeletonclr", "dataset": "synthetic-xsub", "split": "xsub", "stream": "joint", "protocol": "linear",
-         "preset": "quick", "epochs": 3, "seed": 0, "frames": 50, "pretrain_seed": 0,
-         "metrics": {"top1": 29.5, "top5": 70.0, "best_top1": 30.0, "best_epoch": 95},
-         "preprocessing": "official", "commit": "abc", "wall_s": 12.0, "device": "cpu", "synthetic": True,
-         "checkpoint": {"source": "zoo", "path": None, "sha256": "x"}, "created": "2026-11-25T10:00:00Z",
-         "data": {"fingerprint": "f" * 64, "generator_version": 3}, "command": "python -m protocols.linear"}
-    r.update(over)
-    return r
+from tests.test_leaderboard_output import record
 
 
 def snapshot(folder) -> dict[str, bytes]:
