@@ -243,18 +243,33 @@ def read_pku_split(path: Path | str) -> tuple[list[str], list[str]]:
     return train, test
 
 
+def performer(name: str) -> int:
+    """The performer of an NTU (``S001C002P003…``) or NW-UCLA (``a01_s03_e00_v01``) sample name;
+    ValueError for a name that carries none."""
+    from datasets.nwucla import parse_clip_name  # a reader's name grammar, imported where it is used
+
+    try:
+        return parse_ntu_name(name).performer
+    except ValueError:
+        clip = parse_clip_name(Path(name).stem)
+        if clip is None:
+            raise
+        return clip.subject
+
+
 def monitor_holdout(names: Sequence[str], every: int = 5) -> np.ndarray:
     """Which training samples the online KNN monitor queries (a boolean mask); the rest is its bank.
 
     A pretraining recipe chosen by a number measured on the test split has seen the test split
     (issue 12): the monitor must never read it. It holds out every ``every``-th performer of the
     training split (sorted ids), so queries and bank share no person, as the cross-subject test
-    does; names that are not NTU-style (PKU-MMD videos) fall back to every ``every``-th sample.
+    does; NTU and NW-UCLA names carry the performer, others (PKU-MMD videos) fall back to every
+    ``every``-th sample.
     The labels of the held-out part are used only to score the monitor.
     """
     by_sample = np.arange(len(names)) % every == every - 1
     try:
-        people = np.array([parse_ntu_name(n).performer for n in names])
+        people = np.array([performer(n) for n in names])
     except ValueError:
         return by_sample
     ids = np.unique(people)

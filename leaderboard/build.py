@@ -309,9 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         from leaderboard.reproduce import main as reproduce
 
         return reproduce(argv[1:])
+    if argv[:1] == ["table"]:
+        from leaderboard.table import main as table
+
+        return table(argv[1:])
     ap = ArgumentParser(prog="python -m leaderboard",
                         description="Regenerate the leaderboard (README.md, index.html, records.csv, plots) from the "
-                                    "records; `python -m leaderboard reproduce --help` for the real-data reproduction.")
+                                    "records; `python -m leaderboard reproduce --help` for the real-data reproduction, "
+                                    "`python -m leaderboard table --help` for a small real benchmark's whole table.")
     ap.add_argument("--records", type=Path, help="records folder (default: results/records)")
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: leaderboard/)")
     args = ap.parse_args(argv)

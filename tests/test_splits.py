@@ -106,3 +106,11 @@ def test_the_knn_monitor_holds_out_every_fifth_training_performer_and_never_a_te
     assert two.tolist() == [False, True, True]  # fewer than five performers: the last one
     videos = [f"0{i:03d}-L" for i in range(12)]  # PKU-MMD style: every 5th sample
     assert np.flatnonzero(monitor_holdout(videos)).tolist() == [4, 9]
+
+
+def test_the_knn_monitor_holds_out_nwucla_subjects_not_every_fifth_clip():
+    from datasets.splits import monitor_holdout
+    names = [f"a{a:02d}_s{s:02d}_e00_v0{v}" for s in range(1, 11) for a in (1, 2) for v in (1, 2)]
+    held = monitor_holdout(names)
+    assert sorted({n[5:7] for n, h in zip(names, held) if h}) == ["05", "10"]  # two of ten subjects: a fifth
+    assert held.sum() == 8

@@ -1,0 +1,250 @@
+"""A small real benchmark's whole table in one command:
+``python -m leaderboard table nwucla --input DOWNLOAD/NW-UCLA --data-root DATA``.
+
+From the folder a user downloaded to a regenerated leaderboard: it prepares the benchmark (once
+per frame count the methods need), measures the floor (the untrained encoder over init seeds:
+official linear probe, standardised probe, KNN 1-NN) and the ceiling (a supervised ST-GCN from
+random init), pretrains every method for every seed with the benchmark's default recipe
+(``methods.pretrain``: the ``cpu`` preset on the small real benchmarks), evaluates each encoder
+with the same three protocols, and rebuilds the leaderboard from the records.
+
+Every step is the command a user would type, run as its own process, so each record carries
+the exact command that made it (the evaluations use no ``--checkpoint``: they find the run the
+pretraining step left in the cache, as a user's default command does). The table is resumable:
+a step whose record (or prepared benchmark, or finished run) is there is skipped, an interrupted
+pretraining is continued bit-identically with ``--resume``. Before it starts it prints every step
+with its time estimate from the step rates measured on 2 CPU cores (:data:`EPOCH_S`,
+:data:`EVAL_S`; docs/nwucla.md); while it runs, each finished step updates the ETA from the
+time actually spent, on the terminal and in the log file it names.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets import load_benchmark
+from datasets.cache import REPO_ROOT, cache_dir
+from datasets.integrity import fingerprint
+from datasets.progress import log_line
+from methods import available, get_method
+from methods.pretrain import CPU_SIZED, default_preset, default_run_dir, encoder_file, resolve_preset, run_stream
+from results import read_records, records_dir
+from results.cli import ArgumentParser, seed_list
+
+#: ``datasets.prepare`` source → the small real benchmark it writes that this command tabulates.
+BENCHMARKS = {b.split("-")[0]: b for b in CPU_SIZED}
+
+#: Seconds of one pretraining epoch per training clip, measured on NW-UCLA (1,020 clips, 2 CPU
+#: cores, the ``cpu`` preset, the KNN monitor every 5 epochs included): SkeletonCLR 11.5 s an
+#: epoch, AimCLR 17, CrosSCLR 35 (three streams), SkeleMixCLR 45 (64 frames, mixed views).
+EPOCH_S = {"skeletonclr": 11.5 / 1020, "aimclr": 17.0 / 1020, "crossclr": 35.0 / 1020,
+           "skelemixclr": 45.0 / 1020, "skelemixclr-v1": 45.0 / 1020}
+
+#: Seconds of one evaluation on NW-UCLA (2 CPU cores, features of 1,484 clips): the official
+#: linear probe (100 epochs of SGD over cached features), the standardised probe, KNN.
+EVAL_S = {"official": 60.0, "standardised": 40.0, "knn": 30.0, "prepare": 10.0, "leaderboard": 30.0}
+
+#: The supervised ceiling's recipe on a small benchmark (docs/nwucla.md: batch 16 instead of the
+#: official 128, which leaves 7 SGD steps an epoch; 60 epochs), and its measured wall time.
+SUPERVISED = ("--checkpoint", "random", "--batch-size", "16", "--epochs", "60")
+SUPERVISED_S = 700.0
+
+#: Untrained encoders are measured with this method's encoder (SkeletonCLR, AimCLR and CrosSCLR
+#: share the ST-GCN at 50 frames).
+FLOOR_METHOD = "skeletonclr"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the table: ``python -m <argv>``, what it is, its estimate, and how to see it
+    is done without running it (``done`` is called just before the step would run)."""
+
+    label: str
+    argv: tuple[str, ...]
+    estimate_s: float
+    done: Callable[[], bool]
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["python", "-m", *self.argv])
+
+
+def frames_root(data_root: Path, frames: int) -> Path:
+    """Where the benchmark is prepared at ``frames`` frames: ``DATA`` at 50 (every method but
+    SkeleMixCLR), ``DATA/frames64`` at 64."""
+    return data_root if frames == 50 else data_root / f"frames{frames}"
+
+
+def prepared(root: Path, benchmark: str, frames: int) -> bool:
+    manifest = root / benchmark / "manifest.json"
+    try:
+        return int(json.loads(manifest.read_text()).get("frames", 0)) == frames
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+
+
+def run_folder(method: str, benchmark: str, root: Path, seed: int) -> Path:
+    """The cache's run folder that ``methods.pretrain`` (and a protocol without ``--checkpoint``)
+    uses for this method, benchmark and seed under the default recipe."""
+    cls = get_method(method)
+    preset = resolve_preset(cls, default_preset(benchmark), None)
+    _, _, manifest = load_benchmark(benchmark, cls.default_config.frames, root)
+    return default_run_dir(cls.name, benchmark, run_stream(cls, "joint"), preset, seed, None, fingerprint(manifest))
+
+
+def finished(folder: Path, method: str) -> bool:
+    cls = get_method(method)
+    own = cls.streams[0] if cls.streams else "joint"
+    return (folder / "run.json").is_file() and (folder / encoder_file(own, own)).is_file()
+
+
+def recorded(commands: set[str]) -> Callable[[str], bool]:
+    return lambda command: command in commands
+
+
+def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], seeds: Sequence[int],
+         init_seeds: Sequence[int], supervised: bool, results: Path | None, train_clips: int = 1020) -> list[Step]:
+    """The table's steps in the order they run: data, floor, ceiling, then seed by seed every
+    method's pretraining and evaluations (so an interrupted table holds whole seeds), then the
+    leaderboard. ``done`` checks use the records already in ``results``."""
+    benchmark = BENCHMARKS[source]
+    have = {r.get("command") for r in read_records(results)} if records_dir(results).is_dir() else set()
+    out = ["--results-dir", str(results)] if results is not None else []
+    steps: list[Step] = []
+    for frames in sorted({get_method(m).default_config.frames for m in [*methods, FLOOR_METHOD]}):
+        root = frames_root(data_root, frames)
+        steps.append(Step(f"prepare {benchmark} at {frames} frames",
+                          ("datasets.prepare", source, "--input", str(download), "--out", str(root), "--frames",
+                           str(frames)), EVAL_S["prepare"], lambda root=root, f=frames: prepared(root, benchmark, f)))
+
+    def evaluations(method: str, seed: int, extra: tuple[str, ...], what: str) -> list[Step]:
+        root = frames_root(data_root, get_method(method).default_config.frames)
+        base = ("--method", method, "--dataset", benchmark, "--data-root", str(root), *extra, "--seed", str(seed), *out)
+        argvs = {"official": ("protocols.linear", *base), "standardised": ("protocols.linear", *base, "--probe",
+                 "standardised"), "knn": ("protocols.knn", *base)}
+        return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=shlex.join(["python", "-m", *argv]): c in have)
+                for name, argv in argvs.items()]
+
+    for seed in init_seeds:
+        steps += evaluations(FLOOR_METHOD, seed, ("--checkpoint", "random"), f"untrained ST-GCN, init seed {seed}:")
+    if supervised:
+        argv = ("protocols.finetune", "--method", FLOOR_METHOD, "--dataset", benchmark, "--data-root", str(data_root),
+                *SUPERVISED, *out)
+        steps.append(Step("supervised ST-GCN from random init", argv, SUPERVISED_S,
+                          lambda c=shlex.join(["python", "-m", *argv]): c in have))
+    for seed in seeds:
+        for method in methods:
+            cls = get_method(method)
+            root = frames_root(data_root, cls.default_config.frames)
+            epochs = resolve_preset(cls, default_preset(benchmark), None).epochs
+            argv = ("methods.pretrain", "--method", method, "--dataset", benchmark, "--data-root", str(root),
+                    "--seed", str(seed))
+            steps.append(Step(f"pretrain {method} seed {seed} ({epochs} epochs)", argv,
+                              epochs * EPOCH_S[method] * train_clips,
+                              lambda m=method, r=root, s=seed: finished(run_folder(m, benchmark, r, s), m)))
+            steps += evaluations(method, seed, (), f"{method} seed {seed}:")
+    board = ("leaderboard",) + (("--records", str(results), "--out", str(Path(results) / "leaderboard"))
+                                if results is not None else ())
+    steps.append(Step("rebuild the leaderboard", board, EVAL_S["leaderboard"], lambda: False))
+    return steps
+
+
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def resume_flag(step: Step) -> tuple[str, ...]:
+    """``--resume`` for a pretraining whose run folder holds an unfinished run (``last.pt``)."""
+    if step.argv[0] != "methods.pretrain":
+        return ()
+    args = dict(zip(step.argv[1::2], step.argv[2::2]))
+    folder = run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"]))
+    return ("--resume",) if (folder / "last.pt").is_file() else ()
+
+
+def execute(steps: Sequence[Step], log: Callable[[str], None]) -> None:
+    """Run the steps that are not done, one process each, from the checkout; the ETA after each
+    is the estimate of what is left scaled by how the finished steps compared with theirs."""
+    todo = [s for s in steps if not s.done()]
+    log(f"{len(steps) - len(todo)} of {len(steps)} steps already done; {len(todo)} to run, estimated "
+        f"{clock(sum(s.estimate_s for s in todo))} on 2 CPU cores")
+    spent = estimated = 0.0
+    for i, step in enumerate(todo, 1):
+        if step.done():  # finished meanwhile (another process, or a step that made two)
+            continue
+        argv = [*step.argv, *resume_flag(step)]
+        log(f"[{i}/{len(todo)}] {step.label}: {shlex.join(['python', '-m', *argv])}")
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", *argv], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        took = time.monotonic() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"step {i} ({step.label}) failed with exit {done.returncode}; fix what it says above "
+                               "and run the same table command again: finished steps are skipped")
+        last = (done.stdout.strip().splitlines() or [""])[-1]
+        spent, estimated = spent + took, estimated + step.estimate_s
+        left = sum(s.estimate_s for s in todo[i:]) * (spent / estimated if estimated else 1.0)
+        log(f"[{i}/{len(todo)}] done in {clock(took)} (estimated {clock(step.estimate_s)}): {last[:160]}; "
+            f"{len(todo) - i} steps left, ETA {clock(left)}")
+
+
+def build_parser() -> ArgumentParser:
+    ap = ArgumentParser(prog="python -m leaderboard table", description=__doc__.split("\n\n")[0])
+    ap.add_argument("source", choices=sorted(BENCHMARKS), help="the dataset as `python -m datasets.prepare` names it")
+    ap.add_argument("--input", type=Path, required=True, metavar="DOWNLOAD",
+                    help="the downloaded dataset folder (NW-UCLA: the one holding all_sqe/ and val_label.pkl)")
+    ap.add_argument("--data-root", type=Path, required=True, metavar="DATA",
+                    help="where the prepared benchmark goes (DATA/<benchmark>; 64 frames under DATA/frames64)")
+    ap.add_argument("--methods", default="skeletonclr,aimclr,crossclr,skelemixclr",
+                    help="comma-separated methods (default: %(default)s)")
+    ap.add_argument("--seeds", type=seed_list, default=(0, 1, 2), help="pretraining seeds (default: 0,1,2)")
+    ap.add_argument("--init-seeds", type=seed_list, default=(0, 1, 2),
+                    help="init seeds of the untrained encoder, the floor (default: 0,1,2)")
+    ap.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling (about 12 minutes)")
+    ap.add_argument("--results-dir", type=Path,
+                    help="where the records go (default: results/records; the leaderboard is then rebuilt in "
+                         "leaderboard/, else in RESULTS_DIR/leaderboard)")
+    ap.add_argument("--dry-run", action="store_true", help="print the steps and the time estimate, run nothing")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0 when every step ran (or was done already), 2 on bad input or a failed step."""
+    args = build_parser().parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in available()]
+    if unknown:
+        print(f"error: unknown method {', '.join(unknown)}; choose from {', '.join(available())}", file=sys.stderr)
+        return 2
+    if not args.input.is_dir():
+        print(f"error: --input {args.input} is not a folder; give the downloaded dataset folder", file=sys.stderr)
+        return 2
+    logfile = cache_dir("tables") / f"{BENCHMARKS[args.source]}.log"
+
+    def log(message: str) -> None:
+        log_line(message)
+        with open(logfile, "a") as f:
+            f.write(time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + message + "\n")
+
+    try:
+        steps = plan(args.source, args.input.resolve(), args.data_root.resolve(), methods, args.seeds,
+                     args.init_seeds, not args.no_supervised, args.results_dir)
+        for i, step in enumerate(steps, 1):
+            print(f"{i:3d}. {clock(step.estimate_s)}  {step.label}")
+        print(f"     {clock(sum(s.estimate_s for s in steps))}  in all, estimated on 2 CPU cores (steps already done "
+              "are skipped)")
+        if args.dry_run:
+            return 0
+        log(f"table {BENCHMARKS[args.source]}: log {logfile}")
+        execute(steps, log)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

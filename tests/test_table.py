@@ -1,0 +1,121 @@
+"""``python -m leaderboard table``: the plan a user is shown, what counts as done, the resume of an
+interrupted pretraining, and how a failed step ends."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from leaderboard import table
+from leaderboard.table import Step, clock, execute, frames_root, plan, prepared
+from results import write_record
+
+
+def argvs(steps: list[Step]) -> list[tuple[str, ...]]:
+    return [s.argv for s in steps]
+
+
+def test_the_plan_prepares_measures_floor_and_ceiling_then_every_seed_then_rebuilds(tmp_path: Path) -> None:
+    steps = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr", "skelemixclr"], (0, 1), (0, 1, 2),
+                 True, tmp_path / "rec")
+    labels = [s.label for s in steps]
+    assert labels[:2] == ["prepare nwucla-xview at 50 frames", "prepare nwucla-xview at 64 frames"]
+    assert steps[1].argv[-3:] == ("--out", str(tmp_path / "data" / "frames64"), "--frames", "64")[-3:]
+    floor = [s for s in steps if s.label.startswith("untrained")]
+    assert len(floor) == 9 and all(("--checkpoint", "random") == s.argv[7:9] for s in floor)
+    assert [s.argv[0] for s in floor[:3]] == ["protocols.linear", "protocols.linear", "protocols.knn"]
+    assert floor[1].argv[-2:] == ("--probe", "standardised")
+    sup = next(s for s in steps if s.label.startswith("supervised"))
+    assert sup.argv[0] == "protocols.finetune" and "--batch-size" in sup.argv
+    pre = [s for s in steps if s.argv[0] == "methods.pretrain"]
+    assert [s.label.split(" (")[0] for s in pre] == ["pretrain skeletonclr seed 0", "pretrain skelemixclr seed 0",
+                                                    "pretrain skeletonclr seed 1", "pretrain skelemixclr seed 1"]
+    mix = pre[1].argv
+    assert mix[mix.index("--data-root") + 1] == str(tmp_path / "data" / "frames64")  # SkeleMixCLR reads 64 frames
+    # the evaluations name no checkpoint: the default command finds the pretrained run in the cache
+    evals = [s for s in steps if s.label.startswith("skeletonclr seed 0")]
+    assert len(evals) == 3 and not any("--checkpoint" in s.argv for s in evals)
+    assert all(s.argv[-2:] == ("--results-dir", str(tmp_path / "rec")) or "--probe" in s.argv for s in evals)
+    assert labels[-1] == "rebuild the leaderboard"
+    assert steps[-1].argv == ("leaderboard", "--records", str(tmp_path / "rec"), "--out", str(tmp_path / "rec" /
+                                                                                               "leaderboard"))
+    assert all(s.estimate_s > 0 for s in steps)
+    # a slower method is estimated slower, in proportion to the measured step rates
+    assert pre[1].estimate_s / pre[0].estimate_s == pytest.approx(table.EPOCH_S["skelemixclr"] /
+                                                                  table.EPOCH_S["skeletonclr"])
+
+
+def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> None:
+    steps = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
+    assert not any(s.done() for s in steps[:4])
+    # a prepared benchmark at the right frame count, and a record made by a step's very command
+    (tmp_path / "data" / "nwucla-xview").mkdir(parents=True)
+    (tmp_path / "data" / "nwucla-xview" / "manifest.json").write_text(json.dumps({"frames": 50}))
+    assert prepared(tmp_path / "data", "nwucla-xview", 50) and not prepared(tmp_path / "data", "nwucla-xview", 64)
+    knn = steps[3]
+    assert knn.argv[0] == "protocols.knn"
+    shipped = sorted((Path(__file__).parents[1] / "results" / "records").glob("*-finetune-nwucla-xview-joint.json"))
+    record = {k: v for k, v in json.loads(shipped[0].read_text()).items() if k not in ("logits",)}
+    record["command"] = knn.command
+    write_record(record, tmp_path / "rec")
+    again = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
+    assert again[0].done() and again[3].done() and not again[1].done() and not again[2].done()
+
+
+def test_frames_root_keeps_50_frames_at_the_data_root() -> None:
+    assert frames_root(Path("D"), 50) == Path("D") and frames_root(Path("D"), 64) == Path("D/frames64")
+    assert clock(3725.4) == "1:02:05"
+
+
+def test_execute_skips_done_steps_runs_the_rest_and_logs_an_eta(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'a').write('x'); print('last line')"
+    steps = [Step("already done", ("no.such.module",), 5.0, lambda: True),
+             Step("writes a marker", ("runpy_probe",), 10.0, lambda: False),
+             Step("writes it again", ("runpy_probe",), 10.0, lambda: False)]
+    lines: list[str] = []
+    probe = tmp_path / "runpy_probe.py"
+    probe.write_text(code)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PYTHONPATH", str(tmp_path))
+            execute(steps, lines.append)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert marker.read_text() == "xx"  # the done step did not run (its module does not exist)
+    assert lines[0].startswith("1 of 3 steps already done; 2 to run")
+    assert any("done in" in line and "last line" in line and "ETA" in line for line in lines)
+
+
+def test_a_failed_step_names_itself_and_says_how_to_go_on(tmp_path: Path) -> None:
+    steps = [Step("a step that fails", ("no.such.module.anywhere",), 1.0, lambda: False)]
+    with pytest.raises(RuntimeError, match=r"step 1 \(a step that fails\) failed .* run the same table command again"):
+        execute(steps, lambda line: None)
+
+
+def test_the_cli_prints_the_plan_and_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "dl").mkdir()
+    assert table.main(["nwucla", "--input", str(tmp_path / "dl"), "--data-root", str(tmp_path / "data"),
+                       "--methods", "skeletonclr", "--seeds", "0", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "pretrain skeletonclr seed 0" in out and "in all, estimated on 2 CPU cores" in out
+    assert table.main(["nwucla", "--input", str(tmp_path / "nothing"), "--data-root", str(tmp_path / "d")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert table.main(["nwucla", "--input", str(tmp_path / "dl"), "--data-root", str(tmp_path / "d"),
+                       "--methods", "simclr"]) == 2
+    assert "unknown method simclr" in capsys.readouterr().err
+
+
+def test_the_leaderboard_cli_dispatches_table(capsys: pytest.CaptureFixture) -> None:
+    from leaderboard.build import main
+
+    with pytest.raises(SystemExit):
+        main(["table", "--help"])
+    assert "python -m leaderboard table" in capsys.readouterr().out
+    assert shlex.split(Step("x", ("protocols.knn", "--seed", "0"), 1.0, lambda: False).command) == [
+        "python", "-m", "protocols.knn", "--seed", "0"]
