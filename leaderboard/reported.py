@@ -30,7 +30,7 @@ COLUMNS = ("method", "variant", "suite_method", "protocol", "setting", "benchmar
 #: The columns that make a claim: two rows may not share all of them.
 CLAIM_KEY = ("method", "variant", "protocol", "setting", "benchmark", "split", "stream", "backbone", "frames", "metric")
 #: Source kinds; every kind but ``secondary`` is the authors' own word.
-SOURCE_KINDS = ("readme", "paper", "abstract", "secondary")
+SOURCE_KINDS = ("readme", "paper", "abstract", "code", "secondary")
 REPRODUCE = ("", "released-checkpoint", "paper-preset")
 RECORD_METRICS = ("", "top1", "best_top1")
 #: Reported benchmark names → the suite's dataset prefix.

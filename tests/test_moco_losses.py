@@ -101,10 +101,10 @@ def test_presets():
 
 
 @pytest.mark.parametrize("name", ["skeletonclr", "skelemixclr", "aimclr", "crossclr"])
-def test_the_cpu_preset_is_the_quick_recipe_for_four_epochs(name):
+def test_the_cpu_preset_is_the_quick_recipe_for_fifty_epochs(name):
     quick, cpu = get_method(name).presets["quick"], get_method(name).presets["cpu"]
-    assert (cpu.name, cpu.epochs, cpu.milestones) == ("cpu", 4, ())
-    assert cpu.mining_epoch == (2 if quick.mining_epoch else 0)  # half the schedule, as the paper's 150 of 300
+    assert (cpu.name, cpu.epochs, cpu.milestones) == ("cpu", 50, ())
+    assert cpu.mining_epoch == (25 if quick.mining_epoch else 0)  # half the schedule, as the paper's 150 of 300
     same = ("batch_size", "lr", "queue_size", "key_momentum", "key_init", "temperature", "weight_decay")
     assert [getattr(cpu, f) for f in same] == [getattr(quick, f) for f in same]
 

@@ -92,6 +92,15 @@ def test_execute_skips_done_steps_runs_the_rest_and_logs_an_eta(tmp_path: Path) 
     assert any("done in" in line and "last line" in line and "ETA" in line for line in lines)
 
 
+def test_the_eta_scales_each_kind_of_step_by_its_own_measured_ratio() -> None:
+    pre = Step("p", ("methods.pretrain",), 100.0, lambda: False)
+    ev = Step("e", ("protocols.knn",), 10.0, lambda: False)
+    other = Step("o", ("leaderboard",), 30.0, lambda: False)
+    # evaluations ran 4x faster than estimated, no pretraining has run yet: only evaluations are rescaled
+    assert table.eta([pre, ev, ev, other], {"eval": 5.0}, {"eval": 20.0}) == pytest.approx(100 + 2.5 + 2.5 + 30)
+    assert table.eta([pre], {"pretrain": 150.0}, {"pretrain": 100.0}) == pytest.approx(150)
+
+
 def test_a_failed_step_names_itself_and_says_how_to_go_on(tmp_path: Path) -> None:
     steps = [Step("a step that fails", ("no.such.module.anywhere",), 1.0, lambda: False)]
     with pytest.raises(RuntimeError, match=r"step 1 \(a step that fails\) failed .* run the same table command again"):
