@@ -43,7 +43,7 @@ def shipped() -> list[dict]:
 
 def record_id(rec: dict) -> str:
     source = (rec.get("checkpoint") or {}).get("source")
-    who = "untrained" if source == "random" and rec["protocol"] != "finetune" else rec["method"]
+    who = rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune" else "untrained"
     probe = (rec.get("protocol_config") or {}).get("probe", "")
     return f"{who}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
 
