@@ -1,7 +1,7 @@
-"""Regression tests on the shipped real-data records (opt-in: ``pytest -m realdata --data-root DIR``).
+"""Regression tests on the shipped real-data records (opt-in: ``pytest -m realdata --data-root=DIR``).
 
 DIR is where ``python -m leaderboard table nwucla`` (or ``python -m datasets.prepare nwucla``)
-prepared the public NW-UCLA download; pass a second ``--data-root DIR/frames64`` for SkeleMixCLR's
+prepared the public NW-UCLA download; pass a second ``--data-root=DIR/frames64`` for SkeleMixCLR's
 64 frames. Each test re-runs one shipped record's own command on the user's copy of the data and
 asks for the same top-1 within :data:`TOLERANCE` points: the untrained floor, the supervised
 ceiling, and every method's pretraining seed 0 (the pretraining runs first where the cache lacks
@@ -51,7 +51,7 @@ def record_id(rec: dict) -> str:
 def data_root_for(config: pytest.Config, frames: int) -> Path:
     roots = config.getoption("--data-root")
     if not roots:
-        pytest.skip("realdata needs the prepared NW-UCLA: pass --data-root DIR (and --data-root DIR/frames64), the "
+        pytest.skip("realdata needs the prepared NW-UCLA: pass --data-root=DIR (and --data-root=DIR/frames64), the "
                     "--data-root of `python -m leaderboard table nwucla --input DOWNLOAD --data-root DIR`")
     for root in roots:
         manifest = Path(root) / BENCHMARK / "manifest.json"
