@@ -15,10 +15,14 @@ from typing import IO
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def cache_root() -> Path:
+    """``$SKELEBENCH_CACHE``, else ``.cache/`` of the checkout (not created here)."""
+    return Path(os.environ.get("SKELEBENCH_CACHE", REPO_ROOT / ".cache"))
+
+
 def cache_dir(*parts: str) -> Path:
     """A folder under the cache root, created on demand."""
-    root = Path(os.environ.get("SKELEBENCH_CACHE", REPO_ROOT / ".cache"))
-    path = root.joinpath(*parts)
+    path = cache_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.cache import REPO_ROOT, atomic_write
+from datasets.cache import REPO_ROOT, atomic_write, cache_dir
 from leaderboard import plots
 from leaderboard.frame import data_id, group_rank, method_rank, records_frame
 from leaderboard.render import (
@@ -40,7 +40,7 @@ from leaderboard.render import (
 )
 from leaderboard.reported import REPORTED, parse_sources, read_reported, source_counts
 from leaderboard.tables import REAL_METRIC, Table, checks, group_title, real_tables, synthetic_tables
-from results import read_records, records_dir
+from results import RECORDS_DIR, read_records, records_dir
 from results.cli import ArgumentParser
 
 HERE = Path(__file__).resolve().parent
@@ -269,7 +269,7 @@ def build(records: Path | str | None = None, out_dir: Path | str = HERE, reporte
     ``reported.csv`` is a ValueError naming it, and the leaderboard already there is left as it is.
     A record the leaderboard cannot use is left out with a warning (:func:`results.read_records`)."""
     out_dir = Path(out_dir)
-    folder = Path(records_dir(records))
+    folder = Path(records) if records is not None else RECORDS_DIR
     problem = records_problem(folder) or out_problem(out_dir)
     if problem:
         raise ValueError(problem)
@@ -313,13 +313,25 @@ def main(argv: list[str] | None = None) -> int:
         from leaderboard.table import main as table
 
         return table(argv[1:])
+    if argv[:1] == ["publish"]:
+        from leaderboard.publish import main as publish
+
+        return publish(argv[1:])
     ap = ArgumentParser(prog="python -m leaderboard",
                         description="Regenerate the leaderboard (README.md, index.html, records.csv, plots) from the "
-                                    "records; `python -m leaderboard reproduce --help` for the real-data reproduction, "
-                                    "`python -m leaderboard table --help` for a small real benchmark's whole table.")
-    ap.add_argument("--records", type=Path, help="records folder (default: results/records)")
-    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: leaderboard/)")
+                                    "records. Other commands: `python -m leaderboard reproduce` (the authors' "
+                                    "checkpoints on real data), `table` (a small real benchmark's whole table), "
+                                    "`publish` (copy your records into the shipped set); each takes --help.")
+    ap.add_argument("--records", type=Path, help="records folder (default: the shipped results/records)")
+    ap.add_argument("--out", type=Path, help="output folder (default: leaderboard/)")
+    ap.add_argument("--mine", action="store_true",
+                    help="your own leaderboard: the records your runs wrote (the cache's records/, or "
+                         "$SKELEBENCH_RESULTS) into the cache's leaderboard/, unless --records / --out say otherwise")
     args = ap.parse_args(argv)
+    if args.mine:
+        args.records = args.records or records_dir()
+        args.out = args.out or cache_dir("leaderboard")
+    args.out = args.out or HERE
     try:
         path = build(args.records, args.out)
     except ValueError as err:

@@ -191,7 +191,7 @@ def build_parser() -> ArgumentParser:
                     help="prepared benchmarks (`python -m datasets.prepare --out`); once per frame count")
     ap.add_argument("--checkpoints", type=Path, required=True, metavar="DIR", help="the authors' released files")
     ap.add_argument("--seeds", type=seed_list, default=(0,), help="probe seeds, comma-separated (default: 0)")
-    ap.add_argument("--results-dir", type=Path, help="where the records go (default: results/records)")
+    ap.add_argument("--results-dir", type=Path, help="where the records go (default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
     ap.add_argument("--reported", type=Path, default=REPORTED,
                     help="the claims to check (default: leaderboard/reported.csv)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")

@@ -35,7 +35,7 @@ from datasets.integrity import fingerprint
 from datasets.progress import log_line
 from methods import available, get_method
 from methods.pretrain import CPU_SIZED, default_preset, default_run_dir, encoder_file, resolve_preset, run_stream
-from results import read_records, records_dir
+from results import portable, read_records, records_dir
 from results.cli import ArgumentParser, seed_list
 
 #: ``datasets.prepare`` source → the small real benchmark it writes that this command tabulates.
@@ -106,8 +106,10 @@ def finished(folder: Path, method: str) -> bool:
     return (folder / "run.json").is_file() and (folder / encoder_file(own, own)).is_file()
 
 
-def recorded(commands: set[str]) -> Callable[[str], bool]:
-    return lambda command: command in commands
+def recorded_as(argv: Sequence[str], data_root: Path) -> str:
+    """The command a step's record will carry (:func:`results.portable`: ``<data-root>`` for the
+    folder of prepared benchmarks, ``<cache>`` and ``<repo>``)."""
+    return portable(shlex.join(["python", "-m", *argv]), data_root)
 
 
 def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], seeds: Sequence[int],
@@ -130,7 +132,7 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
         base = ("--method", method, "--dataset", benchmark, "--data-root", str(root), *extra, "--seed", str(seed), *out)
         argvs = {"official": ("protocols.linear", *base), "standardised": ("protocols.linear", *base, "--probe",
                  "standardised"), "knn": ("protocols.knn", *base)}
-        return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=shlex.join(["python", "-m", *argv]): c in have)
+        return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=recorded_as(argv, root): c in have)
                 for name, argv in argvs.items()]
 
     for seed in init_seeds:
@@ -139,7 +141,7 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
         argv = ("protocols.finetune", "--method", FLOOR_METHOD, "--dataset", benchmark, "--data-root", str(data_root),
                 *SUPERVISED, *out)
         steps.append(Step("supervised ST-GCN from random init", argv, SUPERVISED_S,
-                          lambda c=shlex.join(["python", "-m", *argv]): c in have))
+                          lambda c=recorded_as(argv, data_root): c in have))
     for seed in seeds:
         for method in methods:
             cls = get_method(method)
@@ -153,7 +155,7 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
                               prepared(r, benchmark, f) and finished(run_folder(m, benchmark, r, s), m)))
             steps += evaluations(method, seed, (), f"{method} seed {seed}:")
     board = ("leaderboard",) + (("--records", str(results), "--out", str(Path(results) / "leaderboard"))
-                                if results is not None else ())
+                                if results is not None else ("--mine",))
     steps.append(Step("rebuild the leaderboard", board, EVAL_S["leaderboard"], lambda: False))
     return steps
 
@@ -224,8 +226,10 @@ def build_parser() -> ArgumentParser:
                     help="init seeds of the untrained encoder, the floor (default: 0,1,2)")
     ap.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling (about 12 minutes)")
     ap.add_argument("--results-dir", type=Path,
-                    help="where the records go (default: results/records; the leaderboard is then rebuilt in "
-                         "leaderboard/, else in RESULTS_DIR/leaderboard)")
+                    help="where the records go (default: your records folder in the cache, whose leaderboard "
+                         "`python -m leaderboard --mine` rebuilds; else RESULTS_DIR, its leaderboard in "
+                         "RESULTS_DIR/leaderboard); `python -m leaderboard publish` copies records into the "
+                         "shipped set")
     ap.add_argument("--dry-run", action="store_true", help="print the steps and the time estimate, run nothing")
     return ap
 

@@ -28,7 +28,7 @@ from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
-from results import read_records, records_dir, reference_line, summary_line, write_record
+from results import records_dir, reference_line, reference_records, summary_line, write_record
 from results.cli import seed_int, seed_list
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
@@ -54,7 +54,7 @@ def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] =
                          "(refused by default; the record names every difference)")
     add_seed_arguments(ap, "the protocol (and, where it pretrains, the pretraining)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: results/records)")
+    ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
     ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
 
 
@@ -293,7 +293,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
     if not args.json and protocol != "difficulty":
-        print(reference_line(record, read_records(args.results_dir), same_encoder(record["method"])))
+        print(reference_line(record, reference_records(args.results_dir), same_encoder(record["method"])))
     print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     return record
 

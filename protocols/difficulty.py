@@ -42,7 +42,7 @@ from methods.neighbours import accuracy, euclidean_nearest, knn_metrics
 from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cli
 from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, standardised_probe
-from results import data_key, read_records
+from results import data_key, reference_records
 from results.cli import ArgumentParser, positive_int, seed_list
 
 
@@ -122,7 +122,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
     metrics.update(random_linear=mean_sd(linear), random_linear_standardised=mean_sd(standardised),
                    random_knn=mean_sd(knn))
     fingerprint = data_provenance(folder, manifest)["identity"]
-    supervised = supervised_reference(read_records(args.results_dir), fingerprint, method_cls.name)
+    supervised = supervised_reference(reference_records(args.results_dir), fingerprint, method_cls.name)
     metrics["supervised"] = supervised
     if supervised is None:
         print(f"no supervised reference on these data yet: run `python -m protocols.finetune --method "
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lbfgs iteration cap of the logistic regressions (default: %(default)s; fewer for a quick look)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--results-dir", type=Path, help="where to write the record and look for the supervised one "
-                    "(default: results/records)")
+                    "(default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
     ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
     return ap
 

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--logits", choices=("final", "best"), default="final",
                     help="each stream's final-epoch logits (default) or best-epoch ones (the official scripts', "
                          "selected on the test set)")
-    ap.add_argument("--results-dir", type=Path, help="records folder to read and write (default: results/records)")
+    ap.add_argument("--results-dir", type=Path, help="records folder to read and write (default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
     return ap
 
 

@@ -22,10 +22,12 @@ from statistics import mean, stdev
 
 import numpy as np
 
-from datasets.cache import REPO_ROOT
+from datasets.cache import REPO_ROOT, cache_root
 from datasets.integrity import generated_identity
 from datasets.synthetic import DEFAULT_SEED, NUM_CLASSES, NUM_SUBJECTS
 
+#: The shipped records, which the published leaderboard is built from; a user's runs go to
+#: :func:`records_dir` and enter this folder only through ``python -m leaderboard publish``.
 RECORDS_DIR = REPO_ROOT / "results" / "records"
 LOGITS_SUFFIX = ".logits.npz"
 REQUIRED = ("method", "dataset", "split", "stream", "protocol", "preset", "epochs", "seed", "metrics", "frames",
@@ -33,18 +35,72 @@ REQUIRED = ("method", "dataset", "split", "stream", "protocol", "preset", "epoch
 
 
 def records_dir(override: Path | str | None = None) -> Path:
-    """``override``, else ``$SKELEBENCH_RESULTS``, else ``results/records`` of the checkout."""
+    """Where a run's record goes: ``override``, else ``$SKELEBENCH_RESULTS``, else ``records/`` in
+    the cache. Never the shipped :data:`RECORDS_DIR` by default: a user's experiments must not
+    change the git tree or fold into the published tables."""
     if override is not None:
         return Path(override)
-    return Path(os.environ.get("SKELEBENCH_RESULTS", RECORDS_DIR))
+    return Path(os.environ.get("SKELEBENCH_RESULTS", cache_root() / "records"))
+
+
+#: The placeholders a record writes for the folders of the machine that made it.
+PLACES = ("<cache>", "<repo>", "<data-root>", "<download>")
+
+
+def portable(value, data_root: Path | str | None = None):
+    """``value`` (a record, or any part of one) with every path of this machine written relative
+    to a named place: the cache as ``<cache>``, the checkout as ``<repo>``, the folder of prepared
+    benchmarks as ``<data-root>``; in plain strings and inside commands alike. A record then says
+    where its files were without naming the machine, and two machines write the same record."""
+    places = [(str(cache_root().resolve()), "<cache>"), (str(REPO_ROOT), "<repo>")]
+    if data_root is not None:
+        places.insert(0, (str(Path(data_root).resolve()), "<data-root>"))
+    patterns = [(re.compile(re.escape(prefix) + r"(?=/|\s|$|['\"])"), tag) for prefix, tag in places
+                if prefix not in ("", "/")]
+
+    def convert(v):
+        if isinstance(v, str):
+            for pattern, tag in patterns:
+                v = pattern.sub(tag, v)
+            return v
+        if isinstance(v, dict):
+            return {k: convert(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [convert(x) for x in v]
+        return v
+
+    return convert(value)
+
+
+def portable_record(record: dict) -> dict:
+    """A record with :func:`portable` paths; the download a benchmark was prepared from (outside
+    every named place) is kept by its folder name only, as ``<download>/NAME``."""
+    out = portable(record, record_data_root(record))
+    data = out.get("data")
+    if isinstance(data, dict) and isinstance(data.get("source"), list):
+        data["source"] = [f"<download>/{Path(s).name}" if isinstance(s, str) and os.path.isabs(s) else s
+                          for s in data["source"]]
+    return out
+
+
+def record_data_root(record: dict) -> Path | None:
+    """The ``--data-root`` a record's data came from: the parent of its benchmark folder, unless
+    that folder is in the cache (the embedded data) or the checkout."""
+    root = (record.get("data") or {}).get("root")
+    if not isinstance(root, str) or not os.path.isabs(root):
+        return None
+    parent = Path(root).resolve().parent
+    inside = [cache_root().resolve(), REPO_ROOT]
+    return None if any(parent == p or p in parent.parents for p in inside) else parent
 
 
 def write_record(record: dict, directory: Path | str | None = None,
                  arrays: dict[str, np.ndarray] | None = None) -> Path:
-    """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``;
-    ``arrays`` (a classifier's test logits) go beside it as ``<same name>.logits.npz``, written
-    first, and the record names that file in ``logits``."""
+    """Validate and write ``record`` as ``<created>-<method>-<protocol>-<dataset>-<stream>.json``
+    with its paths :func:`portable`; ``arrays`` (a classifier's test logits) go beside it as
+    ``<same name>.logits.npz``, written first, and the record names that file in ``logits``."""
     check_record(record)  # the schema the leaderboard reads with (record_problems): no impossible record is written
+    record.update(portable_record(record))  # the caller's record says the same
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise ValueError(f"result record lacks {', '.join(missing)}")
@@ -334,6 +390,16 @@ def read_records(directory: Path | str | None = None) -> list[dict]:
         out.append(rec)
     return out
 
+
+
+def reference_records(directory: Path | str | None = None) -> list[dict]:
+    """The records a run is compared with: the user's (:func:`read_records` of ``directory``)
+    and, where that is another folder, the shipped ones, whose random-init and supervised runs
+    are the references of the data they were made on."""
+    mine = read_records(directory) if records_dir(directory).is_dir() else []
+    if records_dir(directory).resolve() == RECORDS_DIR.resolve() or not RECORDS_DIR.is_dir():
+        return mine
+    return mine + read_records(RECORDS_DIR)
 
 def variant_label(variant: dict | None) -> str:
     """`` [key=value, ...]`` for a run whose pretraining departed from the method's defaults, else ``""``."""

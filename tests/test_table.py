@@ -60,7 +60,8 @@ def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> 
     assert knn.argv[0] == "protocols.knn"
     shipped = sorted((Path(__file__).parents[1] / "results" / "records").glob("*-finetune-nwucla-xview-joint.json"))
     record = {k: v for k, v in json.loads(shipped[0].read_text()).items() if k not in ("logits",)}
-    record["command"] = knn.command
+    record["command"] = knn.command  # as the protocol writes it: its paths then named by place (<data-root>)
+    record["data"] = {**record["data"], "root": str(tmp_path / "data" / "nwucla-xview")}
     write_record(record, tmp_path / "rec")
     again = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
     assert again[0].done() and again[3].done() and not again[1].done() and not again[2].done()
