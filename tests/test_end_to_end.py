@@ -65,6 +65,17 @@ def test_random_init_baseline(tiny_root, tmp_path, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("linear skeletonclr synthetic-xsub joint: top1") and "checkpoint random" in line
     assert "[synthetic data]" in line
+    # the official probe's record carries the standardised probe's figure on the same features, and
+    # the output puts each beside its own random-init reference, with a line on how to read them
+    assert linear.main(args + ["--probe", "standardised"]) == 0
+    standardised = read_records(tmp_path)[-1]["metrics"]["top1"]
+    assert linear.main(args) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    official = read_records(tmp_path)[-1]
+    assert official["metrics"]["standardised_top1"] == pytest.approx(standardised)
+    assert out[-3].startswith(f"standardised probe on the same features: top1 {standardised:.2f}; references on these "
+                              "data:")  # (a random-init run is its own floor: the supervised reference only)
+    assert out[-2].startswith("how to read: the headline top1 is the official probe")
 
 
 @pytest.mark.parametrize("argv,message", [
