@@ -87,7 +87,7 @@ REPRODUCING = (
     "--checkpoints DIR` runs the same as a test, and also checks every paper-preset record in `results/records` "
     "against its claim. Tolerances and their reasons are columns of `reported.csv`.\n\n"
     "**Time on a CPU.** Feature extraction: the ST-GCN encoder infers ~100 sequences/s at 50 frames (batch 128, "
-    "2 cores; ~79/s for SkeleMixCLR's 64 frames; `research/perf.md`). Both NTU-60 benchmarks hold all 56,578 "
+    "2 cores; ~79/s for SkeleMixCLR's 64 frames; `docs/perf.md`). Both NTU-60 benchmarks hold all 56,578 "
     "sequences (train + test), so extracting one checkpoint's features on one NTU-60 benchmark and stream takes "
     "about **9.5 minutes** (12 at 64 frames); an NTU-120 benchmark (113,945 sequences) about 19. The probe on the "
     "cached features then costs about as much again on such a machine: 100 epochs over NTU-60 xsub's 40k × 256 "
