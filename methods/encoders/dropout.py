@@ -5,7 +5,7 @@ PyTorch draws a CPU dropout mask element by element from its Mersenne Twister, s
 multiplying the same tensor by the mask takes 0.8 ms. Profiled, ``bernoulli_`` was 19 % of a
 SkeletonCLR pretraining step on 2 cores (docs/performance.md, "CPU step").
 
-Every ST-GCN block drops with p = ½ (methods.md §1.1), and a Bernoulli(½) draw is one fair
+Every ST-GCN block but the first drops with p = ½ (methods.md §1.1), and a Bernoulli(½) draw is one fair
 random bit. :func:`half_masks` takes eight mask elements from every random byte of the same
 generator (``torch.randint`` on the global one, so seeding, the saved training state and the
 replay of :mod:`methods.encoders.recompute` work unchanged): the same distribution — i.i.d.
