@@ -38,6 +38,10 @@ from leaderboard.reported import BENCHMARKS, dataset_of, parse_sources
 
 #: Protocol tables in the order they appear ("difficulty" has tables of its own).
 PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
+#: Tables that show the supervised network (fine-tune from random init) as a reference row: the
+#: protocols of its family, which train the whole network on labels (fine-tune shows it among its
+#: own rows). Under a frozen-feature protocol (linear, KNN) it is not the same measurement.
+WITH_SUPERVISED = ("semi",)
 PROTOCOL_TITLE = {"linear": "Linear evaluation", "knn": "KNN (frozen features)", "semi": "Semi-supervised",
                   "finetune": "Fine-tune", "transfer": "Transfer", "ensemble": "3-stream fusion",
                   "robustness": "Robustness to test-time corruptions"}
@@ -257,7 +261,7 @@ def protocol_tables(g: pd.DataFrame, group: str) -> list[Table]:
     for protocol in order:
         prec = rec[rec.protocol == protocol]
         randoms = prec[prec.evidence == "random-init"]
-        if protocol != "finetune":
+        if protocol in WITH_SUPERVISED:
             prec = pd.concat([prec, supervised[supervised.dataset.isin(prec.dataset)]])
         rows, columns = recipe_rows(prec, randoms, second={"robustness": "kept"}.get(protocol, ""))
         tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", _slug(f"{group}-{protocol}"),
@@ -544,7 +548,7 @@ def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
             rows += [row for k, row in sec["extra"].items() if len(k) == 2 and k[0] == key]  # ~suite keys are longer
         rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
         rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
-        if protocol != "finetune":
+        if protocol in WITH_SUPERVISED:
             rows += [row for row in supervised if row not in rows]
         present = {c for row in rows for c in row.cells}
         columns = [c for c in REAL_COLUMNS if c in present] + sorted(present - set(REAL_COLUMNS))

@@ -3,6 +3,7 @@ page, the difficulty and robustness tables and curves, and a page that renders i
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -76,7 +77,7 @@ def test_the_page_is_self_contained(checkout_copy):
     for name in sorted(records_frame(read_records(checkout_copy / "a" / "records"))["record"])[-3:]:
         rec = json.loads((checkout_copy / "a" / "records" / name).read_text())
         assert f'href="../records/{name}"' in page
-        assert f"<code>{rec['command']}</code>" in page.replace("&#x27;", "'")
+        assert f"<code>{html.escape(rec['command'], quote=False)}</code>" in page.replace("&#x27;", "'")
     assert 'id="rec-' in page and 'href="#rec-' in page
 
 
