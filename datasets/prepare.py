@@ -836,7 +836,7 @@ Input layouts (--format):
             folder with some of them, or one file). A lone actor that CTR-GCN copied into
             both person slots (NTU-120) is set back to one person.
 
-Other skeleton layouts (issue 14; the manifest records the layout, every command reads it):
+Other skeleton layouts (the manifest records the layout, every command reads it):
   nwucla    NW-UCLA, the CTR-GCN release: all_sqe/aAA_sSS_eEE_vVV.json (give all_sqe/ or
             its parent). Writes nwucla-xview (views 1, 2 train; view 3 tests), layout
             kinect20 (N x 3 x T x 20 x 1), labels 0-based. `prepare nwucla --input DIR`.

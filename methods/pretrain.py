@@ -670,7 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "batch 128 on a CPU: docs/performance.md)")
     ap.add_argument("--dropout-masks", choices=MASKS,
                     help="random stream of the encoders' CPU dropout masks: bits (a new run's default: one random "
-                         "bit a mask element) or torch (torch.nn.Dropout's, as runs before 2026-12-04); the same "
+                         "bit a mask element) or torch (torch.nn.Dropout's, as older runs drew); the same "
                          "distribution, other draws. A resumed run keeps its own")
     ap.add_argument("--augment", choices=AUGMENT,
                     help="where the views are drawn: loader (per sample, NumPy, in loader workers) or device (the "
