@@ -60,8 +60,8 @@ def quick_preset(mining: bool = False, note: str = "", temperature: float | None
 
 #: Epochs of the ``cpu`` preset, one count for every method (issue 25 item 1), sized by the step
 #: rates measured on NW-UCLA (1,020 training clips, 2 CPU cores, monitor included): SkeletonCLR
-#: 11.5 s an epoch, AimCLR 17, CrosSCLR 35, SkeleMixCLR 45. Four methods × three seeds then cost
-#: ≈ 5.4 CPU-minutes an epoch, so 50 epochs are ≈ 4.5 h of pretraining, and with every evaluation
+#: 11.5 s an epoch, AimCLR 22, CrosSCLR 36, SkeleMixCLR 45. Four methods × three seeds then cost
+#: ≈ 5.7 CPU-minutes an epoch, so 50 epochs are ≈ 4.8 h of pretraining, and with every evaluation
 #: the whole table (``python -m leaderboard table``) stays inside the issue's 8 CPU-hours.
 CPU_EPOCHS = 50
 
