@@ -58,9 +58,20 @@ EVAL_S = {"official": 14.0, "standardised": 11.0, "knn": 7.0, "prepare": 5.0, "l
 SUPERVISED = ("--checkpoint", "random", "--batch-size", "16", "--epochs", "60")
 SUPERVISED_S = 700.0
 
-#: Untrained encoders are measured with this method's encoder (SkeletonCLR, AimCLR and CrosSCLR
-#: share the ST-GCN at 50 frames).
+#: The supervised ceiling is this method's encoder (ST-GCN at 50 frames, which SkeletonCLR, AimCLR
+#: and CrosSCLR share).
 FLOOR_METHOD = "skeletonclr"
+
+
+def floor_methods(methods: Sequence[str]) -> list[str]:
+    """One method per distinct untrained encoder among ``methods`` (and :data:`FLOOR_METHOD`'s):
+    the floor of a method is its own untrained network — ST-GCN at 50 frames for SkeletonCLR,
+    AimCLR and CrosSCLR, 2s-AGCN at 64 for SkeleMixCLR — measured once per encoder."""
+    seen: dict[tuple, str] = {}
+    for m in [FLOOR_METHOD, *methods]:
+        c = get_method(m).default_config
+        seen.setdefault((c.encoder, c.graph, c.frames, tuple(sorted(c.encoder_kwargs().items()))), m)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -136,8 +147,10 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
         return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=recorded_as(argv, root): c in have)
                 for name, argv in argvs.items()]
 
-    for seed in init_seeds:
-        steps += evaluations(FLOOR_METHOD, seed, ("--checkpoint", "random"), f"untrained ST-GCN, init seed {seed}:")
+    for floor in floor_methods(methods):
+        net = "ST-GCN" if floor == FLOOR_METHOD else f"{floor}'s encoder"
+        for seed in init_seeds:
+            steps += evaluations(floor, seed, ("--checkpoint", "random"), f"untrained {net}, init seed {seed}:")
     if supervised:
         argv = ("protocols.finetune", "--method", FLOOR_METHOD, "--dataset", benchmark, "--data-root", str(data_root),
                 *SUPERVISED, *out)

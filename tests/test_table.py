@@ -26,7 +26,10 @@ def test_the_plan_prepares_measures_floor_and_ceiling_then_every_seed_then_rebui
     assert labels[:2] == ["prepare nwucla-xview at 50 frames", "prepare nwucla-xview at 64 frames"]
     assert steps[1].argv[-3:] == ("--out", str(tmp_path / "data" / "frames64"), "--frames", "64")[-3:]
     floor = [s for s in steps if s.label.startswith("untrained")]
-    assert len(floor) == 9 and all(("--checkpoint", "random") == s.argv[7:9] for s in floor)
+    # one floor per untrained network: ST-GCN at 50 frames, SkeleMixCLR's 2s-AGCN at 64
+    assert len(floor) == 18 and all(("--checkpoint", "random") == s.argv[7:9] for s in floor)
+    assert [s.argv[2] for s in floor[::9]] == ["skeletonclr", "skelemixclr"]
+    assert table.floor_methods(["skeletonclr", "aimclr", "crossclr"]) == ["skeletonclr"]
     assert [s.argv[0] for s in floor[:3]] == ["protocols.linear", "protocols.linear", "protocols.knn"]
     assert floor[1].argv[-2:] == ("--probe", "standardised")
     sup = next(s for s in steps if s.label.startswith("supervised"))
