@@ -52,6 +52,7 @@ from protocols.supervised import (
     run_protocol,
     scale_schedule,
 )
+from results import local_path
 from results.cli import ArgumentParser, natural_int, positive_int
 
 #: SkeleMixCLR's semi-supervised configs by labelled fraction (methods.md §3.3).
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_arguments(ap)
     ap.add_argument("--fraction", type=fraction_arg,
                     help="labelled fraction of the training set: 0.01 or 0.1 (the official settings)")
-    ap.add_argument("--subset", type=Path, metavar="FILE",
+    ap.add_argument("--subset", type=local_path, metavar="FILE",
                     help="train on the subset of an index file an earlier run saved (its path is in the record)")
     ap.add_argument("--subset-seed", type=natural_int, default=0,
                     help="seed of the subset draw, independent of --seed (default: %(default)s)")

@@ -72,6 +72,15 @@ def portable(value, data_root: Path | str | None = None):
     return convert(value)
 
 
+def local_path(text: str) -> Path:
+    """A path a record names (:func:`portable`), on this machine: ``<cache>`` and ``<repo>``
+    expanded; any other path unchanged."""
+    for tag, place in (("<cache>", cache_root()), ("<repo>", REPO_ROOT)):
+        if text == tag or text.startswith(tag + "/"):
+            return Path(str(place) + text[len(tag):])
+    return Path(text)
+
+
 def portable_record(record: dict) -> dict:
     """A record with :func:`portable` paths; the download a benchmark was prepared from (outside
     every named place) is kept by its folder name only, as ``<download>/NAME``."""

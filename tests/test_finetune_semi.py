@@ -24,6 +24,7 @@ from protocols.supervised import (
     scale_schedule,
     train_supervised,
 )
+from results import local_path
 
 FOLDER = f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}"
 
@@ -172,7 +173,8 @@ def test_semi_end_to_end_saves_and_reuses_its_subset(tiny_root, tmp_path, capsys
     assert rec["protocol"] == "semi" and cfg["fraction"] == 0.1 and cfg["bn_mode"] == "eval"
     assert cfg["subset_size"] == 24 and set(cfg["subset_per_class"].values()) == {1}  # round(0.1 · 9) = 1
     assert cfg["single_batch"] and cfg["empty_classes"] == []
-    doc = json.loads(open(cfg["subset_file"]).read())
+    assert cfg["subset_file"].startswith("<cache>/subsets/")  # named by place; --subset takes it as it is
+    doc = json.loads(local_path(cfg["subset_file"]).read_text())
     assert doc["indices"] == sorted(doc["indices"]) and len(doc["names"]) == 24
     # the saved file trains the same subset again; the finished run is reused
     assert semi.main(base + ["--subset", cfg["subset_file"], "--results-dir", str(tmp_path / "b")]) == 0
