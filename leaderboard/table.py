@@ -20,7 +20,6 @@ time actually spent, on the terminal and in the log file it names.
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from datasets import load_benchmark
 from datasets.cache import REPO_ROOT, cache_dir
 from datasets.integrity import fingerprint
 from datasets.progress import log_line
+from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.pretrain import CPU_SIZED, default_preset, default_run_dir, encoder_file, resolve_preset, run_stream
 from results import portable, read_records, records_dir
@@ -96,11 +96,8 @@ def frames_root(data_root: Path, frames: int) -> Path:
 
 
 def prepared(root: Path, benchmark: str, frames: int) -> bool:
-    manifest = root / benchmark / "manifest.json"
-    try:
-        return int(json.loads(manifest.read_text()).get("frames", 0)) == frames
-    except (OSError, ValueError, TypeError, AttributeError):
-        return False
+    """Whether ``root`` holds ``benchmark`` prepared at ``frames`` frames (its manifest says so)."""
+    return find_data_root([root], benchmark, frames) is not None
 
 
 def run_folder(method: str, benchmark: str, root: Path, seed: int) -> Path:

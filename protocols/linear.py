@@ -272,17 +272,15 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
     config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
     probe = getattr(args, "probe", "official")
     if probe == "standardised":
-        train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
-        val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
-        fit, cached = standardised_probe(train_x, train.labels, val_x, val.labels, num_classes), cached_t and cached_v
+        fit, cached = standardised_fit(encoder, folder, train, val, num_classes, args.stream, device)
         probe_config = {"classifier": "sklearn StandardScaler + LogisticRegression(C=1, lbfgs)"}
         metrics = fit.metrics
     else:
         fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config,
                                  args.seed)
         probe_config = asdict(config)
-        metrics = {**fit.metrics, STANDARDISED_BESIDE: standardised_beside(encoder, folder, train, val, num_classes,
-                                                                           args.stream, device)}
+        beside, _ = standardised_fit(encoder, folder, train, val, num_classes, args.stream, device)
+        metrics = {**fit.metrics, STANDARDISED_BESIDE: beside.metrics["top1"]}
     protocol_config = {**(extra_config or {}), "probe": probe, **probe_config, "features_cached": cached,
                        "num_classes": num_classes}
     logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
@@ -295,16 +293,18 @@ def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder,
 STANDARDISED_BESIDE = "standardised_top1"
 
 
-def standardised_beside(encoder: Encoder, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
-                        device: torch.device) -> float:
-    """The standardised probe's top-1 beside an official-probe run: the official probe (SGD at LR
-    3.0 on raw features) mis-measures poorly conditioned features — the zoo's SkeleMixCLR+ scores
-    below its untrained encoder under it and 11 points above under this one — so a reader gets
-    both, each with its own reference; the record's headline stays the official figure, the one
-    the papers report."""
-    train_x, _ = cached_features(encoder.module, folder, "train", train, stream, device)
-    val_x, _ = cached_features(encoder.module, folder, "val", val, stream, device)
-    return standardised_probe(train_x, train.labels, val_x, val.labels, num_classes).metrics["top1"]
+def standardised_fit(encoder: Encoder, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
+                     device: torch.device):
+    """The standardised probe on the encoder's cached features, and whether both were cached.
+
+    It is also run beside every official-probe run (``STANDARDISED_BESIDE``): the official probe
+    (SGD at LR 3.0 on raw features) mis-measures poorly conditioned features — the zoo's
+    SkeleMixCLR+ scores below its untrained encoder under it and 11 points above under this one —
+    so a reader gets both, each with its own reference; the record's headline stays the official
+    figure, the one the papers report."""
+    train_x, cached_t = cached_features(encoder.module, folder, "train", train, stream, device)
+    val_x, cached_v = cached_features(encoder.module, folder, "val", val, stream, device)
+    return standardised_probe(train_x, train.labels, val_x, val.labels, num_classes), cached_t and cached_v
 
 
 def build_parser() -> argparse.ArgumentParser:

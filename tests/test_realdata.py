@@ -12,7 +12,6 @@ data themselves are never part of the repository.
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 from datasets.cache import REPO_ROOT
 from datasets.integrity import fingerprint
 from datasets.store import read_manifest
+from leaderboard.reproduce import find_data_root
 from results import RECORDS_DIR, read_records
 
 #: Points of top-1 a re-run may differ from the shipped record (issue 25: "within 3 points").
@@ -54,11 +54,10 @@ def data_root_for(config: pytest.Config, frames: int) -> Path:
     if not roots:
         pytest.skip("realdata needs the prepared NW-UCLA: pass --data-root=DIR (and --data-root=DIR/frames64), the "
                     "--data-root of `python -m leaderboard table nwucla --input DOWNLOAD --data-root DIR`")
-    for root in roots:
-        manifest = Path(root) / BENCHMARK / "manifest.json"
-        if manifest.is_file() and int(json.loads(manifest.read_text()).get("frames", 0)) == frames:
-            return Path(root)
-    pytest.skip(f"no --data-root holds {BENCHMARK} at {frames} frames")
+    root = find_data_root(roots, BENCHMARK, frames)
+    if root is None:
+        pytest.skip(f"no --data-root holds {BENCHMARK} at {frames} frames")
+    return root
 
 
 def with_options(command: str, **values: str) -> list[str]:
