@@ -142,8 +142,7 @@ def test_write_record_refuses_an_impossible_record(tmp_path):
 
 def test_every_shipped_record_passes_the_schema():
     paths = sorted(RECORDS_DIR.glob("*.json"))
-    if not paths:
-        pytest.skip("this checkout ships no records")
+    assert paths, f"{RECORDS_DIR} ships no records: the published leaderboard is built from them"
     bad = {p.name: record_problems(json.loads(p.read_text())) for p in paths}
     assert {k: v for k, v in bad.items() if v} == {}
 
