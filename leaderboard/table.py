@@ -266,10 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         steps = plan(args.source, args.input.resolve(), args.data_root.resolve(), methods, args.seeds,
                      args.init_seeds, not args.no_supervised, args.results_dir)
-        for i, step in enumerate(steps, 1):
-            print(f"{i:3d}. {clock(step.estimate_s)}  {step.label}")
-        print(f"     {clock(sum(s.estimate_s for s in steps))}  in all, estimated on 2 CPU cores (steps already done "
-              "are skipped)")
+        finished_steps = [step.done() for step in steps]
+        for i, (step, done) in enumerate(zip(steps, finished_steps), 1):
+            print(f"{i:3d}. {'   done' if done else clock(step.estimate_s)}  {step.label}")
+        left = sum(step.estimate_s for step, done in zip(steps, finished_steps) if not done)
+        print(f"     {clock(left)}  left of {len(steps)} steps ({sum(finished_steps)} done), estimated on 2 CPU cores")
         if args.dry_run:
             return 0
         log(f"table {BENCHMARKS[args.source]}: log {logfile}")

@@ -116,12 +116,24 @@ def test_the_cli_prints_the_plan_and_refuses_bad_input(tmp_path: Path, capsys: p
     assert table.main(["nwucla", "--input", str(tmp_path / "dl"), "--data-root", str(tmp_path / "data"),
                        "--methods", "skeletonclr", "--seeds", "0", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "pretrain skeletonclr seed 0" in out and "in all, estimated on 2 CPU cores" in out
+    assert "pretrain skeletonclr seed 0" in out and "left of" in out and "estimated on 2 CPU cores" in out
     assert table.main(["nwucla", "--input", str(tmp_path / "nothing"), "--data-root", str(tmp_path / "d")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert table.main(["nwucla", "--input", str(tmp_path / "dl"), "--data-root", str(tmp_path / "d"),
                        "--methods", "simclr"]) == 2
     assert "unknown method simclr" in capsys.readouterr().err
+
+
+def test_the_plan_marks_finished_steps_and_counts_only_what_is_left(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    steps = [Step("already made", ("x",), 600.0, lambda: True), Step("still to run", ("y",), 90.0, lambda: False)]
+    monkeypatch.setattr(table, "plan", lambda *args, **kwargs: steps)
+    (tmp_path / "dl").mkdir()
+    assert table.main(["nwucla", "--input", str(tmp_path / "dl"), "--data-root", str(tmp_path / "d"), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["1.", "done", "already", "made"]
+    assert out[1].split() == ["2.", "0:01:30", "still", "to", "run"]
+    assert out[2].split()[:5] == ["0:01:30", "left", "of", "2", "steps"]
 
 
 def test_the_leaderboard_cli_dispatches_table(capsys: pytest.CaptureFixture) -> None:
