@@ -17,6 +17,7 @@ their 3-line header and the header-less copies of the code bases.
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -168,11 +169,13 @@ def read_sample_list(path: Path | str) -> list[str]:
     Accepts the official missing-skeleton files (3 header lines: a sentence, a sentence, a blank
     line; data.md §1) and the header-less copies of CrosSCLR, pyskl and CTR-GCN alike, by
     keeping only lines that are a bare sample name (an optional ``.skeleton`` suffix is removed).
-    Blank lines, CRLF line ends and a missing final newline are fine.
+    Blank lines, CRLF line ends and a missing final newline are fine; a ``.gz`` file is read
+    through gzip (the shipped lists are compressed: they are the repository's largest text).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8", errors="replace")
     except FileNotFoundError:
         raise FileNotFoundError(f"sample list {path} does not exist") from None
     names = []
@@ -188,7 +191,7 @@ def available_samples(dataset: str) -> tuple[str, ...]:
     """Every sample of ``dataset`` that has a skeleton, sorted (the shipped CTR-GCN list)."""
     if dataset not in ("ntu60", "ntu120"):
         raise ValueError(f"no sample list for {dataset!r}")
-    return tuple(read_sample_list(RESOURCES / "ntu" / f"{dataset}_available_samples.txt"))
+    return tuple(read_sample_list(RESOURCES / "ntu" / f"{dataset}_available_samples.txt.gz"))
 
 
 @cache

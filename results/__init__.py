@@ -176,7 +176,9 @@ def read_logits(record: dict) -> dict[str, np.ndarray]:
                          "or it predates saving them)")
     path = Path(record["_path"]).parent / name
     if not path.is_file():
-        raise FileNotFoundError(f"logits file {path} of record {record['_path']} does not exist")
+        raise FileNotFoundError(f"logits file {path} of record {record['_path']} does not exist: logits are results, "
+                                "not shipped with the repository; re-run the record's command to make them: "
+                                f"{record.get('command', '(the record names none)')}")
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
