@@ -66,7 +66,7 @@ FLOOR_METHOD = "skeletonclr"
 def floor_methods(methods: Sequence[str]) -> list[str]:
     """One method per distinct untrained encoder among ``methods`` (and :data:`FLOOR_METHOD`'s):
     the floor of a method is its own untrained network — ST-GCN at 50 frames for SkeletonCLR,
-    AimCLR and CrosSCLR, 2s-AGCN at 64 for SkeleMixCLR — measured once per encoder."""
+    AimCLR and CrosSCLR, ST-GCN on the 2s-AGCN graph at 64 for SkeleMixCLR — measured once per encoder."""
     seen: dict[tuple, str] = {}
     for m in [FLOOR_METHOD, *methods]:
         c = get_method(m).default_config

@@ -44,7 +44,7 @@ def shipped() -> list[dict]:
 def record_id(rec: dict) -> str:
     source = (rec.get("checkpoint") or {}).get("source")
     who = (rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune"
-           else f"untrained-{rec['method']}")  # the untrained network of that method (ST-GCN, 2s-AGCN)
+           else f"untrained-{rec['method']}")  # the untrained network of that method (ST-GCN on its graph)
     probe = (rec.get("protocol_config") or {}).get("probe", "")
     return f"{who}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
 
