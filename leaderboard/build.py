@@ -2,14 +2,17 @@
 
 Writes, into ``leaderboard/`` (or ``--out``):
 
-* ``README.md`` — the paper-style tables (real benchmarks: reported beside reproduced; the
-  embedded synthetic data apart, per generator version), the checks, and the plots;
+* ``README.md`` — the ranked tables (per protocol and benchmark group, papers-with-code style:
+  rank, paper and code links, sources as footnotes; real benchmarks: reported beside reproduced;
+  the embedded synthetic data apart, per generator version), the checks, and the plots;
 * ``index.html`` — the same as one self-contained page (sortable tables, plots embedded, every
-  record with its exact command), viewable without a network;
+  record with its exact command), viewable without a network and readable on a laptop screen
+  (wide tables scroll in their box; the claims and the records are collapsed);
 * ``records.csv`` — one row per run (every seed and option), which the front tables aggregate;
 * ``plot-*.png`` — the figures.
 
-Reproduced numbers come only from records, reported ones only from ``reported.csv``. The output
+Reproduced numbers come only from records, reported ones only from ``reported.csv``, papers and
+code links only from ``methods.csv``. The output
 depends on nothing else (no clock, no absolute path), so the same records give byte-identical
 files, and a file whose content would not change is not rewritten.
 """
@@ -26,15 +29,19 @@ import pandas as pd
 from datasets.cache import REPO_ROOT, atomic_write, cache_dir
 from leaderboard import plots
 from leaderboard.frame import data_id, group_rank, method_rank, records_frame
+from leaderboard.ranking import METHODS_CSV, Leaderboard, ranked_real, ranked_synthetic, read_methods
 from leaderboard.render import (
     Plot,
     anchor,
     esc,
+    html_details,
     html_figure,
     html_frame,
+    html_leaderboard,
     html_page,
     html_table,
     markdown_frame,
+    markdown_leaderboard,
     markdown_table,
     prose,
 )
@@ -49,15 +56,26 @@ RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "variant"
                   "schedule", "evidence", "checkpoint", "layout", "preset", "epochs", "bn", "pretrain_seed", "seed",
                   "frames", "top1", "best_top1", "top5", "extra", "mismatch", "wall_s", "pretrain_wall_s", "device",
                   "commit", "created", "command"]
+#: The page's records table: what a reader looks for first (the run, what it measured, its top-1),
+#: then everything else in records.csv's order.
+PAGE_RECORD_FIRST = ["record", "method", "dataset", "protocol", "top1", "best_top1", "top5", "stream", "variant",
+                     "setting", "evidence"]
 
 READING = (
-    "How to read a cell: `reported / reproduced`. The reported number carries `‡` when its sources disagree (the "
+    "How to read a table: methods are ranked by the headline column (▼) within their stream group (single stream; "
+    "multi-stream score fusion), as papers-with-code ranks them; the reference rows (the untrained network, the "
+    "supervised one) are pinned at the bottom and never ranked; runs of other recipes are under *Other runs*, "
+    "collapsed. Each method row names its paper and links it and its code (`leaderboard/methods.csv`; an empty "
+    "cell is a fact not yet sourced). "
+    "How to read a cell: `reported [n] / reproduced`, where [n] is the footnote under the table that lists the "
+    "reported number's sources. The reported number carries `‡` when its sources disagree (the "
     "values are listed under the table) and `*` when no source is the authors' own (a later paper or list quotes "
     "it; confirm against the paper). The reproduced number is the mean ± sd over the runs of the official recipe "
     "(n runs; every seed and option is a row of `records.csv`), followed by Δ = reproduced − reported and ✓ "
     "(within the claim's tolerance in `reported.csv`), ✗ (outside) or · (not checked). `–` after the slash: "
-    "the suite can run it, no record yet. Rows marked ↳ are other recipes of the same method (a corrected option, "
-    "precise BN, another evidence); their Δ is shown, never tested and never averaged into the claim's cell. "
+    "the suite can run it, no record yet. Under *Other runs*, rows marked ↳ are other recipes of the same method (a "
+    "corrected option, precise BN, another evidence); their Δ is shown, never tested and never averaged into the "
+    "claim's cell. "
     + REAL_METRIC)
 
 REAL_INTRO = (
@@ -72,8 +90,10 @@ SYNTHETIC_INTRO = (
     "generator versions are never mixed (one section each); within a section a cell aggregates records of one "
     "benchmark (its generator parameters: the bytes differ across CPUs in the last float bits). A cell is the mean ± sd of top-1 over the recipe's runs (n counts distinct runs: pretraining "
     "seeds, protocol seeds, and a seed retrained is counted again), `Δinit` the difference to the same encoder "
-    "untrained (BN statistics re-estimated) on the same data, with how many runs beat it. The random-init rows and "
-    "the supervised baseline (finetune from `--checkpoint random`) are the reference rows of every table.")
+    "untrained (BN statistics re-estimated) on the same data, with how many runs beat it. A table ranks the runs of "
+    "its current recipe (the one with the most runs; other recipes, shortened schedules and single-run diagnostics "
+    "are under *Other runs*). The random-init rows and, under fine-tune and semi-supervised, the supervised baseline "
+    "(finetune from `--checkpoint random`) are the reference rows of every table.")
 
 REPRODUCING = (
     "`python -m leaderboard reproduce --data-root DIR --checkpoints DIR` runs every check of `reported.csv` whose "
@@ -133,13 +153,20 @@ def reported_table(reported: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_plots(df: pd.DataFrame, chk: pd.DataFrame, zoo: list[dict], records: list[dict]) -> dict[str, list[Plot]]:
-    """Every figure, by the section it belongs to."""
+    """Every figure, by the section it belongs to: the real benchmarks (reproduced against
+    reported, once a check has a pair; each real benchmark's probes), the curves (pretraining,
+    robustness) and one seeds figure per synthetic data group. A figure with nothing to draw is
+    absent, so a stale PNG of it is removed by :func:`build`."""
     out: dict[str, list[Plot]] = {"real": [], "curves": [], "robustness": []}
     p = plots.plot_reproduced_vs_reported(chk)
     if p:
         out["real"].append(p)
-    named = [{**r, "_name": Path(r["_path"]).name} for r in records]
-    p = plots.plot_curves(plots.curves_frame(zoo, named))
+    real = sorted(set(df[df.data_group == "real"].dataset)) if not df.empty else []
+    for dataset in real:
+        p = plots.plot_real_probes(plots.probes_frame(df, dataset), plots.supervised_levels(df, dataset), dataset)
+        if p:
+            out["real"].append(p)
+    p = plots.plot_curves(plots.curves_frame(zoo, records))
     if p:
         out["curves"].append(p)
     units = {}
@@ -159,16 +186,27 @@ def make_plots(df: pd.DataFrame, chk: pd.DataFrame, zoo: list[dict], records: li
     return out
 
 
-def markdown_page(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd.DataFrame, counts: pd.DataFrame,
-                  figures: dict[str, list[Plot]], records_href: str) -> str:
+def _markdown_any(t: Leaderboard | Table, records_href: str) -> str:
+    return markdown_leaderboard(t, records_href) if isinstance(t, Leaderboard) else markdown_table(t, records_href)
+
+
+def _html_any(t: Leaderboard | Table) -> str:
+    return html_leaderboard(t) if isinstance(t, Leaderboard) else html_table(t)
+
+
+def markdown_page(real: list[Leaderboard], syn: list[tuple[str, list[Leaderboard | Table]]], chk: pd.DataFrame,
+                  counts: pd.DataFrame, figures: dict[str, list[Plot]], records_href: str) -> str:
+    """README.md: the ranked tables, the checks and the plots. Record links point to the record
+    files in the repository (relative to the README, so they work where the repository is read)."""
     text = ["# SkeleBench leaderboard\n",
-            "Generated by `python -m leaderboard` from the result records in `results/records/` and the reported "
-            "numbers in `leaderboard/reported.csv` (one row per claim, every source, a tolerance and its reason). Do "
-            "not edit by hand. The same tables, sortable, with every record and the command that made it: "
-            "[`index.html`](index.html); one row per run: [`records.csv`](records.csv); what the files and columns mean: "
-            "[`NOTES.md`](NOTES.md).\n",
-            "## Real benchmarks: reproduced beside reported\n", REAL_INTRO + "\n", READING + "\n"]
-    text += [markdown_table(t, records_href, level=3) for t in real]
+            "Generated by `python -m leaderboard` from the result records in `results/records/`, the reported "
+            "numbers in `leaderboard/reported.csv` (one row per claim, every source, a tolerance and its reason) and "
+            "the papers in `leaderboard/methods.csv`. Do not edit by hand. The same tables, sortable, with every "
+            "record and the command that made it: [`index.html`](index.html); one row per run: "
+            "[`records.csv`](records.csv); what the files and columns mean: [`NOTES.md`](NOTES.md).\n",
+            "## Real benchmarks: reproduced beside reported\n", REAL_INTRO + "\n", READING + "\n",
+            "Tables: " + " · ".join(f"[{b.title}](#{b.anchor})" for b in real) + "\n"]
+    text += [markdown_leaderboard(b, records_href) for b in real]
     text += ["### Checks\n", "Every claim with an official reproduction on record, against its tolerance.\n",
              markdown_frame(chk.drop(columns=["records"])) if not chk.empty else "_No real-data record yet._\n"]
     text += [f"\n![{p.caption}]({p.name})\n" for p in figures["real"]]
@@ -179,7 +217,7 @@ def markdown_page(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd
     text += ["## Embedded synthetic data (not NTU RGB+D)\n", SYNTHETIC_INTRO + "\n"]
     for group, tables in syn:
         text.append(f"### {group_title(group)}\n")
-        text += [markdown_table(t, records_href, level=4) for t in tables]
+        text += [_markdown_any(t, records_href) for t in tables]
         text += [f"\n![{p.caption}]({p.name})\n" for p in figures.get(group, [])]
     if figures["curves"] or figures["robustness"]:
         text.append("### Curves\n")
@@ -187,18 +225,29 @@ def markdown_page(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd
     return "\n".join(text)
 
 
-def html_body(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd.DataFrame, counts: pd.DataFrame,
-              figures: dict[str, list[Plot]], records: pd.DataFrame, reported: pd.DataFrame, records_href: str) -> str:
+def page_records(records: pd.DataFrame) -> pd.DataFrame:
+    """The records table as the page shows it: top-1 among the first columns."""
+    return records[PAGE_RECORD_FIRST + [c for c in records.columns if c not in PAGE_RECORD_FIRST]]
+
+
+def html_body(real: list[Leaderboard], syn: list[tuple[str, list[Leaderboard | Table]]], chk: pd.DataFrame,
+              counts: pd.DataFrame, figures: dict[str, list[Plot]], records: pd.DataFrame,
+              reported: pd.DataFrame) -> str:
+    """index.html's body. Nothing links into the checkout, so the page works opened on its own
+    or published anywhere: a record is a row of the (collapsed) records table, with its exact
+    command and its metrics, and a cell links to that row; papers, code and sources link to the web."""
     nav = ('<nav><a href="#real">Real benchmarks</a><a href="#synthetic">Synthetic data</a><a href="#curves">Curves</a>'
            '<a href="#claims">Reported claims</a><a href="#records">Records</a></nav>')
+    toc = " · ".join(f'<a href="#{esc(b.anchor)}">{esc(b.title)}</a>' for b in real)
     parts = ["<h1>SkeleBench leaderboard</h1>",
-             "<p>Generated by <code>python -m leaderboard</code> from <code>results/records/</code> and "
-             "<code>leaderboard/reported.csv</code>; click a column header to sort, a superscript number to reach the "
-             "record behind a cell (its file and the exact command that made it).</p>", nav,
+             "<p>Generated by <code>python -m leaderboard</code> from <code>results/records/</code>, "
+             "<code>leaderboard/reported.csv</code> and <code>leaderboard/methods.csv</code>. Click a column header "
+             "to sort (numbers: highest first), a [n] to see a reported number's sources, a superscript number to "
+             "reach the record behind a cell (its exact command and metrics).</p>", nav,
              '<h2 id="real">Real benchmarks: reproduced beside reported</h2>', f"<p>{prose(REAL_INTRO)}</p>",
-             f"<p>{prose(READING)}</p>"]
-    parts += [html_table(t) for t in real]
-    parts += ["<h3>Checks</h3>", html_frame(chk, {}, ()) if not chk.empty else "<p><em>No real-data record yet.</em></p>"]
+             f"<p>{prose(READING)}</p>", f'<p class="notes">Tables: {toc}</p>']
+    parts += [html_leaderboard(b) for b in real]
+    parts += ["<h3>Checks</h3>", html_frame(chk) if not chk.empty else "<p><em>No real-data record yet.</em></p>"]
     parts += [html_figure(p) for p in figures["real"]]
     parts += ["<h3>Reported claims per method and protocol</h3>", html_frame(counts)]
     parts += ["<h3>Reproducing on real data</h3>"] + [f"<p>{prose(p)}</p>" for p in REPRODUCING.split("\n\n")]
@@ -206,17 +255,19 @@ def html_body(real: list[Table], syn: list[tuple[str, list[Table]]], chk: pd.Dat
               f'<p class="syn">{prose(SYNTHETIC_INTRO)}</p>']
     for group, tables in syn:
         parts.append(f"<h2>{esc(group_title(group))}</h2>")
-        parts += [html_table(t) for t in tables]
+        parts += [_html_any(t) for t in tables]
         parts += [html_figure(p) for p in figures.get(group, [])]
     parts.append('<h2 id="curves">Curves</h2>')
     curves = figures["curves"] + figures["robustness"]
     parts += [html_figure(p) for p in curves] or ["<p><em>No curve recorded.</em></p>"]
     parts += ['<h2 id="claims">Reported claims</h2>', "<p>One row per claim of <code>reported.csv</code>, its sources "
               "primary first, the tolerance of its check and why.</p>",
-              html_frame(reported_table(reported), wide_columns=("sources", "tolerance_reason"))]
-    parts += ['<h2 id="records">Records</h2>', "<p>One row per run (every seed and option); the record links to its "
-              "JSON file, the command is the one that made it.</p>",
-              html_frame(records, {"record": records_href}, ("command",), [anchor(r) for r in records.record])]
+              html_details(f"All {len(reported)} claims", html_frame(
+                  reported_table(reported), wide_columns=("sources", "tolerance_reason"), source_columns=("sources",)))]
+    parts += ['<h2 id="records">Records</h2>', "<p>One row per run (every seed and option), with the exact command "
+              "that made it; the record files are <code>results/records/RECORD</code> in the repository.</p>",
+              html_details(f"All {len(records)} runs", html_frame(page_records(records), ("command",),
+                                                                  [anchor(r) for r in records.record]))]
     return "\n".join(parts) + "\n"
 
 
@@ -260,13 +311,14 @@ def out_problem(out_dir: Path) -> str | None:
 
 
 def build(records: Path | str | None = None, out_dir: Path | str = HERE, reported_path: Path | str = REPORTED,
-          zoo_dir: Path | str = ZOO_DIR) -> Path:
+          zoo_dir: Path | str = ZOO_DIR, methods_path: Path | str = METHODS_CSV) -> Path:
     """Regenerate every output file in ``out_dir`` from the records folder (default
-    ``results/records``), ``reported_path`` and the zoo recipes; returns the README's path.
+    ``results/records``), ``reported_path``, ``methods_path`` and the zoo recipes; returns the README's path.
 
     Every input is read and checked before the first file is written: a records folder that is
     not a folder of usable records, an ``out_dir`` that cannot be written or a broken
-    ``reported.csv`` is a ValueError naming it, and the leaderboard already there is left as it is.
+    ``reported.csv`` or ``methods.csv`` is a ValueError naming it, and the leaderboard already
+    there is left as it is.
     A record the leaderboard cannot use is left out with a warning (:func:`results.read_records`)."""
     out_dir = Path(out_dir)
     folder = Path(records) if records is not None else RECORDS_DIR
@@ -279,6 +331,7 @@ def build(records: Path | str | None = None, out_dir: Path | str = HERE, reporte
                          "the warnings above); mend or remove them, or pass --records another folder")
     df = records_frame(raw)
     reported = read_reported(reported_path)
+    papers = read_methods(methods_path, reported)
     real = real_tables(reported, df)
     syn = synthetic_tables(df)
     chk = checks(reported, df)
@@ -287,10 +340,11 @@ def build(records: Path | str | None = None, out_dir: Path | str = HERE, reporte
     out_dir.mkdir(parents=True, exist_ok=True)
     href = Path(os.path.relpath(Path(folder).resolve(), out_dir.resolve())).as_posix()
     table = records_table(df)
+    boards, syn_boards = ranked_real(real, papers), ranked_synthetic(syn, papers)
     files = {
-        "README.md": markdown_page(real, syn, chk, counts, figures, href).encode(),
+        "README.md": markdown_page(boards, syn_boards, chk, counts, figures, href).encode(),
         "index.html": html_page("SkeleBench leaderboard",
-                                html_body(real, syn, chk, counts, figures, table, reported, href)).encode(),
+                                html_body(boards, syn_boards, chk, counts, figures, table, reported)).encode(),
         "records.csv": table.to_csv(index=False, lineterminator="\n").encode(),
     }
     for plot in (p for ps in figures.values() for p in ps):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from methods import available, get_method
 from methods.neighbours import VOTE_TEMPERATURE
 from protocols.common import same_encoder
 from results import data_key, variant_label
@@ -36,6 +37,10 @@ METHOD_ORDER = ("skeletonclr", "crossclr", "aimclr", "skelemixclr-v1", "skelemix
 STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
 #: How a record's encoder was obtained, in the order rows appear.
 EVIDENCE_ORDER = ("released-checkpoint", "paper-preset", "pretrained", "random-init", "supervised")
+#: How a backbone is named beside the claims' (``reported.csv``'s ``backbone``: ``ST-GCN(h16)``).
+ENCODER_NAME = {"stgcn": "ST-GCN"}
+#: A graph other than the encoder's own, named after the network it comes from (SkeleMixCLR's).
+GRAPH_NAME = {"agcn": "2s-AGCN graph"}
 #: The columns that make two records the same run (the newest of them is kept).
 RUN_KEY = ("method", "variant", "dataset", "fingerprint", "stream", "protocol", "setting", "schedule", "checkpoint",
            "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
@@ -43,6 +48,20 @@ RUN_KEY = ("method", "variant", "dataset", "fingerprint", "stream", "protocol", 
 RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "variant", "stream", "protocol", "setting",
               "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
 
+
+def network(method: str, variant: dict | None = None) -> str:
+    """The network a record of ``method`` ran, from the suite's registry (records name the method,
+    not its encoder), as ``reported.csv`` names backbones: ``ST-GCN(h16)`` (hidden width 16) for
+    SkeletonCLR, AimCLR and CrosSCLR, ``ST-GCN(h16), 2s-AGCN graph`` for SkeleMixCLR(+);
+    ``variant`` overrides the registry's configuration as it did for the run. "–" for a method
+    the suite does not have."""
+    if method not in available():
+        return "–"
+    config = get_method(method).default_config
+    over = variant if isinstance(variant, dict) else {}
+    encoder, graph = over.get("encoder", config.encoder), over.get("graph", config.graph)
+    name = f"{ENCODER_NAME.get(encoder, encoder)}(h{over.get('hidden_channels', config.hidden_channels)})"
+    return f"{name}, {GRAPH_NAME[graph]}" if graph in GRAPH_NAME else name
 
 
 def protocol_setting(record: dict) -> str:
@@ -152,7 +171,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         data = r.get("data") or {}
         rows.append({
             "record": Path(r["_path"]).name, "created": r.get("created", ""), "method": r["method"],
-            "variant": variant_label(r.get("variant")).strip(), "dataset": r["dataset"], "split": r.get("split", ""),
+            "variant": variant_label(r.get("variant")).strip(), "network": network(r["method"], r.get("variant")),
+            "dataset": r["dataset"], "split": r.get("split", ""),
             "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),
             "schedule": schedule(first or r), "fused_setting": protocol_setting(first) if first else "",
             "checkpoint": ckpt.get("source", "–"), "checkpoint_sha": ckpt.get("sha256") or "",
@@ -209,17 +229,21 @@ def aggregate(values: list[float], records: list[str]) -> Aggregate | None:
 
 def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
     """One row per recipe (:data:`RECIPE_KEY`) with ``stat``, the :class:`Aggregate` of ``metric``
-    over its runs, and ``seeds`` (pretraining/protocol seed pairs, for the reader)."""
+    over its runs, ``seeds`` (pretraining/protocol seed pairs, for the reader) and ``seed_list``
+    (the protocol seeds; of an untrained encoder, its init seeds)."""
+    columns = list(RECIPE_KEY) + ["stat", "seeds", "seed_list", "created"]
     if df.empty:
-        return pd.DataFrame(columns=list(RECIPE_KEY) + ["stat", "seeds", "created"])
+        return pd.DataFrame(columns=columns)
     out = []
     for key, g in df.groupby(list(RECIPE_KEY), dropna=False, sort=True):
         agg = aggregate(list(g[metric]), list(g.record))
         if agg is None:
             continue
         seeds = ",".join(f"{'–' if pd.isna(p) else p}/{'–' if pd.isna(s) else s}" for p, s in zip(g.pretrain_seed, g.seed))
-        out.append({**dict(zip(RECIPE_KEY, key)), "stat": agg, "seeds": seeds, "created": g.created.max()})
-    result = pd.DataFrame(out, columns=list(RECIPE_KEY) + ["stat", "seeds", "created"])
+        seed_list = tuple(sorted({int(s) for s, v in zip(g.seed, g[metric]) if not pd.isna(s) and not pd.isna(v)}))
+        out.append({**dict(zip(RECIPE_KEY, key)), "stat": agg, "seeds": seeds, "seed_list": seed_list,
+                    "created": g.created.max()})
+    result = pd.DataFrame(out, columns=columns)
     return result.astype({col: df[col].dtype for col in RECIPE_KEY})  # keys keep their dtypes, so frames merge
 
 

@@ -1,26 +1,48 @@
-"""The figures people look at instead of reading the tables (seaborn on matplotlib's Agg).
+"""The figures people look at instead of reading the tables (matplotlib's Agg, seaborn's theme).
 
 Each ``*_frame`` function is pure: it turns records (or zoo recipes) into the long table a plot
-draws. Each ``plot_*`` function draws one figure and returns its PNG bytes. The PNGs are
-byte-identical for the same input: Agg backend, one fixed font (DejaVu Sans, shipped with
-matplotlib), fixed size and dpi, no jitter or bootstrap (error bars are the sd), and no
-``Software`` or date entry in the PNG metadata.
+draws. Each ``plot_*`` function draws one figure and returns it with a caption that says what
+was measured, how often and over how many runs. The rules every figure keeps:
+
+* only measured points are drawn, each with a marker; a line joins three or more of them, never
+  two (two points joined look like a curve nobody measured);
+* n is written beside every series or bar, and "mean ± sd" only where n ≥ 2 ("one run" else);
+* accuracy axes start at 0, so a one-point change does not look like a collapse;
+* legends sit outside the axes, labels stay under :data:`LABEL_MAX` characters.
+
+The PNGs are byte-identical for the same input: Agg backend, one fixed font (DejaVu Sans,
+shipped with matplotlib), fixed size and dpi, no jitter or bootstrap (error bars are the sd),
+and no ``Software`` or date entry in the PNG metadata.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import textwrap
 
 import pandas as pd
 
-from leaderboard.frame import STREAM_CODE, bn_statistics, method_rank, recipes, untrained_baseline
+from leaderboard.frame import METHOD_NAME, STREAM_CODE, data_group, method_rank, recipes, untrained_baseline
 from leaderboard.render import Plot
-from leaderboard.tables import encoder_label, method_label
+from methods import available, get_method
+from protocols.common import monitor_curve
 from results import variant_label
 
 RC = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
       "figure.dpi": 100, "savefig.dpi": 100, "savefig.bbox": "standard"}
 DPI = 100
+#: The longest label a figure shows (tick, legend entry, axis label line); longer text is shortened or wrapped.
+LABEL_MAX = 30
+#: A line joins a series' points only from this many on: two joined points imply a curve in between.
+MIN_LINE_POINTS = 3
+#: Real benchmark ids as a reader knows them.
+DATASET_NAME = {"nwucla": "NW-UCLA", "ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II"}
+#: Option names of a variant as a legend can hold them.
+OPTION_SHORT = {"temperature": "t", "hidden_channels": "hidden", "out_channels": "out", "dropout": "drop",
+                "key_init": "key init", "shared_head": "shared head"}
+#: A network by its graph, for the reference lines (the untrained and supervised levels are per network).
+NETWORK = {"stgcn_spatial": "ST-GCN", "agcn": "AGCN"}
 
 
 def _pyplot():
@@ -47,148 +69,449 @@ def _context():
     return plt, sns
 
 
+# ------------------------------------------------------------------------------------- labels
+def clip(text: str, limit: int = LABEL_MAX) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, so a legend or tick stays readable."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def wrap(text: str, limit: int = LABEL_MAX) -> str:
+    """``text`` on lines of at most ``limit`` characters (an axis label that must say it all)."""
+    return "\n".join(textwrap.wrap(text, limit)) or text
+
+
+def method_name(method: str, variant: str = "") -> str:
+    """``SkeleMixCLR+ t=0.07``: the paper's name and the options its pretraining changed, abbreviated."""
+    options = []
+    for option in (o.strip() for o in variant.strip(" []").split(",") if o.strip()):
+        key, _, value = option.partition("=")
+        key = OPTION_SHORT.get(key, key.replace("_", " "))
+        options.append(f"no {key}" if value == "False" else key if value == "True" else f"{key}={value}")
+    name = METHOD_NAME.get(method, method) if method else ""
+    return " ".join([name, *options]).strip()
+
+
+def recipe_short(preset: object, epochs: object) -> str:
+    """``quick 8 ep``: the preset and pretraining epochs of an encoder, in few characters."""
+    parts = [] if preset in (None, "", "–") else [str(preset)]
+    if epochs is not None and not pd.isna(epochs):
+        parts.append(f"{int(epochs)} ep")
+    return " ".join(parts) or "own file"
+
+
+def benchmark_name(dataset: str) -> str:
+    """``NW-UCLA xview`` for ``nwucla-xview``; other ids as they are."""
+    head, _, split = dataset.rpartition("-")
+    return f"{DATASET_NAME[head]} {split}" if head in DATASET_NAME else dataset
+
+
+def benchmark_title(group: str, dataset: str) -> str:
+    """A panel's benchmark with what its data are: ``NW-UCLA xview (real)``, ``synthetic-xsub (v3, not NTU)``."""
+    if group == "real":
+        return f"{benchmark_name(dataset)} (real)"
+    return f"{dataset} ({group.removeprefix('synthetic ')}, not NTU)"
+
+
+def network_name(method: str) -> str:
+    """The untrained network a method's encoder is (ST-GCN, AGCN), for a reference line's label."""
+    if method not in available():
+        return method
+    graph = get_method(method).default_config.graph
+    return NETWORK.get(graph, graph)
+
+
+def runs_text(n: int, spread: bool = True) -> str:
+    """``one run`` or ``n=3, mean ± sd`` (``n=3`` without ``spread``): what a point or bar of ``n`` runs is."""
+    return "one run" if n < 2 else f"n={n}" + (", mean ± sd" if spread else "")
+
+
+def _colors(n: int) -> list:
+    _, sns = _pyplot()
+    return sns.color_palette("tab10", max(n, 1))
+
+
+def _legend_below(fig, handles: list, labels: list[str], ncol: int) -> float:
+    """A figure legend under the axes (it covers no line); returns the height fraction it needs."""
+    rows = math.ceil(len(labels) / max(ncol, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=8)
+    return (0.25 + 0.2 * rows) / fig.get_figheight()
+
+
 # ------------------------------------------------------------------- reproduced vs reported
 def plot_reproduced_vs_reported(checks: pd.DataFrame) -> Plot | None:
     """Each checked claim: reported (x) against reproduced mean ± sd (y), one panel per protocol,
-    the diagonal and each claim's tolerance band as a grey bar; None without checks."""
+    the diagonal and each claim's tolerance band as a grey bar; None without a checked claim (a
+    real-data record of the official recipe with a reported number to compare with)."""
     if checks.empty:
         return None
-    plt, sns = _context()
-    c = checks.assign(panel=[p + (f" {s}" if s else "") for p, s in zip(checks.protocol, checks.setting)],
-                      claim=[f"{v} {st}" for v, st in zip(checks.variant, checks.stream)])
+    plt, _ = _context()
+    c = checks.assign(panel=[clip(p + (f", {s}" if s else ""), 40) for p, s in zip(checks.protocol, checks.setting)],
+                      claim=[clip(f"{v} {st}") for v, st in zip(checks.variant, checks.stream)])
     panels = sorted(set(c.panel))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False)
+    claims = sorted(set(c.claim))
+    benchmarks = sorted(set(zip(c.benchmark, c.split)))
+    colors = dict(zip(claims, _colors(len(claims))))
+    markers = dict(zip(benchmarks, "os^DvP*X"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 0.4, 5.4), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         p = c[c.panel == panel].sort_values(["claim", "benchmark", "split"], kind="stable")
-        lo = min(p.reported.min(), p.reproduced.min()) - 3
-        hi = max(p.reported.max(), p.reproduced.max()) + 3
+        lo = max(0.0, math.floor(min(p.reported.min(), p.reproduced.min()) / 5) * 5 - 5)
+        hi = min(100.0, math.ceil(max(p.reported.max(), p.reproduced.max()) / 5) * 5 + 5)
         ax.plot([lo, hi], [lo, hi], color="#888888", lw=1, ls="--", zorder=1)
         ax.vlines(p.reported, p.reported - p.tolerance, p.reported + p.tolerance, color="#cccccc", lw=6, zorder=2)
-        sns.scatterplot(data=p, x="reported", y="reproduced", hue="claim", style="benchmark", s=50, ax=ax, zorder=3)
-        ax.errorbar(p.reported, p.reproduced, yerr=p.sd.fillna(0), fmt="none", ecolor="#333333", lw=1, zorder=2)
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), title=panel, xlabel="reported top-1 (%)", ylabel="reproduced top-1 (%)")
-        ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
+        for r in p.itertuples():
+            sd = 0.0 if r.sd is None or pd.isna(r.sd) else float(r.sd)
+            ax.errorbar([r.reported], [r.reproduced], yerr=[sd], fmt=markers[(r.benchmark, r.split)], ms=6,
+                        color=colors[r.claim], ecolor="#333333", lw=1, zorder=3)
+            ax.annotate(f"n={r.n}", (r.reported, r.reproduced), xytext=(5, -9), textcoords="offset points", fontsize=7)
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), title=panel, xlabel="reported top-1 (%)",
+               ylabel="reproduced top-1 (%)")
+    handles = [plt.Line2D([], [], color=colors[k], marker="o", ls="") for k in claims]
+    handles += [plt.Line2D([], [], color="#555555", marker=markers[b], ls="") for b in benchmarks]
+    labels = claims + [clip(f"{b} {s}") for b, s in benchmarks]
+    bottom = _legend_below(fig, handles, labels, ncol=min(3, len(labels)))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     return Plot("plot-reproduced-vs-reported.png", _png(fig),
-                "Reproduced (mean ± sd over seeds) against reported top-1 for every checked claim; the dashed line is "
-                "equality, the grey bar the claim's tolerance.")
+                "Reproduced against reported top-1 for every checked claim on real data (colour: the claim, "
+                "marker: the benchmark); a point is the mean of its n runs, the bar ± sd where n ≥ 2. The dashed "
+                "line is equality, the grey bar the claim's tolerance.")
 
 
 # --------------------------------------------------------------------------- pretraining curves
+KNN_CURVE = "KNN monitor"
+PROBE_CURVE = "linear probe"
+CURVE_COLUMNS = ["benchmark", "series", "rank", "curve", "run", "every", "epoch", "top1"]
+
+
+def _curve_rows(benchmark: str, series: str, rank: int, curve: str, every: object, points: list) -> tuple:
+    """One measured series as a hashable block (identical blocks from several records are one run)."""
+    return benchmark, series, rank, curve, every, tuple(points)
+
+
 def curves_frame(zoo: list[dict], records: list[dict]) -> pd.DataFrame:
-    """Top-1 against pretraining epoch, long format (``run``, ``recipe``, ``curve``, ``epoch``,
-    ``top1``): the linear probe after every epoch (a zoo recipe's ``curve``, epoch 0 being the
-    untrained encoder) and the online KNN monitor (1-NN top-1 in a pretraining ``history``: the
-    zoo recipe's ``loss_history``, a record's ``history``) wherever they carry it."""
-    rows = []
+    """Top-1 against pretraining epoch at the epochs it was measured, long format (``benchmark``,
+    ``series``, ``rank``, ``curve``, ``run``, ``every``, ``epoch``, ``top1``).
 
-    def label(r: dict) -> str:
-        preset = (r.get("preset") or {}).get("name") if isinstance(r.get("preset"), dict) else r.get("preset")
-        return f"{r.get('_name', r.get('method'))} ({preset}, {r.get('epochs')} ep)"
-
+    Two measurements: the pretraining run's online KNN monitor (``curve`` "KNN monitor"; a
+    zoo recipe's ``loss_history``, a record's ``pretraining_curve``; ``every`` its period in
+    epochs, NaN when irregular) and a zoo recipe's linear probe on the test split (``curve``
+    "linear probe": its ``curve``, epoch 0 being the untrained encoder; the zoo measures it at
+    epoch 0 and the last epoch only). Records that evaluated one pretraining run carry the same
+    curve; each run counts once (``run`` numbers the distinct runs of a series)."""
+    blocks = []
     for r in zoo:
-        run, recipe = r.get("_name", ""), label(r)
-        for point in r.get("curve") or []:
-            if point.get("top1") is not None:
-                rows.append((run, recipe, "linear probe", int(point["epoch"]), float(point["top1"])))
-        for point in r.get("loss_history") or []:
-            if point.get("knn_top1") is not None:
-                rows.append((run, recipe, "online KNN 1-NN", int(point["epoch"]), float(point["knn_top1"])))
+        preset = r.get("preset") or {}
+        group = f"synthetic v{r['generator_version']}" if r.get("generator_version") is not None else "synthetic"
+        bench = benchmark_title(group, str(r.get("dataset", "")))
+        series = f"{method_name(str(r.get('method', r.get('_name', ''))))} · " + recipe_short(
+            preset.get("name") if isinstance(preset, dict) else preset, r.get("epochs"))
+        rank = method_rank(str(r.get("method")))
+        knn = monitor_curve(r.get("loss_history") or [])  # what a record of this run's encoder carries
+        if knn:
+            blocks.append(_curve_rows(bench, series, rank, KNN_CURVE, knn["every"], list(zip(knn["epochs"], knn["top1"]))))
+        probe = [(int(p["epoch"]), float(p["top1"])) for p in r.get("curve") or []
+                 if isinstance(p, dict) and p.get("top1") is not None]
+        if probe:
+            blocks.append(_curve_rows(bench, series, rank, PROBE_CURVE, None, probe))
     for r in records:
-        for point in r.get("history") or []:
-            if isinstance(point, dict) and point.get("knn_top1") is not None:
-                rows.append((r.get("_name", ""), recipe_label(r["method"], variant_label(r.get("variant")).strip(),
-                             r["stream"], "pretrained", r.get("preset") or "–", r.get("epochs"), bn_statistics(r)),
-                             "online KNN 1-NN", int(point["epoch"]),
-                             float(point["knn_top1"])))
-    df = pd.DataFrame(rows, columns=["run", "recipe", "curve", "epoch", "top1"])
-    return df.drop_duplicates().sort_values(["recipe", "curve", "run", "epoch"], kind="stable").reset_index(drop=True)
+        curve = r.get("pretraining_curve")
+        if not curve:
+            continue
+        bench = benchmark_title(data_group(r), r["dataset"])
+        series = (f"{method_name(r['method'], variant_label(r.get('variant')).strip())} · "
+                  f"{recipe_short(r.get('preset'), r.get('epochs'))}")
+        blocks.append(_curve_rows(bench, series, method_rank(r["method"]), KNN_CURVE, curve.get("every"),
+                                  list(zip(curve["epochs"], curve["top1"]))))
+    rows = []
+    runs: dict[tuple, int] = {}
+    for bench, series, rank, curve, every, points in sorted(set(blocks), key=lambda b: (b[0], b[2], b[1], b[3], b[5])):
+        run = runs[(bench, series, curve)] = runs.get((bench, series, curve), -1) + 1
+        rows += [(bench, series, rank, curve, run, every, int(e), float(t)) for e, t in points]
+    df = pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    return df.astype({"every": "Int64"}) if not df.empty else df
+
+
+def _every_text(every: pd.Series) -> str:
+    """How often a monitor measured: ``every epoch``, ``every 5 epochs``, or the periods found."""
+    periods = sorted({int(e) for e in every.dropna()})
+    irregular = every.isna().any()
+    words = [("every epoch" if p == 1 else f"every {p} epochs") for p in periods]
+    return " / ".join(words + (["at irregular epochs"] if irregular else [])) or "at irregular epochs"
+
+
+def curves_caption(curves: pd.DataFrame) -> str:
+    """What the curve figure measured, per benchmark and how often: built from the frame it draws."""
+    parts = []
+    for bench, g in curves.groupby("benchmark", sort=True):
+        said = []
+        knn = g[g.curve == KNN_CURVE]
+        if not knn.empty:
+            said.append(f"held-out KNN monitor {_every_text(knn.every)}")
+        probe = g[g.curve == PROBE_CURVE]
+        if not probe.empty:
+            counts = probe.groupby(["series", "run"]).epoch.nunique()
+            said.append("linear probe at epoch 0 and the last epoch only" if counts.max() <= 2
+                        else "linear probe at the epochs marked")
+        parts.append(f"{bench}: {'; '.join(said)}")
+    probe = (" Linear probe: the zoo's test-split linear top-1, epoch 0 being the untrained encoder — two points, "
+             "not a per-epoch curve." if (curves.curve == PROBE_CURVE).any() else "")
+    return ("Top-1 against pretraining epoch, drawn only where measured (a marker per measurement; a line joins "
+            f"{MIN_LINE_POINTS} or more, never 2). KNN monitor: 1-NN top-1 of the pretraining run's online monitor on "
+            "held-out training performers (every 5th performer of the training split queries the others; the test "
+            f"split is never read).{probe} " + ". ".join(parts) + ".")
+
+
+def series_label(series: str, knn: pd.DataFrame) -> str:
+    """A legend entry: the series, with its number of runs where several, and ``2 pts`` where a
+    monitor series has too few points to be drawn as a line (said, so no one reads a curve into it)."""
+    notes = []
+    runs = knn.groupby(["benchmark", "run"]).size()
+    if knn.groupby("benchmark").run.nunique().max() > 1:
+        notes.append(f"{knn.groupby('benchmark').run.nunique().max()} runs")
+    if len(runs) and runs.min() < MIN_LINE_POINTS:
+        notes.append(f"{runs.min()} pt" + ("s" if runs.min() > 1 else ""))
+    suffix = f" ({', '.join(notes)})" if notes else ""
+    return clip(series, LABEL_MAX - len(suffix)) + suffix
 
 
 def plot_curves(curves: pd.DataFrame) -> Plot | None:
-    """Top-1 against pretraining epoch per recipe (mean ± sd where several runs share a recipe);
-    epoch 0 is the untrained encoder, so the start of each line is its random-init level."""
+    """Top-1 against pretraining epoch, one panel per benchmark, a colour per method and recipe,
+    each run's measured points as markers (joined only where there are enough to be a curve)."""
     if curves.empty:
         return None
-    plt, sns = _context()
-    fig, ax = plt.subplots(figsize=(9, 5))
-    sns.lineplot(data=curves, x="epoch", y="top1", hue="recipe", style="curve", markers=True, dashes=True,
-                 errorbar="sd", ax=ax)
-    start = curves[curves.epoch == 0].groupby("recipe").top1.mean()
-    for level in sorted(set(round(v, 2) for v in start)):
-        ax.axhline(level, color="#999999", lw=0.8, ls=":")
-    ax.set(xlabel="pretraining epoch", ylabel="top-1 (%)",
-           title="Top-1 against pretraining epoch (zoo recipes, embedded synthetic data — not NTU)")
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    return Plot("plot-pretraining-curves.png", _png(fig),
-                "Linear-probe top-1 after every pretraining epoch of each zoo recipe (and the online KNN monitor where "
-                "the run recorded it); epoch 0 is the untrained encoder, its level dotted. Synthetic data.")
+    plt, _ = _context()
+    from matplotlib.ticker import MaxNLocator
+
+    benches = sorted(set(curves.benchmark), key=lambda b: (not b.endswith("(real)"), b))
+    order = curves[["rank", "series"]].drop_duplicates().sort_values(["rank", "series"], kind="stable").series.tolist()
+    series = list(dict.fromkeys(order))
+    colors = dict(zip(series, _colors(len(series))))
+    style = {KNN_CURVE: ("o", "-"), PROBE_CURVE: ("s", "")}
+    ncol = min(2, len(benches))
+    nrow = math.ceil(len(benches) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.9 * nrow + 1.6), squeeze=False)
+    top = min(100.0, math.ceil(curves.top1.max() * 1.1 / 10) * 10)
+    for i, bench in enumerate(benches):
+        ax = axes[i // ncol][i % ncol]
+        b = curves[curves.benchmark == bench]
+        for (name, curve, _run), g in b.groupby(["series", "curve", "run"], sort=True):
+            marker, line = style[curve]
+            # open probe squares shrink with the series' place, so equal values (one untrained network shared
+            # by several methods at epoch 0) show as nested squares instead of hiding each other
+            size = 5 if curve == KNN_CURVE else 4 + 2.2 * (len(series) - series.index(name))
+            ax.plot(g.epoch, g.top1, marker=marker, ls=line if len(g) >= MIN_LINE_POINTS else "", ms=size, lw=1.3,
+                    color=colors[name], mfc=colors[name] if curve == KNN_CURVE else "none", mew=1.4,
+                    zorder=3 if curve == KNN_CURVE else 4)
+        knn = b[b.curve == KNN_CURVE]
+        every = f"\nKNN monitor {_every_text(knn.every)}" if not knn.empty else ""
+        ax.set(title=bench + every, xlabel="pretraining epoch", ylabel="top-1 (%)", ylim=(0, top),
+               xlim=(-0.03 * b.epoch.max() - 0.4, 1.03 * b.epoch.max() + 0.4))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    for j in range(len(benches), nrow * ncol):
+        axes[j // ncol][j % ncol].axis("off")
+    handles = [plt.Line2D([], [], color=colors[s], lw=2) for s in series]
+    labels = [series_label(s, curves[(curves.series == s) & (curves.curve == KNN_CURVE)]) for s in series]
+    kinds = [c for c in (KNN_CURVE, PROBE_CURVE) if c in set(curves.curve)]
+    handles += [plt.Line2D([], [], color="#444444", marker=style[c][0], ls=style[c][1] or "",
+                           mfc="#444444" if c == KNN_CURVE else "white") for c in kinds]
+    labels += ["KNN monitor (held-out train)" if c == KNN_CURVE else "linear probe (ep 0 & last)" for c in kinds]
+    bottom = _legend_below(fig, handles, labels, ncol=3)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    return Plot("plot-pretraining-curves.png", _png(fig), curves_caption(curves))
 
 
 # ---------------------------------------------------------------------------------- robustness
-def recipe_label(method: str, variant: str, stream: str, evidence: str, preset: str, epochs: object, bn: str) -> str:
-    return f"{method_label(method, variant)} · {stream} · {encoder_label(evidence, preset, epochs)} · {bn} BN"
+def recipe_short_label(method: str, variant: str, stream: str, preset: object, epochs: object, bn: str) -> str:
+    """``SkeletonCLR · J · quick 3 ep`` (+ ``· precise BN`` where BN was not the training run's)."""
+    parts = [method_name(method, variant), STREAM_CODE.get(stream, stream), recipe_short(preset, epochs)]
+    return " · ".join([x for x in parts if x] + ([f"{bn} BN"] if bn not in ("training", "") else []))
 
 
 def robustness_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Robustness records as (``group``, ``dataset``, ``recipe``, ``corruption``, ``severity``,
-    ``top1``, ``record``), severity 0 being the clean top-1 of the same run."""
+    """Robustness records as (``benchmark``, ``recipe``, ``corruption``, ``severity``, ``top1``,
+    ``record``), severity 0 being the clean top-1 of the same run."""
     rows = []
     r = df[df.protocol == "robustness"] if not df.empty else df
     for rec in r.itertuples():
-        label = recipe_label(rec.method, rec.variant, rec.stream, rec.evidence, rec.preset, rec.epochs, rec.bn)
+        label = recipe_short_label(rec.method, rec.variant, rec.stream, rec.preset, rec.epochs, rec.bn)
+        bench = benchmark_title(rec.data_group, rec.dataset)
         for corruption, levels in sorted((rec.metrics.get("robustness") or {}).items()):
-            rows.append((rec.data_group, rec.dataset, label, corruption, 0.0, rec.top1, rec.record))
+            rows.append((bench, label, corruption, 0.0, rec.top1, rec.record))
             for severity, top1 in sorted(levels.items(), key=lambda kv: float(kv[0])):
-                rows.append((rec.data_group, rec.dataset, label, corruption, float(severity), float(top1), rec.record))
-    return pd.DataFrame(rows, columns=["group", "dataset", "recipe", "corruption", "severity", "top1", "record"])
+                rows.append((bench, label, corruption, float(severity), float(top1), rec.record))
+    return pd.DataFrame(rows, columns=["benchmark", "recipe", "corruption", "severity", "top1", "record"])
+
+
+def robustness_series(rob: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sd (NaN for one run) and n runs per (series, corruption, severity); ``series`` names
+    the recipe, and its benchmark where the figure holds more than one."""
+    several = rob.benchmark.nunique() > 1
+    s = rob.assign(series=[f"{r} · {b}" if several else r for r, b in zip(rob.recipe, rob.benchmark)])
+    return (s.groupby(["series", "corruption", "severity"], sort=True)
+            .agg(mean=("top1", "mean"), sd=("top1", "std"), n=("record", "nunique")).reset_index())
 
 
 def plot_robustness(rob: pd.DataFrame, units: dict[str, str]) -> Plot | None:
-    """Top-1 against severity, one panel per corruption, a line per recipe (mean ± sd over seeds)."""
+    """Top-1 against severity, one panel per corruption on one 0-based y-axis, a line per recipe
+    with its n (mean ± sd only where n ≥ 2)."""
     if rob.empty:
         return None
-    plt, sns = _context()
-    rob = rob.assign(recipe=[f"{r} ({g}, {d})" for r, g, d in zip(rob.recipe, rob.group, rob.dataset)])
-    names = sorted(set(rob.corruption))
+    plt, _ = _context()
+    stats = robustness_series(rob)
+    names = sorted(set(stats.corruption))
+    series = sorted(set(stats.series))
+    n_runs = stats.groupby("series").n.max()
+    colors = dict(zip(series, _colors(len(series))))
     ncol = min(3, len(names))
-    nrow = (len(names) + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow + 0.8), squeeze=False)
+    nrow = math.ceil(len(names) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 3.3 * nrow + 1.4), squeeze=False, sharey=True)
+    top = min(100.0, math.ceil((stats["mean"] + stats.sd.fillna(0)).max() * 1.15 / 10) * 10)
     for i, name in enumerate(names):
         ax = axes[i // ncol][i % ncol]
-        sns.lineplot(data=rob[rob.corruption == name], x="severity", y="top1", hue="recipe", marker="o",
-                     errorbar="sd", ax=ax, legend=i == 0)
-        ax.set(title=name, xlabel=units.get(name, "severity"), ylabel="top-1 (%)")
+        for label in series:
+            g = stats[(stats.corruption == name) & (stats.series == label)]
+            if g.empty:
+                continue
+            ax.errorbar(g.severity, g["mean"], yerr=g.sd.fillna(0) if n_runs[label] > 1 else None, marker="o", ms=4,
+                        lw=1.3, capsize=3, color=colors[label],
+                        ls="-" if len(g) >= MIN_LINE_POINTS else "")
+        ax.set(title=name.replace("_", " "), xlabel=wrap(units.get(name, "severity")), ylim=(0, top),
+               ylabel="top-1 (%)" if i % ncol == 0 else "")
+        ax.tick_params(labelleft=True)
     for j in range(len(names), nrow * ncol):
         axes[j // ncol][j % ncol].axis("off")
-    if names:
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        if axes[0][0].get_legend() is not None:
-            axes[0][0].get_legend().remove()
-        fig.legend(handles, labels, loc="lower center", ncol=1, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.025 * len(set(rob.recipe)), 1, 1))
+    benches = sorted(set(rob.benchmark))
+    handles = [plt.Line2D([], [], color=colors[s], marker="o", lw=1.3) for s in series]
+    labels = [f"{clip(s)} ({runs_text(int(n_runs[s]))})" for s in series]
+    bottom = _legend_below(fig, handles, labels, ncol=min(2, len(labels)))
+    fig.suptitle("Top-1 under test-time corruptions" + (f" — {benches[0]}" if len(benches) == 1 else ""))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    one = all(n < 2 for n in n_runs)
     return Plot("plot-robustness.png", _png(fig),
-                "Top-1 under each test-time corruption against its severity (0: clean), mean ± sd over seeds per recipe.")
+                "Top-1 under each test-time corruption against its severity (0: clean, the same run), on a y-axis from "
+                "0. " + ("Each line is one run (n=1 per recipe: no spread over seeds is known)." if one else
+                         "A point is the mean of the recipe's n runs, the bar ± sd where n ≥ 2; n is in the legend."))
+
+
+# ------------------------------------------------------------------------ real benchmark probes
+#: The three figures a small real benchmark is read by: (protocol, setting, label).
+PROBES = (("linear", "", "official probe"), ("linear", "standardised probe", "standardised probe"),
+          ("knn", "backbone", "KNN 1-NN"))
+PROBE_COLUMNS = ["bar", "rank", "probe", "mean", "sd", "n", "untrained", "untrained_n"]
+
+
+def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Per trained encoder (``bar``: method and recipe) on a real ``dataset``, the top-1 of each
+    probe of :data:`PROBES` over its runs (``mean``, ``sd``, ``n``) and the same network untrained
+    under that probe (``untrained``, ``untrained_n``; NaN where not run)."""
+    if df.empty:
+        return pd.DataFrame(columns=PROBE_COLUMNS)
+    rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
+    rec = rec[(rec.schedule == "") & (rec.mismatch == "")]
+    randoms = rec[rec.evidence == "random-init"]
+    rows = []
+    for protocol, setting, label in PROBES:
+        trained = rec[~rec.evidence.isin(("random-init", "supervised")) & (rec.protocol == protocol)
+                      & (rec.setting == setting)]
+        for r in trained.itertuples():
+            base = untrained_baseline(randoms, r)
+            stream = "" if r.stream == "joint" else f" {STREAM_CODE.get(r.stream, r.stream)}"
+            bn = "" if r.bn == "training" else f", {r.bn} BN"
+            bar = f"{clip(method_name(r.method, r.variant) + stream)}\n{recipe_short(r.preset, r.epochs)}{bn}"
+            u = base.iloc[0].stat if len(base) else None
+            rows.append((bar, method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
+                         u.mean if u else float("nan"), u.n if u else 0))
+    out = pd.DataFrame(rows, columns=PROBE_COLUMNS)
+    return out.sort_values(["rank", "bar"], kind="stable").reset_index(drop=True)
+
+
+def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The supervised baselines (fine-tune from random init) on a real ``dataset``: ``label``
+    (its network and n), ``mean`` top-1 and ``schedule`` (a shortened one is said in the caption)."""
+    if df.empty:
+        return pd.DataFrame(columns=["label", "mean", "schedule"])
+    rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
+    sup = rec[rec.evidence == "supervised"]
+    rows = sorted({(f"supervised {network_name(r.method)} ({runs_text(r.stat.n, spread=False)})", r.stat.mean,
+                    r.schedule) for r in sup.itertuples()})
+    return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
+
+
+def plot_real_probes(probes: pd.DataFrame, supervised: pd.DataFrame, dataset: str) -> Plot | None:
+    """Grouped bars: per method, the official probe, the standardised probe and KNN 1-NN, each
+    with its n and a black tick at the same network untrained under that probe; the supervised
+    baseline as a dashed line across. None without a trained encoder's record."""
+    if probes.empty:
+        return None
+    plt, _ = _context()
+    bars = list(dict.fromkeys(probes.bar))
+    labels = [p for _, _, p in PROBES if p in set(probes.probe)]
+    colors = dict(zip(labels, _colors(len(labels))))
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.9 * len(bars) + 2), 5.6))
+    for j, label in enumerate(labels):
+        p = probes[probes.probe == label].set_index("bar").reindex(bars)
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(bars))]
+        sd = p.sd.where(p.n > 1).fillna(0).to_numpy(dtype=float)
+        ax.bar(xs, p["mean"].fillna(0), width * 0.92, color=colors[label], label=label)
+        spread = [i for i, v in enumerate(sd) if v > 0]
+        if spread:  # ± sd only over several runs: a cap on one run would draw a spread nobody measured
+            ax.errorbar([xs[i] for i in spread], p["mean"].iloc[spread], yerr=sd[spread], fmt="none", ecolor="black",
+                        capsize=3, lw=1)
+        for x, m, s, n, u in zip(xs, p["mean"], sd, p.n, p.untrained):
+            if pd.isna(m):
+                continue
+            ax.annotate(f"n={int(n)}", (x, m + s), xytext=(0, 2), textcoords="offset points", ha="center",
+                        fontsize=7)
+            if not pd.isna(u):
+                ax.hlines(u, x - width * 0.46, x + width * 0.46, color="black", lw=2.2, zorder=4)
+    references = [plt.Line2D([], [], color="black", lw=2.2)]
+    styles = ("--", "-.", ":")
+    for k, s in enumerate(supervised.itertuples()):
+        references.append(ax.axhline(s.mean, color="#c03030", ls=styles[k % len(styles)], lw=1.2))
+    ax.set_xticks(range(len(bars)), bars)
+    ax.grid(axis="x", visible=False)
+    ax.set(ylim=(0, 100), ylabel="top-1 (%)", xlim=(-0.6, len(bars) - 0.4),
+           title=f"{benchmark_name(dataset)} (real data, reproduced by the suite)")
+    handles, names = ax.get_legend_handles_labels()
+    names += ["untrained, same network"] + [clip(label) for label in supervised.label]
+    bottom = _legend_below(fig, handles + references, names, ncol=len(labels))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    un = sorted({int(n) for n in probes.untrained_n if n})
+    slug = "".join(c if c.isalnum() else "-" for c in dataset)
+    return Plot(f"plot-real-{slug}.png", _png(fig),
+                f"{benchmark_name(dataset)} (real data, reproduced by the suite): top-1 of each method's own "
+                "pretrained encoder under the official linear probe, the standardised probe and KNN 1-NN; n runs above "
+                "each bar (± sd where n ≥ 2). Black tick: the same network untrained under the same probe"
+                + (f" (mean of {'/'.join(map(str, un))} init seeds)" if un else "")
+                + "; red line: " + (supervised_text(supervised) or "no supervised baseline on record") + ".")
+
+
+def supervised_text(supervised: pd.DataFrame) -> str:
+    """The supervised lines in words, with a schedule shorter than the official one said."""
+    return "; ".join(f"{s.label.split(' (')[0].removeprefix('supervised ')} fine-tuned from random init"
+                     + (f" ({s.schedule})" if s.schedule else "") for s in supervised.itertuples())
 
 
 # ---------------------------------------------------------------------------------------- seeds
-def short_label(method: str, variant: str, stream: str, evidence: str, preset: str, epochs: object, bn: str) -> str:
-    """A recipe in few words, for an axis: ``SkeletonCLR · J · quick 3 ep · BN training``."""
-    enc = encoder_label(evidence, preset, epochs).replace(" preset,", "")
-    return f"{method_label(method, variant)} · {STREAM_CODE.get(stream, stream)} · {enc} · BN {bn}"
-
-
 SEED_PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer")
+SEED_COLUMNS = ["protocol", "panel", "method", "recipe", "dataset", "top1", "random_init", "supervised"]
+
+
+def setting_short(setting: str) -> str:
+    """A protocol setting as a panel title holds it: ``std probe``, ``from xsub (linear)``."""
+    return setting.replace("standardised probe", "std probe").replace("synthetic-", "")
 
 
 def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per run of a trained encoder (``protocol``, ``row``, ``top1``) with ``random_init``
+    """One row per run of a trained encoder: ``protocol`` and ``panel`` (its setting and schedule:
+    runs of another setting are another panel), the recipe in two short parts (``method`` with its
+    options, ``recipe``: stream, preset, epochs, BN), ``dataset``, ``top1``; with ``random_init``
     (the same network untrained — run for this method or one sharing its encoder —, same data and
-    setting; NaN where not measured) and ``supervised``
-    (the group's finetune-from-random-init level on that dataset)."""
+    setting; NaN where not measured) and ``supervised`` (the group's finetune-from-random-init
+    level on that dataset)."""
     if df.empty:
-        return pd.DataFrame(columns=["protocol", "row", "top1", "random_init", "supervised"])
+        return pd.DataFrame(columns=SEED_COLUMNS)
     rec = recipes(df, "top1")
     randoms = rec[rec.evidence == "random-init"]
     sup = rec[rec.evidence == "supervised"]
@@ -199,51 +522,58 @@ def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     for r in trained.itertuples():
         base = untrained_baseline(randoms, r)
         s = sup[sup.dataset == r.dataset]
-        label = short_label(r.method, r.variant, r.stream, r.evidence, r.preset, r.epochs, r.bn)
-        label += "".join(f", {x}" for x in (r.setting, r.schedule) if x) + f" · {r.dataset.removeprefix('synthetic-')}"
+        panel = ", ".join(setting_short(x) for x in (r.setting, r.schedule) if x)
+        recipe = recipe_short_label("", "", r.stream, r.preset, r.epochs, r.bn)
         for v in r.stat.values:
-            rows.append({"protocol": r.protocol, "row": label, "top1": v,
+            rows.append({"protocol": r.protocol, "panel": panel, "method": clip(method_name(r.method, r.variant)),
+                         "recipe": recipe, "dataset": r.dataset.removeprefix("synthetic-"), "top1": v,
                          "random_init": base.iloc[0].stat.mean if len(base) else float("nan"),
                          "supervised": s.iloc[0].stat.mean if len(s) else float("nan")})
-    return pd.DataFrame(rows, columns=["protocol", "row", "top1", "random_init", "supervised"])
+    return pd.DataFrame(rows, columns=SEED_COLUMNS)
 
 
 def plot_seeds(seeds: pd.DataFrame, group: str, name: str) -> Plot | None:
-    """Each recipe's runs (dots), their mean ± sd (black), the same encoder untrained (grey bar)
-    and the supervised baseline (dashed), one panel per protocol."""
+    """Each recipe's runs (dots), their mean ± sd (black, n per row), the same encoder untrained
+    (grey bar) and the supervised baseline (dashed), one panel per protocol and setting."""
     if seeds.empty:
         return None
-    plt, sns = _context()
-    protocols = [p for p in SEED_PROTOCOLS if p in set(seeds.protocol)]
-    heights = [0.6 + 0.32 * seeds[seeds.protocol == p].row.nunique() for p in protocols]
-    fig, axes = plt.subplots(len(protocols), 1, figsize=(12, sum(heights) + 0.6 * len(protocols) + 0.5),
+    plt, _ = _context()
+    rank = {p: i for i, p in enumerate(SEED_PROTOCOLS)}
+    panels = sorted(set(zip(seeds.protocol, seeds.panel)), key=lambda k: (rank[k[0]], k[1]))
+    keys = ["method", "recipe", "dataset"]
+    sizes = [len(seeds[(seeds.protocol == pr) & (seeds.panel == pa)][keys].drop_duplicates()) for pr, pa in panels]
+    heights = [0.4 + 0.46 * n for n in sizes]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, sum(heights) + 0.75 * len(panels) + 0.6),
                              squeeze=False, gridspec_kw={"height_ratios": heights})
     legend: dict = {}
-    for ax, protocol in zip(axes[:, 0], protocols):
-        p = seeds[seeds.protocol == protocol]
-        order = list(dict.fromkeys(p.row))
-        p = p.assign(y=p.row.map({r: i for i, r in enumerate(order)}))
-        sns.scatterplot(data=p, x="top1", y="y", s=30, color="#4878d0", alpha=0.8, ax=ax, label="run")
-        stats = p.groupby("row", sort=False).agg(mean=("top1", "mean"), sd=("top1", "std"), init=("random_init", "first"),
-                                                 sup=("supervised", "first")).reindex(order)
-        ys = list(range(len(order)))
-        ax.errorbar(stats["mean"], ys, xerr=stats["sd"].fillna(0).to_numpy(), fmt="D", color="black", ms=4, capsize=3,
-                    label="mean ± sd")
-        init = stats["init"].to_numpy()
-        known = [i for i, v in enumerate(init) if v == v]
-        if known:
-            ax.scatter(init[known], known, marker="|", s=300, color="#999999", zorder=1, label="random init (same encoder)")
+    for ax, (protocol, panel) in zip(axes[:, 0], panels):
+        p = seeds[(seeds.protocol == protocol) & (seeds.panel == panel)]
+        datasets = sorted(set(p.dataset))
+        rows = list(dict.fromkeys(zip(p.method, p.recipe, p.dataset)))
+        p = p.assign(y=[rows.index(k) for k in zip(p.method, p.recipe, p.dataset)])
+        ax.scatter(p.top1, p.y, s=22, color="#4878d0", alpha=0.8, zorder=3, label="run")
+        stats = p.groupby("y").agg(mean=("top1", "mean"), sd=("top1", "std"), n=("top1", "size"),
+                                   init=("random_init", "first"), sup=("supervised", "first")).sort_index()
+        ax.errorbar(stats["mean"], stats.index, xerr=stats["sd"].fillna(0).to_numpy(), fmt="D", color="black", ms=4,
+                    capsize=3, zorder=4, label="mean ± sd (n ≥ 2)")
+        known = stats["init"].dropna()
+        if len(known):
+            ax.scatter(known, known.index, marker="|", s=300, color="#999999", zorder=1,
+                       label="random init (same encoder)")
         for level in sorted(set(stats["sup"].dropna().round(2))):
-            ax.axvline(level, color="#d65f5f", ls="--", lw=1, label="supervised (finetune from random init)")
-        ax.set_yticks(ys, order)
-        ax.set_ylim(len(order) - 0.5, -0.5)
-        ax.set(title=f"{protocol} — {group} (synthetic, not NTU)", xlabel="top-1 (%)", ylabel="", xlim=(0, 100))
+            ax.axvline(level, color="#d65f5f", ls="--", lw=1, label="supervised (from random init)")
+        ax.set_yticks(range(len(rows)), [f"{m}\n{r}" + (f" · {d}" if len(datasets) > 1 else "") + f" (n={int(n)})"
+                                         for (m, r, d), n in zip(rows, stats["n"])])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        where = f"{datasets[0]}, " if len(datasets) == 1 else ""
+        ax.set(title=f"{protocol}{', ' + panel if panel else ''} — {where}{group} (not NTU)", xlabel="top-1 (%)",
+               ylabel="", xlim=(0, 100))
+        ax.grid(axis="y", visible=False)
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
     fig.legend(list(legend.values()), list(legend.keys()), loc="lower center", ncol=len(legend), frameon=False)
-    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1))
     return Plot(name, _png(fig),
-                f"{group}: each recipe's runs (blue), mean ± sd (black), the same encoder untrained (grey bar) and the "
-                "supervised baseline (red dashes). Synthetic data, not NTU.")
+                f"{group}: each recipe's runs (blue; n per row), mean ± sd where n ≥ 2 (black), the same encoder "
+                "untrained (grey bar) and the supervised baseline (red dashes); one panel per protocol and setting. "
+                "Synthetic data, not NTU.")

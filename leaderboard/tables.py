@@ -11,13 +11,17 @@ Embedded synthetic data: per data group (generator version) and protocol, one ro
 the random-init rows of the same encoders and the supervised baseline (finetune from random init)
 as references, and a difficulty table (baselines × benchmarks) when difficulty records exist.
 
+The ranked tables a reader bookmarks are made from these by :mod:`leaderboard.ranking`.
+
 Everything here is pure: frames in, :class:`Table` values out; rendering lives in
 :mod:`leaderboard.render`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -34,7 +38,7 @@ from leaderboard.frame import (
     recipes,
     untrained_baseline,
 )
-from leaderboard.reported import BENCHMARKS, dataset_of, parse_sources
+from leaderboard.reported import dataset_of, parse_sources
 
 #: Protocol tables in the order they appear ("difficulty" has tables of its own).
 PROTOCOLS = ("linear", "knn", "semi", "finetune", "transfer", "ensemble", "robustness")
@@ -65,7 +69,6 @@ REAL_METRIC = ("Reported: as the source prints it, for the official code the bes
 REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub", "nwucla-xview")
 DATASET_TITLE = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
                  "synthetic": "synthetic", "nwucla": "NW-UCLA", "kinetics": "Kinetics", "utdmhad": "UTD-MHAD"}
-_BENCHMARK_OF = {v: k for k, v in BENCHMARKS.items()}
 
 
 def column_title(dataset: str) -> str:
@@ -93,16 +96,24 @@ class Cell:
     above: str = ""
     title: str = ""
     expected: bool = False  # a claim the suite can reproduce (shows "–" while no record exists)
+    sources: tuple[tuple[str, str], ...] = ()  # (kind, reference) of each source of the reported number
+    source_note: str = ""  # the footnote number that lists those sources under a ranked table
 
 
 @dataclass
 class Row:
     """A table row: its label cells, its value cells by column, and its kind (``claim``,
-    ``variant`` (↳, under a claim), ``suite`` (no claim), ``recipe``, ``reference``)."""
+    ``variant`` (↳, under a claim), ``suite`` (no claim), ``recipe``, ``reference``). ``meta``
+    holds what the ranked tables need beyond the labels (:mod:`leaderboard.ranking`): ``name``
+    (the row as a ranked table names it), ``method`` (its key in ``methods.csv``: reported.csv's
+    method or the registry name), ``stream``, ``setting``, ``extra`` (the ranked table's other
+    label cells) and, for a recipe, ``recipe`` (evidence, preset, epochs), ``n``, ``bn``,
+    ``schedule``, ``mismatch`` and ``evidence``."""
 
     labels: list[str]
     cells: dict[str, Cell] = field(default_factory=dict)
     kind: str = "claim"
+    meta: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +126,8 @@ class Table:
     column_titles: list[str]
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)  # a ranked table's label columns after the stream
+    ranked: bool = True  # False: a table of reference figures (difficulty), shown as it is
 
 
 # ----------------------------------------------------------------------------------- pure helpers
@@ -152,7 +165,7 @@ def cell_text(cell: Cell) -> str:
     reported number; ``–`` for an empty cell."""
     parts = []
     if cell.reported is not None:
-        parts.append(cell.reported_text + cell.flags)
+        parts.append(cell.reported_text + cell.flags + (f" [{cell.source_note}]" if cell.source_note else ""))
     if cell.agg is not None:
         text = agg_text(cell.agg)
         if cell.second is not None:
@@ -224,8 +237,21 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
             extra = extra if isinstance(extra, Aggregate) else None
             row.cells[r.dataset] = Cell(agg=r.stat, gain=gain, above=above, second=extra, second_name=second,
                                         title="records: " + ", ".join(r.stat.records))
+        detail = ", ".join(x for x in (k["schedule"], k["mismatch"], f"data {k['data_label']}" if k["data_label"] else "")
+                           if x)
+        row.meta = {**recipe_meta(k, max(r.stat.n for r in g.itertuples())), "name": row.labels[0],
+                    "extra": [row.labels[2] + (f", {detail}" if detail else ""), k["bn"]]}
         rows.append(row)
     return rows, columns
+
+
+def recipe_meta(key: dict, n: int) -> dict:
+    """What :mod:`leaderboard.ranking` reads of a recipe row (see :class:`Row`): which recipe it
+    is, so a ranked table keeps the current recipe's rows and moves the others under *other runs*."""
+    epochs = None if key["epochs"] is None or pd.isna(key["epochs"]) else int(key["epochs"])
+    return {"method": key["method"], "stream": key["stream"], "setting": key["setting"],
+            "recipe": (key["evidence"], key["preset"], epochs), "n": n, "bn": key["bn"], "schedule": key["schedule"],
+            "mismatch": key["mismatch"], "evidence": key["evidence"]}
 
 
 def synthetic_tables(df: pd.DataFrame) -> list[tuple[str, list[Table]]]:
@@ -241,7 +267,7 @@ def synthetic_tables(df: pd.DataFrame) -> list[tuple[str, list[Table]]]:
     return out
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
@@ -264,10 +290,10 @@ def protocol_tables(g: pd.DataFrame, group: str) -> list[Table]:
         if protocol in WITH_SUPERVISED:
             prec = pd.concat([prec, supervised[supervised.dataset.isin(prec.dataset)]])
         rows, columns = recipe_rows(prec, randoms, second={"robustness": "kept"}.get(protocol, ""))
-        tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", _slug(f"{group}-{protocol}"),
+        tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", slug(f"{group}-{protocol}"),
                             f"{PROTOCOL_NOTES.get(protocol, '')} {'' if protocol in UNTRAINED else SYNTHETIC_METRIC}".strip(),
                             SYN_LABELS, columns, [column_title(c) for c in columns],
-                            rows))
+                            rows, extra_columns=["encoder", "BN"]))
     return tables
 
 
@@ -344,8 +370,8 @@ def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
     intro = ("How much room each benchmark leaves for representation learning (`python -m protocols.difficulty`): "
              "what classifiers reach without it, the untrained encoder, and the supervised one. A method's "
              "number means something between these rows. Mean ± sd over seeds (n).")
-    return [Table(f"Difficulty — {group}", _slug(f"{group}-difficulty"), intro, ["baseline"], titles, titles, rows,
-                  notes)]
+    return [Table(f"Difficulty — {group}", slug(f"{group}-difficulty"), intro, ["baseline"], titles, titles, rows,
+                  notes, ranked=False)]
 
 
 # ------------------------------------------------------------------------------------ real data
@@ -358,8 +384,9 @@ def _stream_code(stream: str) -> str:
 
 def real_recipes(df: pd.DataFrame) -> pd.DataFrame:
     """Recipes of the real-data records, with the claim-side fields: the protocol and setting a
-    paper table files them under (an ensemble under the protocol it fused), the stream code, and
-    both candidate metrics (``top1``, ``best_top1``) aggregated."""
+    paper table files them under (an ensemble under the protocol it fused), the stream code, the
+    network (:func:`leaderboard.frame.network`), and both candidate metrics (``top1``,
+    ``best_top1``) aggregated."""
     real = df[df.data_group == "real"] if not df.empty else df
     if real.empty:
         return pd.DataFrame()
@@ -367,7 +394,7 @@ def real_recipes(df: pd.DataFrame) -> pd.DataFrame:
         cprotocol=[fp if p == "ensemble" else p for p, fp in zip(real.protocol, real.fused_protocol)],
         csetting=[fs if p == "ensemble" else s for p, s, fs in zip(real.protocol, real.setting, real.fused_setting)],
         cstream=real.stream.map(_stream_code))
-    key = ["cprotocol", "csetting", "cstream", "logits"]
+    key = ["cprotocol", "csetting", "cstream", "logits", "network"]
     top1, best = recipes(real, "top1"), recipes(real, "best_top1")
     extra = real.groupby(list(RECIPE_KEY), dropna=False, sort=True)[key].first().reset_index()
     out = top1.merge(extra, on=list(RECIPE_KEY), how="left")
@@ -468,6 +495,152 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
     return ", ".join(parts) or "another run"
 
 
+#: A real-data table's parts while it is built, by (protocol, setting): ``lines``, a row per claim
+#: line (method, variant, stream, backbone, frames); ``extra``, the ↳ rows under a line (by (line
+#: key, label)) and the rows of recipes no claim fits (by their recipe key, starting ``~suite``);
+#: ``notes``, what the table says under it.
+Sections = dict[tuple[str, str], dict]
+
+
+def _section(sections: Sections, protocol: str, setting: str) -> dict:
+    return sections.setdefault((protocol, setting), {"lines": {}, "extra": {}, "notes": []})
+
+
+def _claim_rows(claims: pd.DataFrame, sections: Sections) -> None:
+    """A row per claim line, a cell per benchmark holding the reported number; a note where the
+    claim's sources disagree."""
+    for _, claim in claims.iterrows():
+        sec = _section(sections, claim.protocol, claim.setting)
+        line = sec["lines"].setdefault(claim.line_key, Row(
+            [claim.method, claim.variant, claim.stream or "–", claim.backbone or "–", claim.frames or "–"],
+            meta={"name": claim.variant, "method": claim.method, "stream": claim.stream,
+                  "extra": [claim.backbone or "–", claim.frames or "–"]}))
+        dataset = dataset_of(claim.benchmark, claim.split)
+        line.cells[dataset] = Cell(reported=float(claim.value), reported_text=claim.value_text if "value_text" in claim
+                                   else f"{claim.value:g}", flags=claim_flags(claim), tolerance=claim.tolerance,
+                                   title=_claim_title(claim), expected=bool(claim.suite_method), verdict="",
+                                   sources=tuple((s.kind, s.ref) for s in parse_sources(claim.sources)))
+        if claim.conflict == "yes":
+            vals = ", ".join(f"{s.value:g} ({s.ref})" for s in parse_sources(claim.sources))
+            sec["notes"].append(f"‡ {claim.variant}, {column_title(dataset)}: the sources disagree: {vals}.")
+
+
+def _claim_for(recipe: pd.Series, claims: pd.DataFrame) -> pd.Series | None:
+    """The claim a recipe is placed under: one it reproduces the official way, else one of its
+    evidence, else any whose measurement it made (None: no claim fits)."""
+    matching = [c for _, c in claims.iterrows() if claim_matches(c, recipe)]
+    off = [c for c in matching if official(recipe, c)]
+    target = off[0] if off else next((c for c in matching if c.reproduce == recipe.evidence), None)
+    return target if target is not None else (matching[0] if matching else None)
+
+
+def _place(recipe: pd.Series, claim: pd.Series, sec: dict) -> None:
+    """The official recipe of ``claim`` fills its cell (Δ, verdict against the tolerance); any other
+    is a ↳ row under it (a second official one: named by its data), its Δ shown, never tested."""
+    off = official(recipe, claim)
+    line = sec["lines"][claim.line_key]
+    agg, note = metric_agg(recipe, claim), ""
+    if agg is None:  # the record lacks the claim's metric: its top-1 beside it, never tested
+        agg, off, note = recipe.stat, False, f", top1 (no {claim.record_metric} recorded)"
+    delta, verdict = check(float(claim.value), agg.mean, claim.tolerance if claim.reproduce else None)
+    cell = line.cells[recipe.dataset]
+    records = "records: " + ", ".join(agg.records)
+    if off and cell.agg is None:
+        line.cells[recipe.dataset] = replace(cell, agg=agg, delta=delta, verdict=verdict,
+                                             title=f"{cell.title} {records}", expected=True)
+        return
+    label = f"data {data_id(recipe.fingerprint)}" if off else _difference(recipe, claim) + note
+    sub = sec["extra"].setdefault((claim.line_key, label), Row(
+        [f"↳ {claim.method}", f"{claim.variant}: {label}", claim.stream or "–", claim.backbone or "–",
+         str(recipe.frames)], kind="variant"))
+    sub.cells[recipe.dataset] = Cell(agg=agg, delta=delta, verdict=verdict if off else "unchecked", title=records)
+
+
+def _place_on_claims(rec: pd.DataFrame, claims: pd.DataFrame, sections: Sections) -> set:
+    """Every trained recipe that measured what a claim states, placed under it (:func:`_place`);
+    the recipes placed."""
+    placed = set()
+    for ri, r in rec.iterrows():
+        if r.evidence in ("random-init", "supervised"):
+            continue
+        target = _claim_for(r, claims)
+        if target is not None:
+            placed.add(ri)
+            _place(r, target, _section(sections, target.protocol, target.setting))
+    return placed
+
+
+def seeds_text(seeds: Iterable[int]) -> str:
+    """``init seeds 0–2``, ``init seeds 0, 2``, ``init seed 0``; "" for none."""
+    s = sorted(set(seeds))
+    if not s:
+        return ""
+    if len(s) == 1:
+        return f"init seed {s[0]}"
+    run = len(s) > 2 and s == list(range(s[0], s[-1] + 1))
+    return f"init seeds {s[0]}–{s[-1]}" if run else "init seeds " + ", ".join(map(str, s))
+
+
+def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
+    """A reference row named by its network, since no method is involved: ``untrained ST-GCN (init
+    seeds 0–2, precise BN)``, ``supervised ST-GCN (from random init, 60 of 110 epochs, batch 16)``;
+    any option, shortened schedule or mismatch of the run in the brackets."""
+    net = re.sub(r"\(h\d+\)", "", recipe.network if isinstance(recipe.network, str) else "–")
+    options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else ""]
+    if recipe.evidence == "supervised":
+        parts = ["from random init", *options]
+    else:
+        parts = [seeds_text(seeds), *options, f"{recipe.bn} BN"]
+    detail = ", ".join(p for p in parts if p)
+    kind = "supervised" if recipe.evidence == "supervised" else "untrained"
+    return f"{kind} {net}" + (f" ({detail})" if detail else "")
+
+
+def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
+    """The recipes no claim fits (the suite's own runs, e.g. on NW-UCLA): a row per recipe (its
+    cells by benchmark), labelled with its network; random-init and supervised recipes are
+    reference rows named by that network (:func:`reference_name`)."""
+    for ri, r in rec.iterrows():
+        if ri in placed:
+            continue
+        sec = _section(sections, r.cprotocol, r.csetting)
+        kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
+        key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
+               r.frames)
+        net = r.network if isinstance(r.network, str) else "–"
+        name, difference = METHOD_NAME.get(r.method, r.method), _difference(r, None)
+        row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, net, str(r.frames)], kind=kind, meta={
+            **recipe_meta(r, 0), "stream": r.cstream, "setting": "", "name": f"{name} ({difference})",
+            "extra": [net, str(r.frames)], "seeds": ()}))
+        row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
+        row.meta["n"] = max(row.meta["n"], r.stat.n)
+        row.meta["seeds"] = tuple(sorted(set(row.meta["seeds"]) | set(r.seed_list)))
+        if kind == "reference":
+            row.labels[:2] = [reference_name(r, row.meta["seeds"]), "–"]
+            row.meta["name"] = row.labels[0]
+
+
+def _section_table(protocol: str, setting: str, sec: dict, supervised: list[Row]) -> Table:
+    """One section as a table: each claim line with its ↳ rows, then the suite's own rows, then the
+    reference rows (and, under semi-supervised, the supervised network on the benchmarks it measures)."""
+    rows: list[Row] = []
+    for key, line in sec["lines"].items():
+        rows.append(line)
+        rows += [row for k, row in sec["extra"].items() if len(k) == 2 and k[0] == key]  # ~suite keys are longer
+    rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
+    references = [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
+    rows += sorted(references, key=lambda row: method_rank(row.meta["method"]))  # ST-GCN's first, as the methods
+    if protocol in WITH_SUPERVISED:  # on the benchmarks the table measures, as the synthetic tables do
+        measured = {c for row in rows for c in row.cells}
+        rows += [row for row in supervised if row not in rows and measured & set(row.cells)]
+    present = {c for row in rows for c in row.cells}
+    columns = [c for c in REAL_COLUMNS if c in present] + sorted(present - set(REAL_COLUMNS))
+    title = PROTOCOL_TITLE.get(protocol, protocol) + (f", {setting} labels" if protocol == "semi" else
+                                                       (f", {setting}" if setting else ""))
+    return Table(title, slug(f"real-{protocol}-{setting}"), PROTOCOL_NOTES.get(protocol, ""), REAL_LABELS,
+                 columns, [column_title(c) for c in columns], rows, sec["notes"], extra_columns=["backbone", "frames"])
+
+
 def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
     """One paper table per (protocol, setting) of the claims, with every real-data recipe placed:
     the official one in its claim's cell, the others as ↳ rows under the claim (or rows of their
@@ -476,94 +649,23 @@ def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:
     rec = rec if not rec.empty else pd.DataFrame(columns=["evidence"])
     claims = reported.copy()
     claims["line_key"] = list(zip(claims.method, claims.variant, claims.stream, claims.backbone, claims.frames))
-    sections: dict[tuple[str, str], dict] = {}
-
-    def section(protocol: str, setting: str) -> dict:
-        return sections.setdefault((protocol, setting), {"lines": {}, "extra": {}, "notes": []})
-
-    for _, claim in claims.iterrows():
-        sec = section(claim.protocol, claim.setting)
-        line = sec["lines"].setdefault(claim.line_key, Row([claim.method, claim.variant, claim.stream or "–",
-                                                            claim.backbone or "–", claim.frames or "–"]))
-        dataset = dataset_of(claim.benchmark, claim.split)
-        line.cells[dataset] = Cell(reported=float(claim.value), reported_text=claim.value_text if "value_text" in claim
-                                   else f"{claim.value:g}", flags=claim_flags(claim), tolerance=claim.tolerance,
-                                   title=_claim_title(claim), expected=bool(claim.suite_method), verdict="")
-        if claim.conflict == "yes":
-            vals = ", ".join(f"{s.value:g} ({s.ref})" for s in parse_sources(claim.sources))
-            sec["notes"].append(f"‡ {claim.variant}, {column_title(dataset)}: the sources disagree: {vals}.")
-
-    placed: set[int] = set()
+    sections: Sections = {}
+    _claim_rows(claims, sections)
     if len(rec):  # where two recipes want one cell (two preparations of a benchmark), the most-run, newest wins it
         rec = rec.assign(_n=[-s.n for s in rec.stat]).sort_values(["_n", "created"], ascending=[True, False],
                                                                    kind="stable").drop(columns="_n")
-    for ri, r in rec.iterrows():
-        if r.evidence in ("random-init", "supervised"):
-            continue
-        matching = [c for _, c in claims.iterrows() if claim_matches(c, r)]
-        off = [c for c in matching if official(r, c)]
-        target = off[0] if off else next((c for c in matching if c.reproduce == r.evidence), None)
-        target = target if target is not None else (matching[0] if matching else None)
-        if target is None:
-            continue
-        placed.add(ri)
-        sec = section(target.protocol, target.setting)
-        line = sec["lines"][target.line_key]
-        agg = metric_agg(r, target)
-        note = ""
-        if agg is None:  # the record lacks the claim's metric: its top-1 beside it, never tested
-            agg, off, note = r.stat, [], f", top1 (no {target.record_metric} recorded)"
-        delta, verdict = check(float(target.value), agg.mean, target.tolerance if target.reproduce else None)
-        cell = line.cells[r.dataset]
-        records = "records: " + ", ".join(agg.records)
-        if off and cell.agg is None:
-            line.cells[r.dataset] = Cell(cell.reported, cell.reported_text, cell.flags, agg, delta, verdict,
-                                         cell.tolerance, title=f"{cell.title} {records}", expected=True)
-            continue
-        label = f"data {data_id(r.fingerprint)}" if off else _difference(r, target) + note
-        sub = sec["extra"].setdefault((target.line_key, label), Row(
-            [f"↳ {target.method}", f"{target.variant}: {label}", target.stream or "–", target.backbone or "–",
-             str(r.frames)], kind="variant"))
-        sub.cells[r.dataset] = Cell(agg=agg, delta=delta, verdict=verdict if off else "unchecked", title=records)
-
-    for ri, r in rec.iterrows():
-        if ri in placed:
-            continue
-        sec = section(r.cprotocol, r.csetting)
-        kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
-        key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
-               r.frames)
-        row = sec["extra"].setdefault(key, Row([METHOD_NAME.get(r.method, r.method), _difference(r, None), r.cstream,
-                                                "", str(r.frames)], kind=kind))
-        row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
-
+    _own_rows(rec, _place_on_claims(rec, claims, sections), sections)
     supervised = [row for sec in sections.values() for k, row in sec["extra"].items()
                   if row.kind == "reference" and k[4] == "supervised"]  # k[4]: the recipe's evidence
-    tables = []
-    for (protocol, setting) in sorted(sections, key=lambda k: (_protocol_rank(k[0]), _setting_rank(k[1]))):
-        sec = sections[(protocol, setting)]
-        rows: list[Row] = []
-        for key, line in sec["lines"].items():
-            rows.append(line)
-            rows += [row for k, row in sec["extra"].items() if len(k) == 2 and k[0] == key]  # ~suite keys are longer
-        rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
-        rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
-        if protocol in WITH_SUPERVISED:
-            rows += [row for row in supervised if row not in rows]
-        present = {c for row in rows for c in row.cells}
-        columns = [c for c in REAL_COLUMNS if c in present] + sorted(present - set(REAL_COLUMNS))
-        title = PROTOCOL_TITLE.get(protocol, protocol) + (f", {setting} labels" if protocol == "semi" else
-                                                           (f", {setting}" if setting else ""))
-        tables.append(Table(title, _slug(f"real-{protocol}-{setting}"), PROTOCOL_NOTES.get(protocol, ""), REAL_LABELS,
-                            columns, [column_title(c) for c in columns], rows, sec["notes"]))
-    return tables
+    return [_section_table(protocol, setting, sections[(protocol, setting)], supervised)
+            for protocol, setting in sorted(sections, key=lambda k: (_protocol_rank(k[0]), setting_rank(k[1])))]
 
 
 def _protocol_rank(protocol: str) -> int:
     return PROTOCOLS.index(protocol) if protocol in PROTOCOLS else len(PROTOCOLS)
 
 
-def _setting_rank(setting: str) -> tuple[float, str]:
+def setting_rank(setting: str) -> tuple[float, str]:
     try:
         return (float(setting.rstrip("%")), setting)
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -26,7 +27,7 @@ from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
-from methods.pretrain import default_preset, pretrain, resolve_preset
+from methods.pretrain import RUN_FILE, default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from results import records_dir, reference_line, reference_records, summary_line, write_record
 from results.cli import seed_int, seed_list
@@ -115,6 +116,8 @@ class Encoder:
     mismatch: dict | None = None
     #: the skeleton layout the encoder is built for (datasets.layouts), which the data must have
     skeleton: str = "ntu25"
+    #: the pretraining run's held-out KNN monitor curve (:func:`monitor_curve`), when its run folder kept one
+    pretraining_curve: dict | None = None
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -209,7 +212,45 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
-                   mismatch or None, loaded.skeleton)
+                   mismatch or None, loaded.skeleton, run_curve(Path(path), meta))
+
+
+#: What a record's ``pretraining_curve`` measured (:func:`methods.pretrain.knn_monitor`).
+MONITOR_METRIC = "KNN monitor 1-NN top-1 (%) on held-out training performers"
+
+
+def monitor_curve(history: list, last_epoch: int | None = None) -> dict | None:
+    """The online KNN monitor's points in a pretraining ``history`` (``run.json``), up to
+    ``last_epoch`` (a snapshot's: later points measured weights this encoder never had), as the
+    record keeps them: ``{"metric", "every", "epochs", "top1"}``. ``every`` is the monitor's period
+    in epochs when the points are every N-th epoch from N, else None (a run resumed with another
+    period). None without a point: a plot may draw only what was measured."""
+    points = [(h["epoch"], float(h["knn_top1"])) for h in history if isinstance(h, dict)
+              and isinstance(h.get("epoch"), int) and isinstance(h.get("knn_top1"), (int, float))
+              and math.isfinite(h["knn_top1"]) and (last_epoch is None or h["epoch"] <= last_epoch)]
+    if not points:
+        return None
+    epochs = [e for e, _ in points]
+    every = epochs[0] if epochs[0] > 0 and epochs == [epochs[0] * (i + 1) for i in range(len(epochs))] else None
+    return {"metric": MONITOR_METRIC, "every": every, "epochs": epochs, "top1": [round(t, 4) for _, t in points]}
+
+
+def run_curve(checkpoint: Path, meta: dict) -> dict | None:
+    """The monitor curve of the run that wrote ``checkpoint``: its run folder's ``run.json``, or a
+    zoo entry's recipe (its ``loss_history`` is that run's history), when it names the same method,
+    seed and data as the checkpoint (another run's file in the same folder says nothing about it)."""
+    for path, key in ((checkpoint.parent / RUN_FILE, "history"), (checkpoint.with_suffix(".json"), "loss_history")):
+        try:
+            run = json.loads(path.read_text()) if path.is_file() else None
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(run, dict) or not isinstance(run.get(key), list):
+            continue
+        if any(meta.get(k) is not None and run.get(k) is not None and run[k] != meta[k]
+               for k in ("method", "seed", "data_fingerprint")):
+            continue
+        return monitor_curve(run[key], meta.get("epoch"))
+    return None
 
 
 def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device, force: bool = False) -> None:
@@ -287,6 +328,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
         "bn_statistics": encoder.bn_statistics,
         "variant": encoder.variant or {},
         **({"mismatch": encoder.mismatch} if encoder.mismatch else {}),
+        **({"pretraining_curve": encoder.pretraining_curve} if encoder.pretraining_curve else {}),
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }

@@ -310,6 +310,34 @@ def _config_problems(config: dict) -> list[str]:
     return problems
 
 
+def curve_problems(curve: object) -> list[str]:
+    """What the curve plot cannot use in a record's ``pretraining_curve`` (the pretraining run's
+    held-out KNN monitor, :func:`protocols.common.monitor_curve`): an object with a ``metric``
+    text, ``every`` a whole number >= 1 or null, ``epochs`` strictly rising whole numbers >= 0 and
+    ``top1`` as many accuracies in [0, 100]. A plot draws these points as measured, so a NaN or a
+    list one short would draw a curve nobody measured."""
+    if not isinstance(curve, dict):
+        return [f"pretraining_curve is a JSON {_json_kind(curve)}, not an object"]
+    problems = []
+    if not (isinstance(curve.get("metric"), str) and curve["metric"]):
+        problems.append("pretraining_curve.metric is not a non-empty string")
+    every = curve.get("every")
+    if every is not None and not (_integer(every) and every >= 1):
+        problems.append(f"pretraining_curve.every {_shown(every)} is not a whole number >= 1 (or null)")
+    epochs, top1 = curve.get("epochs"), curve.get("top1")
+    if not (isinstance(epochs, list) and epochs and all(_integer(e) and e >= 0 for e in epochs)):
+        problems.append("pretraining_curve.epochs is not a non-empty list of whole numbers >= 0")
+    elif any(b <= a for a, b in zip(epochs, epochs[1:])):
+        problems.append("pretraining_curve.epochs do not rise strictly")
+    if not isinstance(top1, list):
+        problems.append(f"pretraining_curve.top1 is a JSON {_json_kind(top1)}, not a list")
+    else:
+        problems += [p for i, v in enumerate(top1) if (p := accuracy_problem(f"pretraining_curve.top1[{i}]", v))]
+        if isinstance(epochs, list) and len(top1) != len(epochs):
+            problems.append(f"pretraining_curve has {len(epochs)} epochs but {len(top1)} top1 values")
+    return problems
+
+
 def record_problems(record: object) -> list[str]:
     """Everything the leaderboard cannot use in one record, in words (empty: a usable record).
 
@@ -318,8 +346,8 @@ def record_problems(record: object) -> list[str]:
     object; every field of :data:`REQUIRED`; the text fields (:data:`TEXT_FIELDS`) non-empty
     strings; frames a whole number ≥ 1 and the seeds and epochs whole numbers ≥ 0 (or null); the
     wall time a finite number ≥ 0; ``synthetic`` a boolean (a string "false" would be true);
-    objects where the leaderboard looks inside (:data:`OBJECT_FIELDS`); and the metrics
-    (:func:`metric_problems`). Pure: a record in, sentences out."""
+    objects where the leaderboard looks inside (:data:`OBJECT_FIELDS`); the pretraining curve
+    (:func:`curve_problems`); and the metrics (:func:`metric_problems`). Pure: a record in, sentences out."""
     if not isinstance(record, dict):
         return [f"the record is a JSON {_json_kind(record)}, not an object"]
     problems = []
@@ -361,6 +389,8 @@ def record_problems(record: object) -> list[str]:
         problems.append(f"checkpoint.source {_shown(checkpoint['source'])} is not a string")
     if isinstance(record.get("protocol_config"), dict):
         problems += _config_problems(record["protocol_config"])
+    if "pretraining_curve" in record:
+        problems += curve_problems(record["pretraining_curve"])
     metrics = record.get("metrics")
     if "metrics" in record and not isinstance(metrics, dict):
         problems.append(f"metrics is a JSON {_json_kind(metrics)}, not an object")

@@ -13,8 +13,9 @@ import pytest
 from leaderboard.build import build, main, write_if_changed
 from leaderboard.frame import records_frame
 from leaderboard.plots import curves_frame
-from leaderboard.screenshot import find_browser, screenshot
+from leaderboard.screenshot import screenshot
 from results import RECORDS_DIR, read_records, write_record
+from tests.test_page_chromium import require_chromium
 
 OUTPUTS = ("README.md", "index.html", "records.csv")
 
@@ -67,18 +68,28 @@ def test_same_records_give_byte_identical_files_and_a_rebuild_changes_nothing(ch
 
 def test_the_page_is_self_contained(checkout_copy):
     page = (checkout_copy / "a" / "lb" / "index.html").read_text()
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched at view time
+    assert not re.search(r"""src\s*=\s*["']?(https?:)?//""", page)  # nothing fetched at view time
     assert "<link" not in page and "<script src" not in page and "@import" not in page
     images = re.findall(r'<img [^>]*src="([^"]+)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
-    assert "table.sortable th" in page and page.count('class="sortable"') >= 5
+    assert "table.sortable thead th" in page and page.count('class="sortable') >= 5
+    # every link works from the published page: into the page itself, or to the web (papers, code,
+    # sources); none is a path into the checkout, which breaks when index.html is opened alone
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all(h.startswith(("#", "https://")) for h in hrefs), [h for h in hrefs if h[:1] not in "#h"][:5]
+    readme = (checkout_copy / "a" / "lb" / "README.md").read_text()
     # every run (a rerun of the same run supersedes the older record, e.g. after the README's main
-    # command in this checkout): a row with an anchor, a link to its JSON file and the exact command
+    # command in this checkout): a row with an anchor and the exact command on the page, and in
+    # the README a link to its JSON file in the repository
     for name in sorted(records_frame(read_records(checkout_copy / "a" / "records"))["record"])[-3:]:
         rec = json.loads((checkout_copy / "a" / "records" / name).read_text())
-        assert f'href="../records/{name}"' in page
+        assert f'href="../records/{name}"' not in page and f"(../records/{name})" in readme
         assert f"<code>{html.escape(rec['command'], quote=False)}</code>" in page.replace("&#x27;", "'")
     assert 'id="rec-' in page and 'href="#rec-' in page
+    # the two long tables are collapsed; the records table shows top-1 among its first columns
+    assert re.search(r'<details><summary>All \d+ claims</summary>', page)
+    records_head = re.search(r'<details><summary>All \d+ runs</summary>.*?<thead><tr>(.*?)</tr>', page).group(1)
+    assert re.findall(r"<th[^>]*>([^<]+)</th>", records_head).index("top1") < 5
 
 
 def test_write_if_changed_leaves_an_equal_file_alone(tmp_path):
@@ -155,13 +166,15 @@ def test_robustness_records_make_a_table_and_curves(tmp_path):
 
 def test_curves_read_the_zoo_and_the_online_knn():
     zoo = [{"_name": "skeletonclr-synthetic-xsub-joint", "method": "skeletonclr", "preset": {"name": "quick"},
-            "epochs": 2, "curve": [{"epoch": 0, "top1": 60.0}, {"epoch": 2, "top1": 70.0}],
+            "dataset": "synthetic-xsub", "generator_version": 3, "epochs": 2,
+            "curve": [{"epoch": 0, "top1": 60.0}, {"epoch": 2, "top1": 70.0}],
             "loss_history": [{"epoch": 1, "loss": 4.0, "knn_top1": 40.0}, {"epoch": 2, "loss": 3.0}]}]
-    records = [{"_name": "r.json", "method": "aimclr", "stream": "joint", "preset": "quick", "epochs": 1,
-                "history": [{"epoch": 1, "knn_top1": 33.0}]}]
+    records = [{"_path": "r.json", "method": "aimclr", "dataset": "synthetic-xsub", "synthetic": True,
+                "data": {"generator_version": 3}, "stream": "joint", "preset": "quick", "epochs": 1,
+                "pretraining_curve": {"metric": "knn", "every": 1, "epochs": [1], "top1": [33.0]}}]
     df = curves_frame(zoo, records)
-    assert sorted(zip(df.curve, df.epoch, df.top1)) == [("linear probe", 0, 60.0), ("linear probe", 2, 70.0),
-                                                        ("online KNN 1-NN", 1, 33.0), ("online KNN 1-NN", 1, 40.0)]
+    assert sorted(zip(df.curve, df.epoch, df.top1)) == [("KNN monitor", 1, 33.0), ("KNN monitor", 1, 40.0),
+                                                        ("linear probe", 0, 60.0), ("linear probe", 2, 70.0)]
 
 
 def test_cli_from_the_checkout(tmp_path, capsys):
@@ -174,9 +187,8 @@ def test_cli_from_the_checkout(tmp_path, capsys):
 
 
 def test_the_page_renders_in_headless_chromium(checkout_copy, tmp_path):
-    if find_browser() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the screenshot check needs it")
-    png = screenshot(checkout_copy / "a" / "lb" / "index.html", tmp_path / "shot.png", 1400, 1200)
+    browser = require_chromium("the screenshot check")
+    png = screenshot(checkout_copy / "a" / "lb" / "index.html", tmp_path / "shot.png", 1400, 1200, browser)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page with tables, not a blank one
 
@@ -188,5 +200,5 @@ def test_a_method_is_compared_with_the_untrained_network_it_shares(tmp_path):
     write_record(record(checkpoint={"source": "random", "path": None, "sha256": "r"}, preset=None, epochs=None,
                         pretrain_seed=None, metrics={"top1": 20.0, "top5": 50.0}), recs)
     section = build(recs, tmp_path / "lb").read_text().split("#### Linear evaluation — synthetic v3")[1]
-    aim = [line for line in section.split("</details>")[0].splitlines() if line.startswith("| AimCLR")]
-    assert len(aim) == 1 and aim[0].endswith("| 30.00 (n=1), Δinit +10.00 |"), aim
+    aim = [line for line in section.split("</details>")[0].splitlines() if line.startswith("| 1 | AimCLR |")]
+    assert len(aim) == 1 and "| joint | 30.00 (n=1), Δinit +10.00 |" in aim[0], aim

@@ -15,6 +15,7 @@ import shutil
 import pytest
 
 from leaderboard.build import build, main
+from leaderboard.ranking import METHODS_CSV
 from leaderboard.reported import REPORTED
 from results import RECORDS_DIR, record_problems, write_record
 from tests.test_leaderboard_output import record
@@ -157,4 +158,16 @@ def test_a_truncated_reported_csv_is_an_error_naming_the_file_and_nothing_is_wri
     with pytest.raises(ValueError, match=str(broken)) as err:
         build(work / "records", work / "lb", reported_path=broken)
     assert "line" in str(err.value)
+    assert snapshot(work / "lb") == before
+
+
+# ------------------------------------------------------------------------------- methods.csv
+def test_a_methods_csv_that_misses_a_method_is_an_error_naming_it_and_nothing_is_written(work):
+    broken = work / "methods.csv"
+    lines = METHODS_CSV.read_text().splitlines()
+    broken.write_text("\n".join(line for line in lines if not line.startswith("ISC,")) + "\n")
+    before = snapshot(work / "lb")
+    with pytest.raises(ValueError, match=str(broken)) as err:
+        build(work / "records", work / "lb", methods_path=broken)
+    assert "reported.csv's method 'ISC' has no row" in str(err.value)
     assert snapshot(work / "lb") == before

@@ -97,3 +97,49 @@ def test_an_nwucla_claim_names_the_suites_cross_view_benchmark():
 
     assert check_claim({**GOOD, "benchmark": "NW-UCLA", "split": "xview"}) == []
     assert dataset_of("NW-UCLA", "xview") == "nwucla-xview"
+
+
+# ------------------------------------------------------------------------------- methods.csv
+def test_every_method_has_its_paper_row_and_every_link_is_https(reported):
+    from leaderboard.ranking import read_methods
+    from methods import available
+
+    papers = read_methods(reported=reported)  # raises on any problem of the shipped file
+    assert set(reported.method) | set(available()) <= set(papers)
+    for paper in set(papers.values()):
+        assert all(u.startswith("https://") for u in (paper.paper_url, paper.code_url) if u), paper
+    # SkeletonCLR and CrosSCLR are one paper; SkeleMixCLR and SkeleMixCLR+ (two registry names) too
+    assert papers["SkeletonCLR"].title == papers["CrosSCLR"].title and papers["crossclr"].venue == "CVPR"
+    assert papers["skelemixclr"] is papers["skelemixclr-v1"] is papers["SkeleMixCLR"]
+    assert papers["aimclr"].code_url == "https://github.com/Levigty/AimCLR"
+    # where each row's facts were read, in words a reader can follow (a README, an arXiv page), not ours
+    import csv
+
+    from leaderboard.ranking import METHODS_CSV
+
+    with open(METHODS_CSV, newline="", encoding="utf-8") as f:
+        sources = [row["facts_from"] for row in csv.DictReader(f)]
+    assert all(s.strip() and "issue" not in s.lower() and "research/" not in s for s in sources), sources
+
+
+GOOD_METHOD = {"method": "X", "registry": "skeletonclr", "authors": "", "paper_title": "T", "venue": "CVPR",
+               "year": "2021", "paper_url": "https://arxiv.org/abs/1", "code_url": "https://github.com/a/b",
+               "facts_from": "somewhere"}
+
+
+@pytest.mark.parametrize("change,problem", [
+    ({"paper_url": "http://arxiv.org/abs/1"}, "does not start with https://"),
+    ({"code_url": "github.com/a/b"}, "does not start with https://"),
+    ({"year": "CVPR21"}, "is not a year"),
+    ({"registry": "nosuch"}, "registry name 'nosuch' is not a method of the suite"),
+    ({"registry": ""}, "the suite's method 'skeletonclr' has no row"),
+    ({"method": "Y"}, "reported.csv's method 'X' has no row"),
+    ({"facts_from": " "}, "facts_from is empty"),
+])
+def test_a_broken_methods_row_is_refused(change, problem):
+    from leaderboard.ranking import method_problems
+
+    assert method_problems([GOOD_METHOD], {"X"}, {"skeletonclr"}) == []
+    assert any(problem in p for p in method_problems([{**GOOD_METHOD, **change}], {"X"}, {"skeletonclr"}))
+    assert "method 'X' twice" in " ".join(method_problems([GOOD_METHOD, {**GOOD_METHOD, "registry": ""}], {"X"},
+                                                          {"skeletonclr"}))

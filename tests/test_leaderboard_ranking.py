@@ -1,0 +1,170 @@
+"""The ranked tables (papers-with-code style): one per protocol, setting and benchmark group,
+ranked by the headline column within each stream group, reference rows pinned and never ranked,
+only the current recipe's runs ranked (the others under *other runs*), each row with its paper."""
+
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.build import build
+from leaderboard.frame import records_frame
+from leaderboard.ranking import Leaderboard, leaderboards, read_methods
+from leaderboard.reported import read_reported
+from leaderboard.tables import cell_text, real_tables, synthetic_tables
+from results import read_records, write_record
+from tests.test_leaderboard_output import record as synthetic_record
+from tests.test_leaderboard_real import record as real_record
+
+RANDOM = {"source": "random", "path": None, "sha256": "r"}
+
+
+@pytest.fixture(scope="module")
+def reported():
+    return read_reported()
+
+
+@pytest.fixture(scope="module")
+def papers(reported):
+    return read_methods(reported=reported)
+
+
+def boards_of(tables, papers) -> dict[str, Leaderboard]:
+    return {b.title: b for t in tables if t.ranked for b in leaderboards(t, papers)}
+
+
+def ranked(board: Leaderboard) -> dict[str, list[tuple[int | None, str, float | None]]]:
+    return {g.title: [(r.rank, r.row.meta["name"], r.value) for r in g.rows] for g in board.groups}
+
+
+def test_real_claims_rank_by_the_headline_within_their_stream_group(reported, papers, tmp_path):
+    boards = boards_of(real_tables(reported, records_frame(read_records(tmp_path))), papers)
+    ntu = boards["Linear evaluation — NTU-60/120"]
+    assert ntu.headline == "ntu60-xsub" and ntu.columns == ["ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset"]
+    groups = ranked(ntu)
+    assert list(groups) == ["Single stream", "Multi-stream (score fusion of streams)"]
+    for rows in groups.values():
+        values = [v for _, _, v in rows if v is not None]
+        assert values == sorted(values, reverse=True) and rows[0][0] == 1
+        assert all(rank is not None for rank, _, v in rows if v is not None)
+    assert not any("+" in r.row.meta["stream"] for r in ntu.groups[0].rows)  # 3s rows never rank with one stream
+    # PKU-MMD and NW-UCLA are tables of their own, never extra rows of the NTU table
+    assert "Linear evaluation — PKU-MMD" in boards and "KNN (frozen features), backbone — NW-UCLA (reproduced by " \
+        "the suite)" in boards
+    assert all(not c.startswith(("pku", "nwucla")) for c in ntu.columns)
+    # every ranked row carries its paper; a reported cell points to its footnote, which lists its sources
+    aim = next(r for g in ntu.groups for r in g.rows if r.row.meta["name"] == "AimCLR (released model)"
+               and r.row.meta["stream"] == "J")
+    assert aim.paper.code_url == "https://github.com/Levigty/AimCLR" and aim.paper.venue == "AAAI"
+    cell = aim.row.cells["ntu60-xsub"]
+    assert cell_text(cell) == f"74.34 [{cell.source_note}] / –"
+    assert dict(ntu.sources)[cell.source_note] == (("readme", "README Levigty/AimCLR@6cd7376 (released models; "
+                                                                "README: better than paper)"),)
+
+
+def test_equal_values_share_a_rank():
+    from leaderboard.ranking import rank_rows
+    from leaderboard.tables import Cell, Row
+
+    rows = [Row([x], {"c": Cell(reported=v)}) for x, v in (("a", 70.0), ("b", 80.0), ("c", 70.0), ("d", None))]
+    rows[3].cells.clear()
+    assert [(r.labels[0], rank) for r, rank, _ in rank_rows(rows, "c")] == [("b", 1), ("a", 2), ("c", 2), ("d", None)]
+
+
+def test_an_official_run_fills_its_claim_and_the_other_recipes_go_under_other_runs(reported, papers, tmp_path):
+    recs = tmp_path / "records"
+    write_record(real_record(), recs)
+    write_record(real_record(bn_statistics="precise", metrics={"top1": 70.0, "top5": 95.0, "best_top1": 71.0}), recs)
+    board = boards_of(real_tables(reported, records_frame(read_records(recs))), papers)[
+        "Linear evaluation — NTU-60/120"]
+    aim = next(r for r in board.groups[0].rows if r.row.meta["name"] == "AimCLR (released model)"
+               and r.row.meta["stream"] == "J")
+    assert cell_text(aim.row.cells["ntu60-xsub"]).endswith("/ 74.00 (n=1) Δ −0.34 ✓")
+    assert [row.labels[1] for row in board.other.rows] == ["AimCLR (released model): precise BN"]
+    assert board.other.columns == ["ntu60-xsub"]
+
+
+def test_synthetic_tables_rank_the_current_recipe_and_pin_the_references(papers, tmp_path):
+    recs = tmp_path / "records"
+    for seed, top1 in ((0, 30.0), (1, 32.0), (2, 34.0)):  # the current recipe: three seeds at 8 epochs
+        write_record(synthetic_record(epochs=8, pretrain_seed=seed, metrics={"top1": top1, "top5": 80.0},
+                                      checkpoint={"source": "checkpoint", "path": None, "sha256": f"s{seed}"}), recs)
+    write_record(synthetic_record(method="aimclr", epochs=8, metrics={"top1": 40.0, "top5": 80.0}), recs)
+    write_record(synthetic_record(method="aimclr", epochs=8, pretrain_seed=1, metrics={"top1": 38.0, "top5": 80.0},
+                                  checkpoint={"source": "checkpoint", "path": None, "sha256": "a1"}), recs)
+    write_record(synthetic_record(epochs=3, metrics={"top1": 90.0, "top5": 99.0}), recs)  # a 3-epoch diagnostic
+    write_record(synthetic_record(protocol_config={"probe": "standardised"}, epochs=8,
+                                  metrics={"top1": 50.0, "top5": 90.0}), recs)  # another setting: its own table
+    write_record(synthetic_record(checkpoint=RANDOM, preset=None, epochs=None, pretrain_seed=None,
+                                  metrics={"top1": 20.0, "top5": 50.0}), recs)
+    write_record(synthetic_record(protocol="finetune", checkpoint=RANDOM, metrics={"top1": 95.0, "top5": 99.0}), recs)
+    [(_, tables)] = synthetic_tables(records_frame(read_records(recs)))
+    boards = boards_of(tables, papers)
+    linear = boards["Linear evaluation — synthetic v3"]
+    assert ranked(linear) == {"Single stream": [(1, "AimCLR", 39.0), (2, "SkeletonCLR", 32.0)],
+                              "Reference rows (not ranked)": [(None, "SkeletonCLR", 20.0)]}
+    assert linear.groups[-1].pinned and not linear.groups[0].pinned
+    assert [cell_text(r.cells["synthetic-xsub"]) for r in linear.other.rows] == ["90.00 (n=1), Δinit +70.00"]
+    assert "Linear evaluation, standardised probe — synthetic v3" in boards
+    # the supervised network is a reference of its own protocol family only, never under a frozen-feature protocol
+    assert all("supervised" not in r.row.meta.get("evidence", "") for b in boards.values()
+               if b.title.startswith(("Linear", "KNN")) for g in b.groups for r in g.rows)
+    assert ranked(boards["Fine-tune — synthetic v3"]) == {"Reference rows (not ranked)": [(None, "SkeletonCLR", None)]}
+
+
+def test_the_markdown_ranks_links_papers_and_pins_references(tmp_path):
+    recs = tmp_path / "records"
+    write_record(synthetic_record(metrics={"top1": 30.0, "top5": 80.0}), recs)
+    write_record(synthetic_record(method="aimclr", metrics={"top1": 40.0, "top5": 80.0}), recs)
+    write_record(synthetic_record(checkpoint=RANDOM, preset=None, epochs=None, pretrain_seed=None,
+                                  metrics={"top1": 20.0, "top5": 50.0}), recs)
+    text = build(recs, tmp_path / "lb").read_text()
+    section = text.split("#### Linear evaluation — synthetic v3")[1].split("####")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| # | method | stream | synthetic xsub ▼ | encoder | BN | paper | code |"
+    assert rows[1].startswith("| **Single stream** |")
+    assert rows[2].startswith("| 1 | AimCLR | joint | 40.00 (n=1), Δinit +20.00 | quick preset, 3 ep | training | "
+                              "[Contrastive Learning from Extremely Augmented Skeleton Sequences")
+    assert rows[2].endswith("| [Levigty/AimCLR](https://github.com/Levigty/AimCLR) |")
+    assert rows[3].startswith("| 2 | SkeletonCLR | joint | 30.00 (n=1), Δinit +10.00 | quick preset, 3 ep | training | "
+                              "[3D Human Action Representation Learning via Cross-View")
+    assert rows[4].startswith("| **Reference rows (not ranked)** |")
+    assert rows[5] == "| ref. | _SkeletonCLR_ | joint | 20.00 (n=1) | random init | precise | – | – |"
+
+
+def test_the_suites_own_runs_name_their_network_and_the_references_are_named_by_it(reported, papers, tmp_path):
+    """NW-UCLA has no claim the suite reproduces: its runs are rows of their own, with the network
+    the registry gives the method; the untrained and the supervised network are the pinned rows,
+    named by the network (no method is involved), the supervised one in the fine-tune table."""
+    recs = tmp_path / "records"
+    ucla = {"dataset": "nwucla-xview", "split": "xview", "data": {"fingerprint": "e" * 64, "format": "nwucla"},
+            "preset": "cpu", "epochs": 50, "pretrain_seed": 0,
+            "checkpoint": {"source": "pretrained", "path": None, "sha256": "p", "layout": "skelebench-encoder"}}
+    write_record(real_record(**ucla, metrics={"top1": 70.0, "top5": 95.0}), recs)
+    write_record(real_record(**{**ucla, "method": "skelemixclr", "frames": 64}, metrics={"top1": 77.0, "top5": 95.0}),
+                 recs)
+    for seed in (0, 1, 2):
+        write_record(real_record(**{**ucla, "method": "skeletonclr", "seed": seed, "preset": None, "epochs": None,
+                                    "pretrain_seed": None, "checkpoint": RANDOM, "bn_statistics": "precise"},
+                                 metrics={"top1": 40.0 + seed, "top5": 80.0}), recs)
+    write_record(real_record(**{**ucla, "method": "skeletonclr", "protocol": "finetune", "preset": None,
+                                "epochs": None, "pretrain_seed": None, "checkpoint": RANDOM, "bn_statistics": None,
+                                "protocol_config": {"bn_mode": "train", "epochs": 60, "official_epochs": 110}},
+                             metrics={"top1": 67.0, "top5": 95.0}), recs)
+    boards = boards_of(real_tables(reported, records_frame(read_records(recs))), papers)
+    linear = boards["Linear evaluation — NW-UCLA (reproduced by the suite)"]
+    rows = {(r.row.meta["name"], tuple(r.row.meta["extra"])) for g in linear.groups for r in g.rows}
+    assert ("AimCLR (cpu preset, 50 ep)", ("ST-GCN(h16)", "50")) in rows
+    assert ("SkeleMixCLR+ (cpu preset, 50 ep)", ("ST-GCN(h16), 2s-AGCN graph", "64")) in rows
+    assert ranked(linear)["Reference rows (not ranked)"] == [
+        (None, "untrained ST-GCN (init seeds 0–2, precise BN)", 41.0)]
+    finetune = boards["Fine-tune — NW-UCLA (reproduced by the suite)"]
+    assert ranked(finetune) == {"Reference rows (not ranked)": [
+        (None, "supervised ST-GCN (from random init, 60 of 110 epochs)", None)]}
+    assert finetune.groups[0].pinned and finetune.groups[0].rows[0].row.meta["extra"] == ["ST-GCN(h16)", "50"]
+
+
+def test_seeds_are_said_as_a_range_where_they_run_on():
+    from leaderboard.tables import seeds_text
+
+    assert seeds_text([2, 0, 1]) == "init seeds 0–2" and seeds_text([0, 2]) == "init seeds 0, 2"
+    assert seeds_text([3]) == "init seed 3" and seeds_text([]) == ""
