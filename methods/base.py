@@ -23,6 +23,13 @@ from methods.distributed import gather
 from methods.encoders import build_encoder
 
 
+def step_decay(lr: float, epoch: int, milestones: tuple[int, ...]) -> float:
+    """The LR of 1-based ``epoch`` under step decay: ×0.1 for every milestone it is past. The one
+    schedule the official pretraining, linear and fine-tune code share (each its own ``adjust_lr``),
+    so a change of rule is made once."""
+    return lr * 0.1 ** sum(epoch > m for m in milestones)
+
+
 @dataclass(frozen=True)
 class Preset:
     """An optimisation recipe. ``paper`` is the official one; ``quick`` fits the embedded data
@@ -44,8 +51,8 @@ class Preset:
     note: str = ""
 
     def lr_at(self, epoch: int) -> float:
-        """Step decay ×0.1 for every milestone the 1-based ``epoch`` is past (``adjust_lr``)."""
-        return self.lr * 0.1 ** sum(epoch > m for m in self.milestones)
+        """:func:`step_decay` of the recipe's LR (the official ``adjust_lr``)."""
+        return step_decay(self.lr, epoch, self.milestones)
 
 
 @dataclass(frozen=True)

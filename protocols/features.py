@@ -8,16 +8,14 @@ encoder's weights, the benchmark's files, the part, the stream and the frame cou
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from datasets.cache import cache_dir
+from datasets.cache import atomic_write, cache_dir
 from datasets.integrity import verify_benchmark
 from datasets.store import Split
 from methods.checkpoint import is_disk_full
@@ -52,13 +50,9 @@ def store_features(path: Path, feats: np.ndarray) -> bool:
     """Write ``feats`` to the cache file ``path`` atomically; whether it was written. A cache is an
     optimisation: on a full disk the run goes on with the features in memory, one warning naming
     the cache folder says why the next run extracts them again, and no partial file is left."""
-    fd, tmp = tempfile.mkstemp(prefix=".feat-", suffix=".npy", dir=path.parent)
-    os.close(fd)
     try:
-        np.save(tmp, feats)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: np.save(f, feats))
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         if not is_disk_full(err):
             raise
         if path.parent in _WARNED:
@@ -67,7 +61,4 @@ def store_features(path: Path, feats: np.ndarray) -> bool:
         print(f"warning: the disk of the feature cache {path.parent} is full ({feats.nbytes / 1e6:,.1f} MB "
               "needed); going on without caching these features", file=sys.stderr)
         return False
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return True

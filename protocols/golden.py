@@ -13,15 +13,14 @@ twelfth of the re-evaluation. The full re-evaluation stays in the slow set
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from datasets import benchmark_folder
+from datasets.cache import atomic_write
 from datasets.store import Split, load_split
 from methods import get_method, load_encoder
 from methods.encoders.features import extract_features
@@ -63,14 +62,10 @@ def entry_features(checkpoint: Path) -> dict[str, np.ndarray]:
 
 
 def write_golden(checkpoint: Path) -> Path:
-    """Save an entry's golden features (temporary file, then rename)."""
+    """Save an entry's golden features (:func:`datasets.cache.atomic_write`)."""
     path = golden_path(checkpoint)
     arrays = entry_features(checkpoint)
-    fd, tmp = tempfile.mkstemp(prefix=".golden-", suffix=".npz", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def main(argv: list[str] | None = None) -> int:

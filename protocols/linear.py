@@ -31,7 +31,7 @@ from datasets.progress import progress
 from datasets.skeleton import STREAMS
 from datasets.store import Split
 from methods import get_method
-from methods.base import official_weights_init
+from methods.base import official_weights_init, step_decay
 from methods.zoo import zoo_entry
 from protocols.common import (
     Encoder,
@@ -124,7 +124,7 @@ def fit_linear(train_x: FeatureSet, train_y: np.ndarray, val_x: FeatureSet, val_
         raise ValueError(f"{n} training samples are fewer than one batch of {config.batch_size}")
     curve, best_logits = [], None
     for epoch in progress(range(1, config.epochs + 1), desc="linear classifier", unit="epoch"):
-        lr = config.lr * 0.1 ** sum(epoch > m for m in config.milestones)
+        lr = step_decay(config.lr, epoch, config.milestones)
         for group in opt.param_groups:
             group["lr"] = lr
         order = torch.randperm(n, generator=g)

@@ -8,7 +8,6 @@ backbone and its recorded recipe into ``methods/zoo/`` (temporary files, then re
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from datasets import benchmark_folder
+from datasets.cache import atomic_write, atomic_write_text
 from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
@@ -98,13 +98,9 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     }
     zoo_dir.mkdir(parents=True, exist_ok=True)
     stem = zoo_dir / (name or f"{method}-{dataset}-{stream}")
-    fd, tmp = tempfile.mkstemp(dir=zoo_dir, prefix=".zoo-", suffix=".pt")
-    os.close(fd)
-    shutil.copyfile(final_file, tmp)
-    os.replace(tmp, stem.with_suffix(".pt"))
-    tmp_json = stem.with_name(f".{stem.name}.json.tmp")
-    tmp_json.write_text(json.dumps(entry, indent=2) + "\n")
-    os.replace(tmp_json, stem.with_suffix(".json"))
+    with open(final_file, "rb") as weights:
+        atomic_write(stem.with_suffix(".pt"), lambda f: shutil.copyfileobj(weights, f))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(entry, indent=2) + "\n")
     write_golden(stem.with_suffix(".pt"))  # what the default test run compares the entry with
     return stem.with_suffix(".pt")
 

@@ -45,7 +45,7 @@ from datasets.integrity import fingerprint
 from datasets.progress import progress
 from datasets.skeleton import to_stream
 from datasets.store import Split, benchmark_layout
-from methods.base import official_weights_init
+from methods.base import official_weights_init, step_decay
 from methods.checkpoint import atomic_save, first_line
 from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import RunLog
@@ -109,7 +109,7 @@ class SupervisedConfig:
         1-based too): the linear warm-up below ``warmup_epochs``, then ×0.1 after each milestone."""
         if epoch < self.warmup_epochs:
             return self.lr * epoch / self.warmup_epochs
-        return self.lr * 0.1 ** sum(epoch > m for m in self.milestones)
+        return step_decay(self.lr, epoch, self.milestones)
 
 
 def scale_schedule(config: SupervisedConfig, epochs: int | None) -> tuple[SupervisedConfig, bool]:

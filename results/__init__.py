@@ -15,14 +15,13 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from statistics import mean, stdev
 
 import numpy as np
 
-from datasets.cache import REPO_ROOT, cache_root
+from datasets.cache import REPO_ROOT, atomic_write, atomic_write_text, cache_root
 from datasets.integrity import generated_identity
 from datasets.synthetic import DEFAULT_SEED, NUM_CLASSES, NUM_SUBJECTS
 
@@ -128,19 +127,10 @@ def write_record(record: dict, directory: Path | str | None = None,
             path = folder / f"{stamp}-{stem}-{n}.json"
         if arrays is not None:
             side = path.with_suffix(LOGITS_SUFFIX)
-            fd, tmp = tempfile.mkstemp(prefix=".logits-", suffix=".npz", dir=folder)
-            made.append(Path(tmp))
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, side)
-            made[-1] = side
+            atomic_write(side, lambda f: np.savez_compressed(f, **arrays))  # its temporary file is its own to clean
+            made.append(side)
             record["logits"] = side.name  # the caller's record names it too
-        fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=folder)
-        made.append(Path(tmp))
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     except BaseException as err:
         for leftover in made:
             try:

@@ -122,3 +122,12 @@ def test_a_method_must_define_views_and_training_step():
 
     with pytest.raises(TypeError, match="abstract"):
         Incomplete(queue_size=8)
+
+
+def test_step_decay_by_hand() -> None:
+    from methods.base import step_decay
+
+    # ×0.1 once the 1-based epoch is past a milestone: epoch 80 still runs at the base LR
+    assert [step_decay(3.0, e, (80,)) for e in (1, 80, 81)] == [3.0, 3.0, pytest.approx(0.3)]
+    assert step_decay(0.1, 91, (50, 70, 90)) == pytest.approx(1e-4)
+    assert step_decay(0.1, 5, ()) == 0.1

@@ -105,14 +105,14 @@ def fail_with_enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.mark.parametrize("where", ["savez_compressed", "json.dump", "first os.replace", "second os.replace"])
+@pytest.mark.parametrize("where", ["savez_compressed", "json.dumps", "first os.replace", "second os.replace"])
 def test_a_failed_write_leaves_nothing_behind(where, tmp_path, monkeypatch):
     """Both files or neither: a full disk at any step removes the temporary files and the logits file
     already moved into place, and says the disk is full."""
     if where == "savez_compressed":
         monkeypatch.setattr(results.np, "savez_compressed", fail_with_enospc)
-    elif where == "json.dump":
-        monkeypatch.setattr(results.json, "dump", fail_with_enospc)
+    elif where == "json.dumps":
+        monkeypatch.setattr(results.json, "dumps", fail_with_enospc)
     else:
         real, calls = results.os.replace, []
 
@@ -134,7 +134,7 @@ def test_a_failed_write_leaves_nothing_behind(where, tmp_path, monkeypatch):
 
 def test_a_failed_write_after_the_work_is_one_error_line(tmp_path, monkeypatch, capsys):
     """``run_cli`` (every protocol's entry) turns the writer's OSError into one line, exit code 2."""
-    monkeypatch.setattr(results.json, "dump", fail_with_enospc)
+    monkeypatch.setattr(results.json, "dumps", fail_with_enospc)
 
     def work(args, device):
         return write_record(template_record(), args.results_dir, tiny_logits())
@@ -178,7 +178,7 @@ def test_ensemble_refuses_a_results_dir_under_a_file(tmp_path, capsys):
 
 def test_ensemble_on_a_full_disk_is_one_error_line(tmp_path, monkeypatch, capsys):
     inputs = ensemble_inputs(tmp_path / "in")
-    monkeypatch.setattr(results.json, "dump", fail_with_enospc)
+    monkeypatch.setattr(results.json, "dumps", fail_with_enospc)
     assert ensemble.main(["--method", "skeletonclr", "--records", *inputs, "--results-dir", str(tmp_path / "out")]) == 2
     assert f"the disk of {tmp_path / 'out'} is full" in one_error_line(capsys)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
