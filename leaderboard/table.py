@@ -20,6 +20,7 @@ time actually spent, on the terminal and in the log file it names.
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -34,7 +35,15 @@ from datasets.integrity import fingerprint
 from datasets.progress import log_line
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
-from methods.pretrain import CPU_SIZED, default_preset, default_run_dir, encoder_file, resolve_preset, run_stream
+from methods.pretrain import (
+    CPU_SIZED,
+    RUN_FILE,
+    default_preset,
+    default_run_dir,
+    encoder_file,
+    resolve_preset,
+    run_stream,
+)
 from results import portable, read_records, records_dir
 from results.cli import ArgumentParser, seed_list
 
@@ -185,6 +194,19 @@ def resume_flag(step: Step) -> tuple[str, ...]:
     return ("--resume",) if (folder / "last.pt").is_file() else ()
 
 
+def run_warning(step: Step) -> str | None:
+    """The warning a finished pretraining step's run left in its ``run.json`` (a likely collapse:
+    :func:`methods.pretrain.collapse_warning`), for the table's log."""
+    if step.argv[0] != "methods.pretrain":
+        return None
+    args = dict(zip(step.argv[1::2], step.argv[2::2]))
+    path = run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"])) / RUN_FILE
+    try:
+        return json.loads(path.read_text()).get("warning")
+    except (OSError, ValueError):
+        return None
+
+
 def kind(step: Step) -> str:
     """What a step's time scales with: a pretraining, an evaluation, or anything else."""
     return {"methods.pretrain": "pretrain", "protocols.linear": "eval", "protocols.knn": "eval"}.get(step.argv[0],
@@ -221,6 +243,9 @@ def execute(steps: Sequence[Step], log: Callable[[str], None]) -> None:
         estimated[kind(step)] = estimated.get(kind(step), 0.0) + step.estimate_s
         log(f"[{i}/{len(todo)}] done in {clock(took)} (estimated {clock(step.estimate_s)}): {last[:160]}; "
             f"{len(todo) - i} steps left, ETA {clock(eta(todo[i:], spent, estimated))}")
+        warning = run_warning(step)
+        if warning:
+            log(f"[{i}/{len(todo)}] warning: {warning}")
 
 
 def build_parser() -> ArgumentParser:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,14 @@ def test_the_leaderboard_cli_dispatches_table(capsys: pytest.CaptureFixture) -> 
     assert "python -m leaderboard table" in capsys.readouterr().out
     assert shlex.split(Step("x", ("protocols.knn", "--seed", "0"), 1.0, lambda: False).command) == [
         "python", "-m", "protocols.knn", "--seed", "0"]
+
+
+def test_a_pretraining_steps_collapse_warning_is_read_from_its_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table, "run_folder", lambda method, benchmark, root, seed: tmp_path / f"{method}-s{seed}")
+    (tmp_path / "aimclr-s1").mkdir()
+    (tmp_path / "aimclr-s1" / "run.json").write_text('{"warning": "the held-out KNN monitor did not rise"}')
+    pre = Step("pretrain", ("methods.pretrain", "--method", "aimclr", "--dataset", "nwucla-xview", "--data-root", "d",
+                            "--seed", "1"), 1.0, lambda: False)
+    assert table.run_warning(pre) == "the held-out KNN monitor did not rise"
+    assert table.run_warning(replace(pre, argv=(*pre.argv[:-1], "0"))) is None  # no run.json there
+    assert table.run_warning(Step("eval", ("protocols.knn",), 1.0, lambda: False)) is None
