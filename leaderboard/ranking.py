@@ -215,8 +215,9 @@ def rank_rows(rows: list[Row], headline: str | None) -> list[tuple[Row, int | No
 def current_rows(rows: list[Row]) -> list[Row]:
     """The rows of the table's current recipe, the only ones ranked: the recipe (evidence,
     preset, epochs) with the most runs, its official options (full schedule, no mismatch, not
-    re-estimated BN), and, where some of them have several runs, those (a single-run diagnostic
-    beside three-seed recipes is not comparable). Everything else goes under *other runs*."""
+    re-estimated BN), and, where a method has rows with several runs, only those of that method (a
+    single-run diagnostic of a method beside its three-seed row is not comparable; a method whose
+    other seeds have not run yet is ranked with its n shown). Everything else goes under *other runs*."""
     if not rows:
         return []
     runs: dict[tuple, int] = {}
@@ -225,8 +226,10 @@ def current_rows(rows: list[Row]) -> list[Row]:
     main = max(runs, key=lambda k: (runs[k], k[2] or 0))
     plain = [r for r in rows if r.meta["recipe"] == main and not r.meta["schedule"] and not r.meta["mismatch"]
              and r.meta["bn"] != "precise"] or [r for r in rows if r.meta["recipe"] == main]
-    most = max(r.meta["n"] for r in plain)
-    return [r for r in plain if r.meta["n"] >= min(2, most)]
+    most: dict[str, int] = {}
+    for r in plain:
+        most[r.meta["method"]] = max(most.get(r.meta["method"], 0), r.meta["n"])
+    return [r for r in plain if r.meta["n"] >= min(2, most[r.meta["method"]])]
 
 
 def pinned_references(references: list[Row], ranked: list[Row]) -> list[Row]:

@@ -10,7 +10,7 @@ from leaderboard.build import build
 from leaderboard.frame import records_frame
 from leaderboard.ranking import Leaderboard, leaderboards, read_methods
 from leaderboard.reported import read_reported
-from leaderboard.tables import cell_text, real_tables, synthetic_tables
+from leaderboard.tables import Row, cell_text, real_tables, synthetic_tables
 from results import read_records, write_record
 from tests.test_leaderboard_output import record as synthetic_record
 from tests.test_leaderboard_real import record as real_record
@@ -63,7 +63,7 @@ def test_real_claims_rank_by_the_headline_within_their_stream_group(reported, pa
 
 def test_equal_values_share_a_rank():
     from leaderboard.ranking import rank_rows
-    from leaderboard.tables import Cell, Row
+    from leaderboard.tables import Cell
 
     rows = [Row([x], {"c": Cell(reported=v)}) for x, v in (("a", 70.0), ("b", 80.0), ("c", 70.0), ("d", None))]
     rows[3].cells.clear()
@@ -168,3 +168,15 @@ def test_seeds_are_said_as_a_range_where_they_run_on():
 
     assert seeds_text([2, 0, 1]) == "init seeds 0–2" and seeds_text([0, 2]) == "init seeds 0, 2"
     assert seeds_text([3]) == "init seed 3" and seeds_text([]) == ""
+
+
+def test_a_method_whose_other_seeds_have_not_run_is_ranked_and_its_own_diagnostic_is_not():
+    from leaderboard.ranking import current_rows
+
+    def recipe_row(name: str, method: str, n: int) -> Row:
+        return Row([name], {}, kind="recipe", meta={"method": method, "recipe": ("pretrained", "cpu", 50), "n": n,
+                                                     "schedule": "", "mismatch": "", "bn": "training"})
+
+    rows = [recipe_row("SkeletonCLR", "SkeletonCLR", 3), recipe_row("SkeleMixCLR+", "SkeleMixCLR", 1),
+            recipe_row("CrosSCLR [shared_head=False]", "CrosSCLR", 1), recipe_row("CrosSCLR", "CrosSCLR", 3)]
+    assert [r.labels[0] for r in current_rows(rows)] == ["SkeletonCLR", "SkeleMixCLR+", "CrosSCLR"]
