@@ -597,21 +597,25 @@ def pretrain(
 
 #: Points of held-out KNN top-1 a learning run gains between its first and last monitor, at least.
 MONITOR_RISE = 2.0
+#: How much higher than at its first epoch a collapsed run's loss ends, at least (a fraction).
+LOSS_RISE = 0.25
 
 
 def collapse_warning(history: list[dict]) -> str | None:
     """What to tell the user when a finished run shows the signature of a collapsed encoder: the
     held-out KNN monitor ends no higher than it began (less than :data:`MONITOR_RISE` points up) while
-    the training loss ends higher than it began. Measured on NW-UCLA: CrosSCLR seed 0 (monitor 42.6
-    → 29.2, loss 13.9 → 21.7) and AimCLR seed 1 (40.7 → 40.2, loss 9.3 → 13.2) evaluate near or below
-    an untrained encoder, and every run that learned had one or the other move the right way. None
-    when the run looks sound or was not monitored."""
+    the training loss ends more than :data:`LOSS_RISE` above its first epoch's. Measured on NW-UCLA
+    (50 epochs, monitor every 5): CrosSCLR seed 0 (monitor 42.6 → 29.2, loss 12.6 → 21.4, +70 %) and
+    AimCLR seed 1 (40.7 → 40.2, loss 9.3 → 13.2, +42 %) evaluate near or below an untrained
+    encoder; AimCLR seed 2 (45.5 → 43.5 on a noisy monitor of 209 clips, loss +13 %) evaluates
+    well (69.8 official probe), so a small loss rise alone says nothing. None when the run looks
+    sound or was not monitored."""
     points = [(h["epoch"], h["knn_top1"]) for h in history if "knn_top1" in h]
     if len(points) < 2 or len(history) < 2:
         return None
     (e0, k0), (e1, k1) = points[0], points[-1]
     l0, l1 = history[0]["loss"], history[-1]["loss"]
-    if k1 >= k0 + MONITOR_RISE or l1 <= l0:
+    if k1 >= k0 + MONITOR_RISE or l1 <= l0 * (1 + LOSS_RISE):
         return None
     return (f"the held-out KNN monitor did not rise ({k0:.1f} at epoch {e0}, {k1:.1f} at epoch {e1}) while the "
             f"training loss rose ({l0:.2f} to {l1:.2f}): the encoder may have collapsed; compare its evaluation "
