@@ -79,9 +79,11 @@ READING = (
     + REAL_METRIC)
 
 REAL_INTRO = (
+    "NW-UCLA is public and small enough for a laptop: its tables hold the suite's own runs of every method "
+    "(`python -m leaderboard table nwucla` makes them all; docs/nwucla.md says how they were chosen and read). "
     "Real NTU RGB+D and PKU-MMD data need a registration and are not on the suite's machines, so a reproduced "
-    "number appears only where someone ran the suite on them: `python -m leaderboard reproduce --data-root DIR "
-    "--checkpoints DIR` evaluates the authors' released checkpoints under the linear protocol and writes the "
+    "number appears there only where someone ran the suite on them: `python -m leaderboard reproduce --data-root "
+    "DIR --checkpoints DIR` evaluates the authors' released checkpoints under the linear protocol and writes the "
     "records these cells read (see *Reproducing on real data* below).")
 
 SYNTHETIC_INTRO = (
