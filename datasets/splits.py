@@ -247,17 +247,21 @@ def read_pku_split(path: Path | str) -> tuple[list[str], list[str]]:
 
 
 def performer(name: str) -> int:
-    """The performer of an NTU (``S001C002P003…``) or NW-UCLA (``a01_s03_e00_v01``) sample name;
-    ValueError for a name that carries none."""
-    from datasets.nwucla import parse_clip_name  # a reader's name grammar, imported where it is used
+    """The performer of an NTU (``S001C002P003…``), NW-UCLA (``a01_s03_e00_v01``) or UTD-MHAD
+    (``a1_s3_t2_skeleton``) sample name; ValueError for a name that carries none."""
+    from datasets.nwucla import parse_clip_name  # the readers' name grammars, imported where they are used
+    from datasets.utdmhad import NAME as UTDMHAD_NAME
 
     try:
         return parse_ntu_name(name).performer
     except ValueError:
         clip = parse_clip_name(Path(name).stem)
-        if clip is None:
+        if clip is not None:
+            return clip.subject
+        utd = UTDMHAD_NAME.match(Path(name).stem)
+        if utd is None:
             raise
-        return clip.subject
+        return int(utd.group(2))
 
 
 def monitor_holdout(names: Sequence[str], every: int = 5) -> np.ndarray:
@@ -266,7 +270,7 @@ def monitor_holdout(names: Sequence[str], every: int = 5) -> np.ndarray:
     A pretraining recipe chosen by a number measured on the test split has seen the test split
     (issue 12): the monitor must never read it. It holds out every ``every``-th performer of the
     training split (sorted ids), so queries and bank share no person, as the cross-subject test
-    does; NTU and NW-UCLA names carry the performer, others (PKU-MMD videos) fall back to every
+    does; NTU, NW-UCLA and UTD-MHAD names carry the performer, others (PKU-MMD videos) fall back to every
     ``every``-th sample.
     The labels of the held-out part are used only to score the monitor.
     """

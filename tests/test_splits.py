@@ -114,3 +114,11 @@ def test_the_knn_monitor_holds_out_nwucla_subjects_not_every_fifth_clip():
     held = monitor_holdout(names)
     assert sorted({n[5:7] for n, h in zip(names, held) if h}) == ["05", "10"]  # two of ten subjects: a fifth
     assert held.sum() == 8
+
+
+def test_the_knn_monitor_holds_out_a_utdmhad_subject():
+    from datasets.splits import monitor_holdout, performer
+    assert performer("a27_s7_t4_skeleton") == 7
+    names = [f"a{a}_s{s}_t{t}_skeleton" for s in (1, 3, 5, 7) for a in (1, 2) for t in (1, 2)]  # the training subjects
+    held = monitor_holdout(names)
+    assert {performer(n) for n, h in zip(names, held) if h} == {7} and held.sum() == 4  # four subjects: the last
