@@ -10,15 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from datasets import synthetic, utdmhad
+from datasets.benchmarks import REAL, SYNTHETIC
 from datasets.cache import cache_dir
 from datasets.integrity import data_identity, verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest, remake_hint
 
-SYNTHETIC = ("synthetic-xsub", "synthetic-xview")
-REAL = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku1-xview", "pku2-xsub", "pku2-xview",
-        # other skeleton layouts (issue 14; the manifest names the layout)
-        "nwucla-xview", "ntu60-2d-xsub", "ntu60-2d-xview", "ntu120-2d-xsub", "ntu120-2d-xset", "kinetics-skeleton",
-        "utdmhad-xsub")
 DEFAULT_DATASET = "synthetic-xsub"
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.benchmarks import DATASET_TITLES
 from datasets.files import split_regular
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
 from datasets.kinetics import read_kinetics
@@ -74,8 +75,6 @@ DATASETS = tuple(BENCHMARKS) + LAYOUT_DATASETS
 ALL_FORMATS = FORMATS + LAYOUT_FORMATS
 FRAME_CHOICES = (50, 64, 300)
 RAW_LAYOUT_FRAMES = 300
-DATASET_TITLES = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
-                  "nwucla": "NW-UCLA", "kinetics": "Kinetics-skeleton", "utdmhad": "UTD-MHAD"}
 #: The benchmarks each layout format writes, with the ``datasets.prepare`` dataset argument.
 LAYOUT_BENCHMARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ntu60", "pyskl2d"): ("ntu60-2d-xsub", "ntu60-2d-xview"),

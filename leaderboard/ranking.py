@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from leaderboard.tables import DATASET_TITLE, Cell, Row, Table, column_title, setting_rank, slug
+from datasets.benchmarks import DATASET_TITLES
+from leaderboard.tables import Cell, Row, Table, column_title, setting_rank, slug
 
 METHODS_CSV = Path(__file__).resolve().parent / "methods.csv"
 
@@ -295,7 +296,7 @@ def leaderboards(table: Table, papers: Mapping[str, Paper]) -> list[Leaderboard]
     base, _, data = table.title.partition(" — ")
     out = []
     for bgroup, cols in column_groups(table.columns):
-        group_title = data or BENCHMARK_GROUP_TITLE.get(bgroup, DATASET_TITLE.get(bgroup, bgroup))
+        group_title = data or BENCHMARK_GROUP_TITLE.get(bgroup, DATASET_TITLES.get(bgroup, bgroup))
         rows = [r for r in table.rows if any(c in r.cells for c in cols)]
         for setting, split in setting_splits(rows):
             recipes_ = [r for r in split if r.kind in ("recipe", "suite")]

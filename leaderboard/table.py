@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datasets import load_benchmark
+from datasets.benchmarks import CPU_SIZED
 from datasets.cache import REPO_ROOT, cache_dir
 from datasets.integrity import fingerprint
 from datasets.progress import log_line
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.pretrain import (
-    CPU_SIZED,
     RUN_FILE,
     default_preset,
     default_run_dir,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from datasets.benchmarks import DATASET_TITLES, REPORTED_COLUMNS
 from leaderboard.frame import (
     EVIDENCE_ORDER,
     METHOD_NAME,
@@ -65,16 +66,12 @@ SYNTHETIC_METRIC = "Cells: final-epoch top-1 (the best-over-evaluations figure i
 REAL_METRIC = ("Reported: as the source prints it, for the official code the best test top-1 over evaluations every "
                "5 epochs; reproduced: the record metric the claim names in reported.csv (`best_top1`, the same "
                "figure; for a fusion the top-1 of the best-epoch logits), top-1 for rows without a claim.")
-#: Real-data columns in the papers' order.
-REAL_COLUMNS = ("ntu60-xsub", "ntu60-xview", "ntu120-xsub", "ntu120-xset", "pku1-xsub", "pku2-xsub", "nwucla-xview")
-DATASET_TITLE = {"ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II",
-                 "synthetic": "synthetic", "nwucla": "NW-UCLA", "kinetics": "Kinetics", "utdmhad": "UTD-MHAD"}
 
 
 def column_title(dataset: str) -> str:
     """``ntu60-xsub`` → ``NTU-60 xsub``."""
     prefix, _, split = dataset.partition("-")
-    return f"{DATASET_TITLE.get(prefix, prefix)} {split}".strip()
+    return f"{DATASET_TITLES.get(prefix, prefix)} {split}".strip()
 
 
 @dataclass(frozen=True)
@@ -634,7 +631,7 @@ def _section_table(protocol: str, setting: str, sec: dict, supervised: list[Row]
         measured = {c for row in rows for c in row.cells}
         rows += [row for row in supervised if row not in rows and measured & set(row.cells)]
     present = {c for row in rows for c in row.cells}
-    columns = [c for c in REAL_COLUMNS if c in present] + sorted(present - set(REAL_COLUMNS))
+    columns = [c for c in REPORTED_COLUMNS if c in present] + sorted(present - set(REPORTED_COLUMNS))
     title = PROTOCOL_TITLE.get(protocol, protocol) + (f", {setting} labels" if protocol == "semi" else
                                                        (f", {setting}" if setting else ""))
     return Table(title, slug(f"real-{protocol}-{setting}"), PROTOCOL_NOTES.get(protocol, ""), REAL_LABELS,

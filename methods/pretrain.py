@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
 from datasets.augment import identity_view
 from datasets.augment_batch import batched, view_generator
+from datasets.benchmarks import CPU_SIZED
 from datasets.cache import atomic_write_text, cache_dir
 from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
@@ -71,8 +72,6 @@ AUGMENT = ("loader", "device")
 LOG_FILE = "log.txt"
 
 
-#: Real benchmarks small enough to pretrain on a CPU, whose default recipe is ``cpu`` (issue 14).
-CPU_SIZED = ("nwucla-xview", "utdmhad-xsub")
 
 
 #: Epochs between two online KNN monitors on the small real benchmarks (their held-out curves).
