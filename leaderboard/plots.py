@@ -26,8 +26,8 @@ import pandas as pd
 from leaderboard.frame import METHOD_NAME, STREAM_CODE, data_group, method_rank, recipes, untrained_baseline
 from leaderboard.render import Plot
 from methods import available, get_method
-from protocols.common import monitor_curve
 from results import variant_label
+from results.curves import monitor_curve
 
 RC = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
       "figure.dpi": 100, "savefig.dpi": 100, "savefig.bbox": "standard"}

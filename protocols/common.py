@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -31,6 +30,7 @@ from methods.pretrain import RUN_FILE, default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from results import records_dir, reference_line, reference_records, summary_line, write_record
 from results.cli import seed_int, seed_list
+from results.curves import monitor_curve
 from results.provenance import command_line, device_name, git_commit, now, parse_device
 
 
@@ -213,26 +213,6 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
                    mismatch or None, loaded.skeleton, run_curve(Path(path), meta))
-
-
-#: What a record's ``pretraining_curve`` measured (:func:`methods.pretrain.knn_monitor`).
-MONITOR_METRIC = "KNN monitor 1-NN top-1 (%) on held-out training performers"
-
-
-def monitor_curve(history: list, last_epoch: int | None = None) -> dict | None:
-    """The online KNN monitor's points in a pretraining ``history`` (``run.json``), up to
-    ``last_epoch`` (a snapshot's: later points measured weights this encoder never had), as the
-    record keeps them: ``{"metric", "every", "epochs", "top1"}``. ``every`` is the monitor's period
-    in epochs when the points are every N-th epoch from N, else None (a run resumed with another
-    period). None without a point: a plot may draw only what was measured."""
-    points = [(h["epoch"], float(h["knn_top1"])) for h in history if isinstance(h, dict)
-              and isinstance(h.get("epoch"), int) and isinstance(h.get("knn_top1"), (int, float))
-              and math.isfinite(h["knn_top1"]) and (last_epoch is None or h["epoch"] <= last_epoch)]
-    if not points:
-        return None
-    epochs = [e for e, _ in points]
-    every = epochs[0] if epochs[0] > 0 and epochs == [epochs[0] * (i + 1) for i in range(len(epochs))] else None
-    return {"metric": MONITOR_METRIC, "every": every, "epochs": epochs, "top1": [round(t, 4) for _, t in points]}
 
 
 def run_curve(checkpoint: Path, meta: dict) -> dict | None:

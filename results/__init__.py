@@ -302,7 +302,7 @@ def _config_problems(config: dict) -> list[str]:
 
 def curve_problems(curve: object) -> list[str]:
     """What the curve plot cannot use in a record's ``pretraining_curve`` (the pretraining run's
-    held-out KNN monitor, :func:`protocols.common.monitor_curve`): an object with a ``metric``
+    held-out KNN monitor, :func:`results.curves.monitor_curve`): an object with a ``metric``
     text, ``every`` a whole number >= 1 or null, ``epochs`` strictly rising whole numbers >= 0 and
     ``top1`` as many accuracies in [0, 100]. A plot draws these points as measured, so a NaN or a
     list one short would draw a curve nobody measured."""

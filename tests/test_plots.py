@@ -18,8 +18,9 @@ from methods import get_method
 from methods.base import build_backbone
 from methods.checkpoint import atomic_save, encoder_checkpoint
 from protocols import knn
-from protocols.common import MONITOR_METRIC, monitor_curve, run_curve
+from protocols.common import run_curve
 from results import record_problems, write_record
+from results.curves import MONITOR_METRIC, monitor_curve
 
 PNG = b"\x89PNG\r\n\x1a\n"
 #: A 10-epoch run monitored every 5 epochs, as methods.pretrain writes its history.
