@@ -17,6 +17,7 @@ Every function here is pure (records in, frames out). The rules:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,15 @@ def network(method: str, variant: dict | None = None) -> str:
     encoder, graph = over.get("encoder", config.encoder), over.get("graph", config.graph)
     name = f"{ENCODER_NAME.get(encoder, encoder)}(h{over.get('hidden_channels', config.hidden_channels)})"
     return f"{name}, {GRAPH_NAME[graph]}" if graph in GRAPH_NAME else name
+
+
+def method_option(method: str, variant: str) -> bool:
+    """Whether a recipe's variant label (``[shared_head=False]``) switches one of the method's own
+    options (``--option``, a diagnostic or a corrected quirk) rather than only the fields its preset
+    sets (SkeleMixCLR+'s quick/cpu temperature): such runs are not the method as the recipe runs it."""
+    if method not in available() or not isinstance(variant, str):
+        return False
+    return bool(set(re.findall(r"(\w+)=", variant)) & set(get_method(method).default_config.extra))
 
 
 def protocol_setting(record: dict) -> str:

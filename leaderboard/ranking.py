@@ -216,7 +216,7 @@ def rank_rows(rows: list[Row], headline: str | None) -> list[tuple[Row, int | No
 def current_rows(rows: list[Row]) -> list[Row]:
     """The rows of the table's current recipe, the only ones ranked: the recipe (evidence,
     preset, epochs) with the most runs, its official options (full schedule, no mismatch, not
-    re-estimated BN), and, where a method has rows with several runs, only those of that method (a
+    re-estimated BN, no method option switched), and, where a method has rows with several runs, only those of that method (a
     single-run diagnostic of a method beside its three-seed row is not comparable; a method whose
     other seeds have not run yet is ranked with its n shown). Everything else goes under *other runs*."""
     if not rows:
@@ -226,7 +226,8 @@ def current_rows(rows: list[Row]) -> list[Row]:
         runs[r.meta["recipe"]] = runs.get(r.meta["recipe"], 0) + r.meta["n"]
     main = max(runs, key=lambda k: (runs[k], k[2] or 0))
     plain = [r for r in rows if r.meta["recipe"] == main and not r.meta["schedule"] and not r.meta["mismatch"]
-             and r.meta["bn"] != "precise"] or [r for r in rows if r.meta["recipe"] == main]
+             and r.meta["bn"] != "precise" and not r.meta.get("option")] or [r for r in rows
+                                                                           if r.meta["recipe"] == main]
     most: dict[str, int] = {}
     for r in plain:
         most[r.meta["method"]] = max(most.get(r.meta["method"], 0), r.meta["n"])

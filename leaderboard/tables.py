@@ -35,6 +35,7 @@ from leaderboard.frame import (
     aggregate,
     data_id,
     group_rank,
+    method_option,
     method_rank,
     recipes,
     untrained_baseline,
@@ -247,6 +248,7 @@ def recipe_meta(key: dict, n: int) -> dict:
     is, so a ranked table keeps the current recipe's rows and moves the others under *other runs*."""
     epochs = None if key["epochs"] is None or pd.isna(key["epochs"]) else int(key["epochs"])
     return {"method": key["method"], "stream": key["stream"], "setting": key["setting"],
+            "option": method_option(key["method"], key["variant"]),
             "recipe": (key["evidence"], key["preset"], epochs), "n": n, "bn": key["bn"], "schedule": key["schedule"],
             "mismatch": key["mismatch"], "evidence": key["evidence"]}
 

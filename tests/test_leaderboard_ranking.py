@@ -180,3 +180,16 @@ def test_a_method_whose_other_seeds_have_not_run_is_ranked_and_its_own_diagnosti
     rows = [recipe_row("SkeletonCLR", "SkeletonCLR", 3), recipe_row("SkeleMixCLR+", "SkeleMixCLR", 1),
             recipe_row("CrosSCLR [shared_head=False]", "CrosSCLR", 1), recipe_row("CrosSCLR", "CrosSCLR", 3)]
     assert [r.labels[0] for r in current_rows(rows)] == ["SkeletonCLR", "SkeleMixCLR+", "CrosSCLR"]
+
+
+def test_a_switched_method_option_is_a_diagnostic_and_a_preset_field_is_not():
+    from leaderboard.frame import method_option
+    from leaderboard.ranking import current_rows
+
+    assert method_option("crossclr", "[shared_head=False]") and method_option("aimclr", "[normalise_blur=True]")
+    assert not method_option("skelemixclr", "[temperature=0.07]")  # the quick/cpu preset's own temperature
+    assert not method_option("crossclr", "") and not method_option("no-such-method", "[shared_head=False]")
+    meta = {"recipe": ("pretrained", "cpu", 50), "n": 1, "schedule": "", "mismatch": "", "bn": "training"}
+    rows = [Row(["CrosSCLR"], {}, kind="recipe", meta={**meta, "method": "CrosSCLR", "option": False}),
+            Row(["CrosSCLR [shared_head=False]"], {}, kind="recipe", meta={**meta, "method": "CrosSCLR", "option": True})]
+    assert [r.labels[0] for r in current_rows(rows)] == ["CrosSCLR"]
