@@ -185,24 +185,29 @@ def clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def pretraining_folder(step: Step) -> Path | None:
+    """The run folder a pretraining step writes (:func:`run_folder` of its arguments); None for
+    any other step."""
+    if step.argv[0] != "methods.pretrain":
+        return None
+    args = dict(zip(step.argv[1::2], step.argv[2::2]))
+    return run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"]))
+
+
 def resume_flag(step: Step) -> tuple[str, ...]:
     """``--resume`` for a pretraining whose run folder holds an unfinished run (``last.pt``)."""
-    if step.argv[0] != "methods.pretrain":
-        return ()
-    args = dict(zip(step.argv[1::2], step.argv[2::2]))
-    folder = run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"]))
-    return ("--resume",) if (folder / "last.pt").is_file() else ()
+    folder = pretraining_folder(step)
+    return ("--resume",) if folder is not None and (folder / "last.pt").is_file() else ()
 
 
 def run_warning(step: Step) -> str | None:
     """The warning a finished pretraining step's run left in its ``run.json`` (a likely collapse:
     :func:`methods.pretrain.collapse_warning`), for the table's log."""
-    if step.argv[0] != "methods.pretrain":
+    folder = pretraining_folder(step)
+    if folder is None:
         return None
-    args = dict(zip(step.argv[1::2], step.argv[2::2]))
-    path = run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"])) / RUN_FILE
     try:
-        return json.loads(path.read_text()).get("warning")
+        return json.loads((folder / RUN_FILE).read_text()).get("warning")
     except (OSError, ValueError):
         return None
 
