@@ -11,9 +11,9 @@ from pathlib import Path
 
 from datasets import synthetic, utdmhad
 from datasets.benchmarks import REAL, SYNTHETIC
-from datasets.cache import cache_dir
 from datasets.integrity import data_identity, verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest, remake_hint
+from utils.paths import cache_dir
 
 DEFAULT_DATASET = "synthetic-xsub"
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.cache import atomic_write_text, cache_dir
-from datasets.progress import progress
 from datasets.store import MANIFEST, check_part_array, open_array, read_manifest, remake_hint, sha256_file
+from utils.files import atomic_write_text
+from utils.paths import cache_dir
+from utils.progress import progress
 
 #: Files of a benchmark folder that must be listed in its manifest's checksums.
 PAYLOAD = ("*_data.npy", "*_label.pkl")
@@ -70,7 +71,7 @@ def verify_benchmark(folder: Path | str) -> str:
     label file it does not list, a listed file that is missing or whose SHA-256 differs, and
     NaN/inf in any ``*_data.npy``, and a data array that is not float32 of the shape the manifest
     describes (:func:`datasets.store.check_part_array`). A success is cached
-    (:func:`datasets.cache.cache_dir` ``verified/``) under the size, mtime, ctime and inode of every
+    (:func:`utils.paths.cache_dir` ``verified/``) under the size, mtime, ctime and inode of every
     file (:func:`_stat`); any change re-verifies.
     """
     folder = Path(folder)

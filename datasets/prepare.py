@@ -48,7 +48,6 @@ from datasets.pku import (
     read_pku_skeleton,
 )
 from datasets.preprocess import preprocess_sample
-from datasets.progress import progress
 from datasets.pyskl2d import read_pyskl2d
 from datasets.splits import (
     BENCHMARKS,
@@ -65,7 +64,8 @@ from datasets.splits import (
 )
 from datasets.store import BenchmarkWriter
 from datasets.utdmhad import read_utdmhad
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
+from utils.progress import progress
 
 #: Datasets of other skeleton layouts (issue 14), each read from its one format, named as the dataset.
 LAYOUT_DATASETS = ("nwucla", "kinetics", "utdmhad")

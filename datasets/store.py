@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.cache import check_room
 from datasets.layouts import Layout, get_layout
 from datasets.safe_pickle import safe_load
 from datasets.skeleton import check_layout
+from utils.files import check_room
 
 PARTS = ("train", "val")
 MANIFEST = "manifest.json"

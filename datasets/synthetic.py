@@ -64,8 +64,8 @@ import numpy as np
 
 from datasets.layouts import get_layout
 from datasets.preprocess import preprocess_sample
-from datasets.progress import progress
 from datasets.store import BenchmarkWriter
+from utils.progress import progress
 
 NUM_SUBJECTS = 40
 CAMERAS = (1, 2, 3)

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.cache import REPO_ROOT, atomic_write, cache_dir
 from leaderboard import plots
 from leaderboard.frame import data_id, group_rank, method_rank, records_frame
 from leaderboard.ranking import METHODS_CSV, Leaderboard, ranked_real, ranked_synthetic, read_methods
@@ -48,7 +47,9 @@ from leaderboard.render import (
 from leaderboard.reported import REPORTED, parse_sources, read_reported, source_counts
 from leaderboard.tables import REAL_METRIC, Table, checks, group_title, real_tables, synthetic_tables
 from results import RECORDS_DIR, read_records, records_dir
-from results.cli import ArgumentParser
+from utils.cli import ArgumentParser
+from utils.files import atomic_write
+from utils.paths import REPO_ROOT, cache_dir
 
 HERE = Path(__file__).resolve().parent
 ZOO_DIR = REPO_ROOT / "methods" / "zoo"

@@ -15,9 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from datasets.cache import atomic_write_text
 from results import RECORDS_DIR, portable_record, record_problems
-from results.cli import ArgumentParser
+from utils.cli import ArgumentParser
+from utils.files import atomic_write_text
 
 
 def records_in(paths: list[Path]) -> list[Path]:

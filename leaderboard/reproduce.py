@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from datasets.cache import REPO_ROOT
 from leaderboard.frame import records_frame
 from leaderboard.reported import REPORTED, dataset_of, read_reported, suite_stream
 from leaderboard.tables import checks
 from results import read_records, records_dir
-from results.cli import ArgumentParser, seed_list
+from utils.cli import ArgumentParser, seed_list
+from utils.paths import REPO_ROOT
 
 #: What to provide, said once for the CLI and the skipped tests.
 NEEDS = (

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
 
 HERE = Path(__file__).resolve().parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

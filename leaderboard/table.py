@@ -31,9 +31,7 @@ from pathlib import Path
 
 from datasets import load_benchmark
 from datasets.benchmarks import CPU_SIZED
-from datasets.cache import REPO_ROOT, cache_dir
 from datasets.integrity import fingerprint
-from datasets.progress import log_line
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.pretrain import (
@@ -45,7 +43,9 @@ from methods.pretrain import (
     run_stream,
 )
 from results import portable, read_records, records_dir
-from results.cli import ArgumentParser, seed_list
+from utils.cli import ArgumentParser, seed_list
+from utils.paths import REPO_ROOT, cache_dir
+from utils.progress import log_line
 
 #: ``datasets.prepare`` source → the small real benchmark it writes that this command tabulates.
 BENCHMARKS = {b.split("-")[0]: b for b in CPU_SIZED}

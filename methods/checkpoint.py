@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from datasets.cache import atomic_write, free_bytes, megabytes
 from datasets.layouts import Layout, get_layout
 from methods.encoders import build_encoder
 from methods.official import official_backbone, query_prefix
+from utils.files import atomic_write, free_bytes, megabytes
 
 ENCODER_FORMAT = "skelebench-encoder"
 TRAINING_FORMAT = "skelebench-training"
@@ -66,7 +66,7 @@ def is_disk_full(err: BaseException) -> bool:
 
 
 def atomic_save(obj, path: Path) -> Path:
-    """``torch.save`` through :func:`datasets.cache.atomic_write` (fsync, rename, fsync the folder).
+    """``torch.save`` through :func:`utils.files.atomic_write` (fsync, rename, fsync the folder).
     A full disk raises :class:`DiskFull`; the partial temporary file is gone, ``path`` untouched."""
     path = Path(path)
     try:

@@ -25,10 +25,8 @@ from datasets import DEFAULT_DATASET, SYNTHETIC, load_benchmark
 from datasets.augment import identity_view
 from datasets.augment_batch import batched, view_generator
 from datasets.benchmarks import CPU_SIZED
-from datasets.cache import atomic_write_text, cache_dir
 from datasets.feeder import ViewsDataset
 from datasets.integrity import fingerprint
-from datasets.progress import log_line, progress
 from datasets.skeleton import STREAMS
 from datasets.splits import monitor_holdout
 from datasets.store import Split, benchmark_layout
@@ -63,8 +61,11 @@ from methods.training_state import (
     recorded_data,
     restore_rng,
 )
-from results.cli import ArgumentParser, natural_int, positive_int, seed_int, seed_list
 from results.provenance import command_line, default_device, device_name, git_commit, now, parse_device
+from utils.cli import ArgumentParser, natural_int, positive_int, seed_int, seed_list
+from utils.files import atomic_write_text
+from utils.paths import cache_dir
+from utils.progress import log_line, progress
 
 RUN_FILE = "run.json"
 #: Where the augmented views are drawn (:mod:`datasets.augment_batch`).
@@ -297,7 +298,7 @@ def check_free_space(out: Path, need: int, resumed: bool) -> None:
 
 def filled_up(out: Path, need: int | None, explicit: bool) -> str:
     """The one line for a disk that filled up during a run: how much it needs, and how to go on.
-    The temporary file of the failed write is gone (:func:`datasets.cache.atomic_write`)."""
+    The temporary file of the failed write is gone (:func:`utils.files.atomic_write`)."""
     size = f"; the run needs about {megabytes(need)} there" if need else ""
     last = out / "last.pt"
     if last.is_file():

@@ -29,9 +29,9 @@ from methods.encoders.features import encoder_fingerprint
 from methods.pretrain import RUN_FILE, default_preset, pretrain, resolve_preset
 from methods.zoo import zoo_entry, zoo_recipe
 from results import records_dir, reference_line, reference_records, summary_line, write_record
-from results.cli import seed_int, seed_list
 from results.curves import monitor_curve
 from results.provenance import command_line, device_name, git_commit, now, parse_device
+from utils.cli import seed_int, seed_list
 
 
 def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] = STREAMS) -> None:

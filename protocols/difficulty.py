@@ -43,7 +43,7 @@ from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cl
 from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, standardised_probe
 from results import data_key, reference_records
-from results.cli import ArgumentParser, positive_int, seed_list
+from utils.cli import ArgumentParser, positive_int, seed_list
 
 
 def flattened(x: np.ndarray) -> np.ndarray:

@@ -28,8 +28,8 @@ from methods import get_method
 from protocols.common import check_results_dir
 from protocols.linear import topk_accuracy
 from results import read_logits, read_records, summary_line, write_record
-from results.cli import ArgumentParser
 from results.provenance import command_line, git_commit, now
+from utils.cli import ArgumentParser
 
 #: AimCLR's weights per stream (``ensemble_ntu_cs.py``), methods.md §3.6.
 AIMCLR_WEIGHTS = {"joint": 0.6, "motion": 0.4, "bone": 0.6}

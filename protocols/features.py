@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from datasets.cache import atomic_write, cache_dir
 from datasets.integrity import verify_benchmark
 from datasets.store import Split
 from methods.checkpoint import is_disk_full
 from methods.encoders.features import encoder_fingerprint, extract_features
+from utils.files import atomic_write
+from utils.paths import cache_dir
 
 #: Cache folders already warned about as full in this process (one warning each, not one a part).
 _WARNED: set[Path] = set()

@@ -30,7 +30,7 @@ import torch
 from methods import get_method
 from protocols.common import Encoder, add_common_arguments, check_frames, load_parts, resolve_encoder, run_cli
 from protocols.supervised import SupervisedConfig, add_training_arguments, default_bn_mode, run_protocol, scale_schedule
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
 
 #: SkeleMixCLR's fine-tune config (``SM:config/finetune_eval/finetune_eval_skeletonclr_swap.yaml``).
 FINETUNE = SupervisedConfig()

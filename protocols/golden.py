@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from datasets import benchmark_folder
-from datasets.cache import atomic_write
 from datasets.store import Split, load_split
 from methods import get_method, load_encoder
 from methods.encoders.features import extract_features
 from methods.zoo import entries, zoo_recipe
-from results.cli import ArgumentParser
+from utils.cli import ArgumentParser
+from utils.files import atomic_write
 
 #: Clips per part in the sample (half an extraction batch: the comparison is on values, not accuracy).
 PER_PART = 128
@@ -62,7 +62,7 @@ def entry_features(checkpoint: Path) -> dict[str, np.ndarray]:
 
 
 def write_golden(checkpoint: Path) -> Path:
-    """Save an entry's golden features (:func:`datasets.cache.atomic_write`)."""
+    """Save an entry's golden features (:func:`utils.files.atomic_write`)."""
     path = golden_path(checkpoint)
     arrays = entry_features(checkpoint)
     return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))

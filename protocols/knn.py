@@ -46,7 +46,7 @@ from protocols.common import (
     run_cli,
 )
 from protocols.features import cached_features
-from results.cli import ArgumentParser, positive_float, positive_int
+from utils.cli import ArgumentParser, positive_float, positive_int
 
 FEATURES = ("backbone", "projection")
 #: How a part's augmented views are seeded: ``default_rng([seed, PART_STREAM[part], index])``, so

@@ -27,7 +27,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from datasets.progress import progress
 from datasets.skeleton import STREAMS
 from datasets.store import Split
 from methods import get_method
@@ -46,7 +45,8 @@ from protocols.common import (
     run_cli,
 )
 from protocols.features import cached_features
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
+from utils.progress import progress
 
 
 @dataclass(frozen=True)

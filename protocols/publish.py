@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 from datasets import benchmark_folder
-from datasets.cache import atomic_write, atomic_write_text
 from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import get_method, load_encoder
 from methods.base import build_backbone
@@ -29,8 +28,9 @@ from methods.zoo import ZOO_DIR
 from protocols.common import num_classes_of
 from protocols.golden import write_golden
 from protocols.linear import LinearConfig, linear_metrics
-from results.cli import ArgumentParser
 from results.provenance import default_device
+from utils.cli import ArgumentParser
+from utils.files import atomic_write, atomic_write_text
 
 
 def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, name: str | None = None,

@@ -34,7 +34,6 @@ import torch
 from torch import nn
 
 from datasets.corruptions import CORRUPTIONS, Corruption, get_corruption
-from datasets.progress import progress
 from datasets.store import Split
 from methods import get_method
 from methods.encoders.features import READ_CHUNK, extract_features
@@ -50,7 +49,8 @@ from protocols.common import (
 )
 from protocols.features import cached_features
 from protocols.linear import LinearConfig, fit_linear, topk_accuracy
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
+from utils.progress import progress
 
 #: Samples corrupted together, each block with its own generator (see :class:`CorruptedData`): the
 #: feature extraction's read chunk, so each block is built once.

@@ -38,9 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datasets.cache import atomic_write_text, cache_dir
 from datasets.integrity import fingerprint
-from datasets.progress import log_line
 from datasets.store import Split
 from methods import get_method
 from protocols.common import Encoder, add_common_arguments, check_frames, load_parts, resolve_encoder, run_cli
@@ -53,7 +51,10 @@ from protocols.supervised import (
     scale_schedule,
 )
 from results import local_path
-from results.cli import ArgumentParser, natural_int, positive_int
+from utils.cli import ArgumentParser, natural_int, positive_int
+from utils.files import atomic_write_text
+from utils.paths import cache_dir
+from utils.progress import log_line
 
 #: SkeleMixCLR's semi-supervised configs by labelled fraction (methods.md §3.3).
 SEMI = {

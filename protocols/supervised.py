@@ -40,9 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from datasets.augment_batch import BatchedNormalView, view_generator
-from datasets.cache import cache_dir
 from datasets.integrity import fingerprint
-from datasets.progress import progress
 from datasets.skeleton import to_stream
 from datasets.store import Split, benchmark_layout
 from methods.base import official_weights_init, step_decay
@@ -52,7 +50,9 @@ from methods.pretrain import RunLog
 from methods.training_state import capture_rng, move_aside, restore_rng
 from protocols.common import Encoder, TestLogits, finish, num_classes_of, precise_bn
 from protocols.linear import topk_accuracy
-from results.cli import positive_int
+from utils.cli import positive_int
+from utils.paths import cache_dir
+from utils.progress import progress
 
 #: Gradient clipping modes (module docstring; methods.md §7.8).
 CLIPS = ("norm", "official", "off")

@@ -43,7 +43,7 @@ from protocols.common import add_common_arguments, resolve_encoder, run_cli
 from protocols.finetune import run_finetune
 from protocols.linear import run_linear
 from protocols.supervised import add_training_arguments
-from results.cli import ArgumentParser, positive_int
+from utils.cli import ArgumentParser, positive_int
 
 KNOWN = SYNTHETIC + REAL
 

@@ -21,9 +21,10 @@ from statistics import mean, stdev
 
 import numpy as np
 
-from datasets.cache import REPO_ROOT, atomic_write, atomic_write_text, cache_root
 from datasets.integrity import generated_identity
 from datasets.synthetic import DEFAULT_SEED, NUM_CLASSES, NUM_SUBJECTS
+from utils.files import atomic_write, atomic_write_text
+from utils.paths import REPO_ROOT, cache_root
 
 #: The shipped records, which the published leaderboard is built from; a user's runs go to
 #: :func:`records_dir` and enter this folder only through ``python -m leaderboard publish``.

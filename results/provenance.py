@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from datasets.cache import REPO_ROOT
+from utils.paths import REPO_ROOT
 
 
 def git_commit() -> str:

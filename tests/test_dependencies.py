@@ -8,9 +8,9 @@ import re
 import sys
 from importlib.metadata import packages_distributions
 
-from datasets.cache import REPO_ROOT
+from utils.paths import REPO_ROOT
 
-RUNTIME_PACKAGES = ("datasets", "methods", "protocols", "results", "leaderboard")
+RUNTIME_PACKAGES = ("utils", "datasets", "methods", "protocols", "results", "leaderboard")
 
 
 def imported_modules(folders: tuple[str, ...]) -> set[str]:

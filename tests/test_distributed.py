@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.cache import REPO_ROOT
 from methods.distributed import World, rank_seed, rank_share
+from utils.paths import REPO_ROOT
 
 DRIVER = r"""
 import os, signal, sys

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from datasets.cache import REPO_ROOT
 from datasets.integrity import fingerprint
 from datasets.store import read_manifest
 from leaderboard.reproduce import find_data_root
 from results import RECORDS_DIR, read_records
+from utils.paths import REPO_ROOT
 
 #: Points of top-1 a re-run may differ from the shipped record (issue 25: "within 3 points").
 TOLERANCE = 3.0

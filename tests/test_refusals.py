@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from datasets import synthetic
-from datasets.cache import REPO_ROOT
 from datasets.store import sha256_file
 from methods.zoo import zoo_entry
 from protocols import linear
+from utils.paths import REPO_ROOT
 
 NAME = f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}"
 

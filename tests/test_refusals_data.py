@@ -310,8 +310,8 @@ def test_stale_utdmhad_benchmark_is_refused(tmp_path: Path) -> None:
 def test_a_benchmark_that_does_not_fit_on_the_disk_is_refused_before_writing(tmp_path, monkeypatch, capsys):
     """The arrays are memory-mapped: a write into a full disk would kill the process (SIGBUS)
     half-way, so room for every array is checked before it is created, and nothing is left."""
-    from datasets import cache
     from tests.test_layout_prepare import write_ucla
+    from utils import files as cache
 
     write_ucla(tmp_path / "ucla")
     monkeypatch.setattr(cache, "free_bytes", lambda folder: 10_000)

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from datasets import synthetic
-from datasets.cache import cache_dir
 from datasets.integrity import fingerprint
 from datasets.store import read_manifest
 from methods import get_method
@@ -27,6 +26,7 @@ from methods.pretrain import build_parser, pretrain, resolve_preset, run_name
 from methods.pretrain import main as pretrain_main
 from methods.training_state import load_training_state
 from protocols import linear
+from utils.paths import cache_dir
 
 NAME = f"synthetic-xsub-f50-v{synthetic.GENERATOR_VERSION}"
 #: One epoch of SkeletonCLR on the tiny data, without the online KNN monitor.

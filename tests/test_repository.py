@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from datasets.cache import REPO_ROOT
+from utils.paths import REPO_ROOT
 
 #: The largest tracked file allowed outside the zoo (whose weights make the fresh-machine promise).
 MAX_BYTES = 1_000_000

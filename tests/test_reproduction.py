@@ -20,7 +20,6 @@ import pytest
 import torch
 from test_official_checkpoints import official_state
 
-from datasets.cache import REPO_ROOT
 from datasets.ntu import format_skeleton
 from datasets.prepare import PrepareWarning, prepare
 from datasets.splits import missing_skeletons
@@ -30,6 +29,7 @@ from leaderboard.reported import read_reported
 from leaderboard.reproduce import NEEDS, execute, format_checks, main, plan, results_checks
 from leaderboard.tables import checks
 from results import RECORDS_DIR, read_records
+from utils.paths import REPO_ROOT
 
 
 def _inputs(config: pytest.Config) -> tuple[list, object]:

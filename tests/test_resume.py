@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.cache import REPO_ROOT
 from methods.pretrain import main as pretrain_main
 from methods.pretrain import pretrain
+from utils.paths import REPO_ROOT
 
 #: Runs pretraining in a fresh process; ``mode`` arms a SIGKILL of the process itself at the
 #: ``n``-th optimiser step, inside the ``n``-th training-state write (half the bytes on disk), or

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.cache import REPO_ROOT
 from leaderboard.build import main as leaderboard_main
 from leaderboard.publish import main as publish_main
 from leaderboard.publish import publish
 from results import RECORDS_DIR, portable, read_records, records_dir, write_record
+from utils.paths import REPO_ROOT
 
 
 def a_shipped_record() -> dict:

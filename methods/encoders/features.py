@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from datasets.progress import progress
 from datasets.skeleton import to_stream
 from datasets.store import Split
+from utils.progress import progress
 
 
 def encoder_fingerprint(encoder: nn.Module) -> str:

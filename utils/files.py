@@ -1,7 +1,5 @@
-"""Where the suite keeps what it can rebuild: generated data, checkpoints, feature caches.
-
-``$SKELEBENCH_CACHE`` if set, else ``.cache/`` in the repository root (git-ignored).
-"""
+"""Writing files so that a crash never leaves a torn one, and refusing a write the disk has no
+room for before the work that produces it."""
 
 from __future__ import annotations
 
@@ -11,20 +9,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cache_root() -> Path:
-    """``$SKELEBENCH_CACHE``, else ``.cache/`` of the checkout (not created here)."""
-    return Path(os.environ.get("SKELEBENCH_CACHE", REPO_ROOT / ".cache"))
-
-
-def cache_dir(*parts: str) -> Path:
-    """A folder under the cache root, created on demand."""
-    path = cache_root().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
