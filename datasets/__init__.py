@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from datasets import synthetic, utdmhad
+from datasets.benchmarks import DEFAULT_DATASET as DEFAULT_DATASET  # re-exported: the commands import it from here
 from datasets.benchmarks import REAL, SYNTHETIC
 from datasets.integrity import data_identity, verify_benchmark
 from datasets.store import Split, is_complete, load_split, read_manifest, remake_hint
 from utils.paths import cache_dir
-
-DEFAULT_DATASET = "synthetic-xsub"
 
 
 def benchmark_folder(dataset: str, frames: int, data_root: Path | str | None = None) -> Path:

@@ -16,6 +16,9 @@ class Benchmark:
     synthetic: bool = False
     cpu_sized: bool = False  # real and small: the default recipe is ``cpu``, the KNN monitor on
     reported_column: bool = False  # a column of the leaderboard's real tables, in this order
+    #: (dataset, format) of ``python -m datasets.prepare`` for a benchmark of a layout reader
+    #: (:mod:`datasets.layout_data`); NTU's and PKU-MMD's own readers name theirs by split
+    prepared_from: tuple[str, str] | None = None
 
     @property
     def dataset(self) -> str:
@@ -35,13 +38,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("pku1-xview"),
     Benchmark("pku2-xsub", reported_column=True),
     Benchmark("pku2-xview"),
-    Benchmark("nwucla-xview", cpu_sized=True, reported_column=True),
-    Benchmark("ntu60-2d-xsub"),
-    Benchmark("ntu60-2d-xview"),
-    Benchmark("ntu120-2d-xsub"),
-    Benchmark("ntu120-2d-xset"),
-    Benchmark("kinetics-skeleton"),
-    Benchmark("utdmhad-xsub", cpu_sized=True),
+    Benchmark("nwucla-xview", cpu_sized=True, reported_column=True, prepared_from=("nwucla", "nwucla")),
+    Benchmark("ntu60-2d-xsub", prepared_from=("ntu60", "pyskl2d")),
+    Benchmark("ntu60-2d-xview", prepared_from=("ntu60", "pyskl2d")),
+    Benchmark("ntu120-2d-xsub", prepared_from=("ntu120", "pyskl2d")),
+    Benchmark("ntu120-2d-xset", prepared_from=("ntu120", "pyskl2d")),
+    Benchmark("kinetics-skeleton", prepared_from=("kinetics", "kinetics")),
+    Benchmark("utdmhad-xsub", cpu_sized=True, prepared_from=("utdmhad", "utdmhad")),
 )
 
 #: The title of each dataset family, as tables and messages print it.
@@ -50,8 +53,16 @@ DATASET_TITLES: dict[str, str] = {"synthetic": "synthetic", "ntu60": "NTU-60", "
                                   "kinetics": "Kinetics-skeleton", "utdmhad": "UTD-MHAD"}
 
 SYNTHETIC: tuple[str, ...] = tuple(b.id for b in BENCHMARKS if b.synthetic)
+#: What every command runs on when no ``--dataset`` is given: the embedded data's first benchmark.
+DEFAULT_DATASET: str = SYNTHETIC[0]
 REAL: tuple[str, ...] = tuple(b.id for b in BENCHMARKS if not b.synthetic)
 #: Real benchmarks small enough to pretrain on a CPU, whose default recipe is ``cpu``.
 CPU_SIZED: tuple[str, ...] = tuple(b.id for b in BENCHMARKS if b.cpu_sized)
 #: The real tables' benchmark columns, in order (others present in the records follow, sorted).
 REPORTED_COLUMNS: tuple[str, ...] = tuple(b.id for b in BENCHMARKS if b.reported_column)
+
+
+def prepared_by(dataset: str, fmt: str) -> tuple[str, ...]:
+    """The benchmarks ``python -m datasets.prepare DATASET --format FMT`` writes from one layout
+    reader's clips, in table order (NW-UCLA's reader: ``("nwucla-xview",)``)."""
+    return tuple(b.id for b in BENCHMARKS if b.prepared_from == (dataset, fmt))

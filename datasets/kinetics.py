@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.benchmarks import prepared_by
 from datasets.layout_data import ClipSet, FileSource, require_finite
 
 FRAMES = 300
@@ -38,7 +39,7 @@ NUM_JOINTS = 18
 PERSONS_IN = 5
 PERSONS_OUT = 2
 NUM_CLASSES = 400
-BENCHMARK = "kinetics-skeleton"
+(BENCHMARK,) = prepared_by("kinetics", "kinetics")
 PART_FOLDERS = {"train": "kinetics_train", "val": "kinetics_val"}
 LABEL_FILES = {"train": "kinetics_train_label.json", "val": "kinetics_val_label.json"}
 SPLIT_RULE = "Kinetics-skeleton official lists: kinetics_train (train) and kinetics_val (val), has_skeleton only"

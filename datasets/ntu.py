@@ -206,83 +206,93 @@ def _parse_fast(text: str) -> SkeletonSequence | None:
     )
 
 
-def _parse_strict(text: str, source: str) -> SkeletonSequence:
-    """Line-by-line reader that validates every line; the reference for the fast path."""
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    n = len(lines)
+class _StrictLines:
+    """A skeleton file's lines read one by one, every value checked: each refusal names its line."""
 
-    def fail(i: int, message: str) -> SkeletonFormatError:
-        return SkeletonFormatError(source, i + 1, message)
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.split("\n")
+        while self.lines and not self.lines[-1].strip():
+            self.lines.pop()
+        self.source, self.i = source, 0
 
-    def need(i: int, what: str) -> str:
-        if i >= n:
-            raise fail(i, f"unexpected end of file: expected {what}")
-        return lines[i]
+    def fail(self, message: str) -> SkeletonFormatError:
+        return SkeletonFormatError(self.source, self.i + 1, message)
 
-    def integer(i: int, what: str, minimum: int = 0) -> int:
-        raw = need(i, what).strip()
+    def need(self, what: str) -> str:
+        if self.i >= len(self.lines):
+            raise self.fail(f"unexpected end of file: expected {what}")
+        return self.lines[self.i]
+
+    def integer(self, what: str, minimum: int = 0) -> int:
+        raw = self.need(what).strip()
         try:
             value = int(raw)
         except ValueError:
-            raise fail(i, f"expected {what} (an integer), found {raw[:40]!r}") from None
+            raise self.fail(f"expected {what} (an integer), found {raw[:40]!r}") from None
         if value < minimum:
-            raise fail(i, f"expected {what} (an integer ≥ {minimum}), found {value}")
+            raise self.fail(f"expected {what} (an integer ≥ {minimum}), found {value}")
         return value
 
-    def numbers(i: int, count: int, what: str) -> list[float]:
-        parts = need(i, what).split()
+    def numbers(self, count: int, what: str) -> list[float]:
+        parts = self.need(what).split()
         if len(parts) != count:
-            raise fail(i, f"expected {what}: {count} values, found {len(parts)}")
+            raise self.fail(f"expected {what}: {count} values, found {len(parts)}")
         try:
             return [float(p) for p in parts]
         except ValueError:
             bad = next(p for p in parts if not _is_float(p))
-            raise fail(i, f"{bad[:40]!r} in {what} is not a number") from None
+            raise self.fail(f"{bad[:40]!r} in {what} is not a number") from None
 
-    num_frames = integer(0, "the number of frames")
+    def body(self, where: str) -> tuple[int, list[float], list[float]]:
+        """One body record: its id, its 9 info fields and its joints' values, flat."""
+        parts = self.need(f"the body record of {where}").split()
+        if len(parts) != 10:
+            raise self.fail(f"expected the 10 fields of {where} (bodyID {' '.join(BODY_FIELDS)}), found {len(parts)}")
+        try:
+            body_id = int(parts[0])
+            if not 0 <= body_id < 2**64:
+                raise ValueError
+        except ValueError:
+            raise self.fail(f"bodyID {parts[0][:40]!r} of {where} is not a 64-bit unsigned integer") from None
+        info = self.numbers(10, f"the body record of {where}")[1:]
+        self.i += 1
+        nj = self.integer(f"the joint count of {where}")
+        if nj != NUM_JOINTS:
+            raise self.fail(f"{where} has {nj} joints; NTU RGB+D records always have {NUM_JOINTS}")
+        self.i += 1
+        record: list[float] = []
+        for j in range(NUM_JOINTS):
+            values = self.numbers(len(JOINT_FIELDS), f"joint {j + 1} of {where} ({' '.join(JOINT_FIELDS)})")
+            if not all(math.isfinite(v) for v in values[:3]):
+                found = " ".join(self.lines[self.i].split()[:3])
+                raise self.fail(f"x y z of joint {j + 1} of {where} are not finite numbers ({found[:40]!r})")
+            record += values
+            self.i += 1
+        return body_id, info, record
+
+
+def _parse_strict(text: str, source: str) -> SkeletonSequence:
+    """Line-by-line reader that validates every line; the reference for the fast path."""
+    reader = _StrictLines(text, source)
+    num_frames = reader.integer("the number of frames")
+    reader.i = 1
     frames: list[int] = []
     slots: list[int] = []
     ids: list[int] = []
     infos: list[list[float]] = []
     joints: list[list[float]] = []
-    i = 1
     for f in range(num_frames):
-        nb = integer(i, f"the number of bodies of frame {f + 1} of {num_frames}")
-        i += 1
+        nb = reader.integer(f"the number of bodies of frame {f + 1} of {num_frames}")
+        reader.i += 1
         for b in range(nb):
-            where = f"body {b + 1} of {nb} in frame {f + 1}"
-            parts = need(i, f"the body record of {where}").split()
-            if len(parts) != 10:
-                raise fail(i, f"expected the 10 fields of {where} (bodyID {' '.join(BODY_FIELDS)}), found {len(parts)}")
-            try:
-                body_id = int(parts[0])
-                if not 0 <= body_id < 2**64:
-                    raise ValueError
-            except ValueError:
-                raise fail(i, f"bodyID {parts[0][:40]!r} of {where} is not a 64-bit unsigned integer") from None
-            info = numbers(i, 10, f"the body record of {where}")[1:]
-            i += 1
-            nj = integer(i, f"the joint count of {where}")
-            if nj != NUM_JOINTS:
-                raise fail(i, f"{where} has {nj} joints; NTU RGB+D records always have {NUM_JOINTS}")
-            i += 1
-            record: list[float] = []
-            for j in range(NUM_JOINTS):
-                values = numbers(i, len(JOINT_FIELDS), f"joint {j + 1} of {where} ({' '.join(JOINT_FIELDS)})")
-                if not all(math.isfinite(v) for v in values[:3]):
-                    found = " ".join(lines[i].split()[:3])
-                    raise fail(i, f"x y z of joint {j + 1} of {where} are not finite numbers ({found[:40]!r})")
-                record += values
-                i += 1
+            body_id, info, record = reader.body(f"body {b + 1} of {nb} in frame {f + 1}")
             frames.append(f)
             slots.append(b)
             ids.append(body_id)
             infos.append(info)
             joints.append(record)
-    if i < n:
-        raise fail(i, f"unexpected content after the last of the {num_frames} frames")
+    if reader.i < len(reader.lines):
+        raise reader.fail(f"unexpected content after the last of the {num_frames} frames")
     return SkeletonSequence(
         num_frames=num_frames,
         body_frame=np.asarray(frames, dtype=np.int64),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.benchmarks import prepared_by
 from datasets.files import require_regular_file
 from datasets.layout_data import ClipSet, FileSource, require_finite
 
@@ -36,7 +37,7 @@ TEST_VIEWS = frozenset({3})
 #: Clips in CTR-GCN's training and validation lists together (data.md §7).
 RELEASE_CLIPS = 1484
 NUM_JOINTS = 20
-BENCHMARK = "nwucla-xview"
+(BENCHMARK,) = prepared_by("nwucla", "nwucla")
 SPLIT_RULE = "NW-UCLA cross-view: views 1 and 2 train, view 3 tests (CTR-GCN feeders/feeder_ucla.py)"
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.benchmarks import DATASET_TITLES
+from datasets.benchmarks import BENCHMARKS as BENCHMARK_TABLE
+from datasets.benchmarks import DATASET_TITLES, prepared_by
 from datasets.files import split_regular
 from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
 from datasets.kinetics import read_kinetics
@@ -40,6 +41,7 @@ from datasets.nwucla import read_nwucla
 from datasets.pku import (
     PART_PATTERNS,
     SPLIT_FILES,
+    PKUInput,
     PKULabel,
     clip_name,
     cut_clip,
@@ -77,12 +79,7 @@ FRAME_CHOICES = (50, 64, 300)
 RAW_LAYOUT_FRAMES = 300
 #: The benchmarks each layout format writes, with the ``datasets.prepare`` dataset argument.
 LAYOUT_BENCHMARKS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("ntu60", "pyskl2d"): ("ntu60-2d-xsub", "ntu60-2d-xview"),
-    ("ntu120", "pyskl2d"): ("ntu120-2d-xsub", "ntu120-2d-xset"),
-    ("nwucla", "nwucla"): ("nwucla-xview",),
-    ("kinetics", "kinetics"): ("kinetics-skeleton",),
-    ("utdmhad", "utdmhad"): ("utdmhad-xsub",),
-}
+    b.prepared_from: prepared_by(*b.prepared_from) for b in BENCHMARK_TABLE if b.prepared_from}
 
 
 class PrepareError(RuntimeError):
@@ -372,27 +369,16 @@ def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> 
     return _Plan(benches, job, [str(files[s]) for s in use])
 
 
-def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) -> _Plan:
-    if len(roots) != 1:
-        raise ValueError("PKU-MMD raw input is one folder (skeletons, labels and split files)")
-    inp = discover_pku(roots[0], dataset)
-    if not inp.split_files:
-        wanted = " and ".join(names[0] for names in SPLIT_FILES[dataset].values())
-        raise FileNotFoundError(f"no PKU-MMD split file in {roots[0]}: expected {wanted}")
-    for bench in BENCHMARKS[dataset]:
-        if bench not in inp.split_files:
-            _warn(f"no {bench} split file in {roots[0]}; {dataset}-{bench} is not prepared")
-    splits = {b: read_pku_split(p) for b, p in inp.split_files.items()}
-    ignore = set()
-    if inp.ignore_list is not None:
-        ignore = {sample_stem(line.strip()) for line in inp.ignore_list.read_text().splitlines() if line.strip()}
+def _pku_clips(dataset: str, inp: PKUInput, ignore: set[str], skip_bad: bool) -> tuple[list, list, list[str], list[str]]:
+    """The videos with both a skeleton and a label file (path, label path, its labelled rows), their
+    clips as ``(name, label, video, unit, index in unit)``, the refused label files (``skip_bad``)
+    and the videos that have labels but no skeleton."""
     pattern = PART_PATTERNS[dataset]
-    listed = sorted({v for tr, te in splits.values() for v in tr + te})
     label_files = {p.stem: p for p in sorted(inp.label_dir.glob("*.txt")) if pattern.match(p.stem)}
     videos: list[tuple[str, str, list[PKULabel]]] = []
-    clips: list[tuple[str, int, str, int, int]] = []  # (name, label, video, unit, index in unit)
+    clips: list[tuple[str, int, str, int, int]] = []
     bad: list[str] = []
-    no_skeleton = []
+    no_skeleton: list[str] = []
     for video, label_path in label_files.items():
         skel = inp.skeleton_dir / f"{video}.txt"
         if not skel.is_file():
@@ -412,6 +398,25 @@ def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) 
         videos.append((str(skel), str(label_path), rows))
         for k, r in enumerate(rows):
             clips.append((clip_name(dataset, video, r), r.action - 1, video, unit, k))
+    return videos, clips, bad, no_skeleton
+
+
+def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) -> _Plan:
+    if len(roots) != 1:
+        raise ValueError("PKU-MMD raw input is one folder (skeletons, labels and split files)")
+    inp = discover_pku(roots[0], dataset)
+    if not inp.split_files:
+        wanted = " and ".join(names[0] for names in SPLIT_FILES[dataset].values())
+        raise FileNotFoundError(f"no PKU-MMD split file in {roots[0]}: expected {wanted}")
+    for bench in BENCHMARKS[dataset]:
+        if bench not in inp.split_files:
+            _warn(f"no {bench} split file in {roots[0]}; {dataset}-{bench} is not prepared")
+    splits = {b: read_pku_split(p) for b, p in inp.split_files.items()}
+    ignore = set()
+    if inp.ignore_list is not None:
+        ignore = {sample_stem(line.strip()) for line in inp.ignore_list.read_text().splitlines() if line.strip()}
+    listed = sorted({v for tr, te in splits.values() for v in tr + te})
+    videos, clips, bad, no_skeleton = _pku_clips(dataset, inp, ignore, skip_bad)
     if not clips:
         raise FileNotFoundError(f"no PKU-MMD videos with both a skeleton and a label file under {roots[0]}")
     if no_skeleton:

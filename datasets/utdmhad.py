@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.benchmarks import prepared_by
 from datasets.files import require_regular_file
 from datasets.layout_data import ClipSet, FileSource, require_finite
 
@@ -39,7 +40,7 @@ JOINT_ORDER_NOTE = ("UTD-MHAD's own order (head, shoulder_center, spine, hip_cen
                     "right leg) permuted into the Kinect SDK order of layout kinect20")
 #: Version of what this reader writes; 2 since the joint order above (1 took the files as SDK order).
 READER_VERSION = 2
-BENCHMARK = "utdmhad-xsub"
+(BENCHMARK,) = prepared_by("utdmhad", "utdmhad")
 SPLIT_RULE = "UTD-MHAD cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test"
 
 

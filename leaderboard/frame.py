@@ -23,18 +23,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from methods import available, get_method
-from methods.neighbours import VOTE_TEMPERATURE
-from protocols.common import same_encoder
+from leaderboard.registry import method_order, method_titles, methods, same_encoder, vote_temperature
 from results import data_key, variant_label
 
-#: Layout names of the authors' checkpoints (:data:`methods.official.LAYOUTS`; a test keeps the
+#: Layout names of the authors' checkpoints (:data:`methods.official.CHECKPOINT_FORMATS`; a test keeps the
 #: two equal). A record whose encoder came from such a file counts as evidence about the
 #: authors' released weights.
 OFFICIAL_LAYOUTS = ("moco-pretrain", "crossclr-3views-pretrain", "moco-eval", "crossclr-3views-eval", "st-gcn")
-METHOD_NAME = {"skeletonclr": "SkeletonCLR", "crossclr": "CrosSCLR", "aimclr": "AimCLR", "skelemixclr": "SkeleMixCLR+",
-               "skelemixclr-v1": "SkeleMixCLR"}
-METHOD_ORDER = ("skeletonclr", "crossclr", "aimclr", "skelemixclr-v1", "skelemixclr")
+METHOD_NAME = method_titles()
+METHOD_ORDER = method_order()
 STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
 #: How a record's encoder was obtained, in the order rows appear.
 EVIDENCE_ORDER = ("released-checkpoint", "paper-preset", "pretrained", "random-init", "supervised")
@@ -56,12 +53,12 @@ def network(method: str, variant: dict | None = None) -> str:
     SkeletonCLR, AimCLR and CrosSCLR, ``ST-GCN(h16), 2s-AGCN graph`` for SkeleMixCLR(+);
     ``variant`` overrides the registry's configuration as it did for the run. "–" for a method
     the suite does not have."""
-    if method not in available():
+    if method not in methods():
         return "–"
-    config = get_method(method).default_config
+    config = methods()[method]
     over = variant if isinstance(variant, dict) else {}
-    encoder, graph = over.get("encoder", config.encoder), over.get("graph", config.graph)
-    name = f"{ENCODER_NAME.get(encoder, encoder)}(h{over.get('hidden_channels', config.hidden_channels)})"
+    encoder, graph = over.get("encoder", config["encoder"]), over.get("graph", config["graph"])
+    name = f"{ENCODER_NAME.get(encoder, encoder)}(h{over.get('hidden_channels', config['hidden_channels'])})"
     return f"{name}, {GRAPH_NAME[graph]}" if graph in GRAPH_NAME else name
 
 
@@ -69,9 +66,9 @@ def method_option(method: str, variant: str) -> bool:
     """Whether a recipe's variant label (``[shared_head=False]``) switches one of the method's own
     options (``--option``, a diagnostic or a corrected quirk) rather than only the fields its preset
     sets (SkeleMixCLR+'s quick/cpu temperature): such runs are not the method as the recipe runs it."""
-    if method not in available() or not isinstance(variant, str):
+    if method not in methods() or not isinstance(variant, str):
         return False
-    return bool(set(re.findall(r"(\w+)=", variant)) & set(get_method(method).default_config.extra))
+    return bool(set(re.findall(r"(\w+)=", variant)) & set(methods()[method]["options"]))
 
 
 def protocol_setting(record: dict) -> str:
@@ -86,7 +83,7 @@ def protocol_setting(record: dict) -> str:
         base = f"{100 * float(cfg['fraction']):g}%"
     elif protocol == "knn":
         base = cfg.get("features", "backbone") + (", augmented bank" if cfg.get("augmented_bank") else "")
-        if cfg.get("t") is not None and float(cfg["t"]) != VOTE_TEMPERATURE:  # moves the weighted-vote figures
+        if cfg.get("t") is not None and float(cfg["t"]) != vote_temperature():  # moves the weighted-vote figures
             base += f", t={float(cfg['t']):g}"
     elif protocol == "transfer":
         base = f"from {cfg.get('source')} ({cfg.get('eval')})"

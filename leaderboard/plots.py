@@ -24,8 +24,8 @@ import textwrap
 import pandas as pd
 
 from leaderboard.frame import METHOD_NAME, STREAM_CODE, data_group, method_rank, recipes, untrained_baseline
+from leaderboard.registry import methods
 from leaderboard.render import Plot
-from methods import available, get_method
 from results import variant_label
 from results.curves import monitor_curve
 
@@ -114,9 +114,9 @@ def benchmark_title(group: str, dataset: str) -> str:
 
 def network_name(method: str) -> str:
     """The untrained network a method's encoder is (ST-GCN, AGCN), for a reference line's label."""
-    if method not in available():
+    if method not in methods():
         return method
-    graph = get_method(method).default_config.graph
+    graph = methods()[method]["graph"]
     return NETWORK.get(graph, graph)
 
 

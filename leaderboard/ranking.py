@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from datasets.benchmarks import DATASET_TITLES
+from leaderboard.registry import available
 from leaderboard.tables import Cell, Row, Table, column_title, setting_rank, slug
 
 METHODS_CSV = Path(__file__).resolve().parent / "methods.csv"
@@ -101,8 +102,6 @@ def read_methods(path: Path | str = METHODS_CSV, reported: pd.DataFrame | None =
     checked first (:func:`method_problems`): every method of ``reported`` and of the suite's
     registry has a row, every link is https. A ValueError names the file and what to mend, so a
     ranked row never goes without its paper by accident."""
-    from methods import available
-
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     names = set(reported.method) if reported is not None else set()

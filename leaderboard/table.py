@@ -34,14 +34,8 @@ from datasets.benchmarks import CPU_SIZED
 from datasets.integrity import fingerprint
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
-from methods.pretrain import (
-    RUN_FILE,
-    default_preset,
-    default_run_dir,
-    encoder_file,
-    resolve_preset,
-    run_stream,
-)
+from methods.train.config import default_preset, resolve_preset
+from methods.train.folder import RUN_FILE, default_run_dir, encoder_file, run_stream
 from results import portable, read_records, records_dir
 from utils.cli import ArgumentParser, seed_list
 from utils.paths import REPO_ROOT, cache_dir
@@ -202,7 +196,7 @@ def resume_flag(step: Step) -> tuple[str, ...]:
 
 def run_warning(step: Step) -> str | None:
     """The warning a finished pretraining step's run left in its ``run.json`` (a likely collapse:
-    :func:`methods.pretrain.collapse_warning`), for the table's log."""
+    :func:`methods.train.monitor.collapse_warning`), for the table's log."""
     folder = pretraining_folder(step)
     if folder is None:
         return None

@@ -11,8 +11,9 @@ from methods.crossclr import CrosSCLR
 from methods.skelemixclr import SkeleMixCLR, SkeleMixCLRv1
 from methods.skeletonclr import SkeletonCLR
 
+#: Every method, in the order tables list them (the papers' order of publication).
 METHODS: dict[str, type[MoCoMethod]] = {
-    cls.name: cls for cls in (SkeletonCLR, CrosSCLR, SkeleMixCLR, SkeleMixCLRv1, AimCLR)
+    cls.name: cls for cls in (SkeletonCLR, CrosSCLR, AimCLR, SkeleMixCLRv1, SkeleMixCLR)
 }
 
 

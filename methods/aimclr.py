@@ -117,6 +117,7 @@ def nnm_mask(logits: Sequence[torch.Tensor], k: int = 1) -> torch.Tensor:
 # ---------------------------------------------------------------------------------- method
 class AimCLR(MoCoMethod):
     name = "aimclr"
+    title = "AimCLR"
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07,
                                   extra=dict(DEFAULT_OPTIONS))
     presets: dict[str, Preset] = with_cpu_preset({

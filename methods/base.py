@@ -147,6 +147,8 @@ class MoCoMethod(nn.Module, metaclass=abc.ABCMeta):
     """
 
     name: str = ""
+    #: The method as papers and tables name it (SkeleMixCLR+ for ``skelemixclr``).
+    title: str = ""
     default_config = MethodConfig()
     presets: dict[str, Preset] = {}
     #: Streams a multi-stream method trains in one run (CrosSCLR); empty: the one of ``config.stream``.

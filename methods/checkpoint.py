@@ -132,7 +132,7 @@ def _torch_load(path: Path, map_location: str) -> dict:
 @dataclass
 class LoadedEncoder:
     """What :func:`load_checkpoint` found: the backbone, the layout it came in (a suite format or
-    an official layout name of :data:`methods.official.LAYOUTS`), and the suite's ``meta`` (empty
+    an official layout name of :data:`methods.official.CHECKPOINT_FORMATS`), and the suite's ``meta`` (empty
     for an official file)."""
 
     encoder: nn.Module
@@ -191,8 +191,8 @@ def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "
                          f"{TRAINING_FORMAT} and the official state dicts")
     else:
         found = official_backbone(obj, stream, source=f"checkpoint {path}")
-        name, kwargs, state, key_layout = "stgcn", found.encoder_kwargs(), found.state, found.layout.name
-        source, rename = f"{path} ({found.layout.saved_by})", found.official_name
+        name, kwargs, state, key_layout = "stgcn", found.encoder_kwargs(), found.state, found.checkpoint_format.name
+        source, rename = f"{path} ({found.checkpoint_format.saved_by})", found.official_name
     skeleton = skeleton_of(kwargs, meta)
     check_skeleton(str(path), skeleton, layout)
     kwargs = {**kwargs, "layout": skeleton}

@@ -99,6 +99,7 @@ class CrosSCLR(MoCoMethod):
     """Three MoCo branches (joint = the base's encoder/head/queue; ``*_motion``, ``*_bone`` added here)."""
 
     name = "crossclr"
+    title = "CrosSCLR"
     streams = STREAMS
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07,
                                   extra=dict(OPTIONS))

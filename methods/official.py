@@ -12,10 +12,10 @@ a linear-evaluation one, never part of the backbone, so it is dropped.
 Everything here is strict on purpose. The official linear evaluation loads a pretraining
 checkpoint with prefix ``ignore_weights`` and silently keeps the random initialisation of any
 tensor whose name does not match (methods.md §6). Here a state dict is accepted only in one of
-the :data:`LAYOUTS`, with a graph the suite knows, and its loader
+the :data:`CHECKPOINT_FORMATS`, with a graph the suite knows, and its loader
 (:func:`methods.checkpoint.load_state_strict`) demands every backbone tensor at its shape.
 
-Pure functions of a state dict (no files): :func:`detect_layout`, :func:`official_backbone`.
+Pure functions of a state dict (no files): :func:`detect_format`, :func:`official_backbone`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CROSSCLR_STREAMS = {"joint": "encoder_q.", "motion": "encoder_q_motion.", "bone"
 
 
 @dataclass(frozen=True)
-class Layout:
+class CheckpointFormat:
     """A key layout of official checkpoints, recognised by the top-level names of its keys (the
     part before the first dot): all of ``required`` present, nothing beyond ``optional``."""
 
@@ -69,19 +69,19 @@ class Layout:
 _CROSSCLR_QUEUES = ("queue", "queue_ptr", "queue_motion", "queue_ptr_motion", "queue_bone", "queue_ptr_bone")
 
 #: The official layouts the suite reads (key lists: tests/data/official_checkpoint_keys/).
-LAYOUTS: tuple[Layout, ...] = (
+CHECKPOINT_FORMATS: tuple[CheckpointFormat, ...] = (
     # SkeleMixCLR v1 (``SM:net/skeletonclr_swap.py``) also keeps the GT labels of its queue in
     # ``queue_label``, only to log mining accuracy (methods.md §2.4).
-    Layout("moco-pretrain", "SkeletonCLR, AimCLR, SkeleMixCLR or SkeleMixCLR+ pretraining",
+    CheckpointFormat("moco-pretrain", "SkeletonCLR, AimCLR, SkeleMixCLR or SkeleMixCLR+ pretraining",
            ("encoder_q", "encoder_k", "queue", "queue_ptr"), "encoder_q.", optional=("queue_label",)),
-    Layout("crossclr-3views-pretrain", "CrosSCLR 3-views pretraining",
+    CheckpointFormat("crossclr-3views-pretrain", "CrosSCLR 3-views pretraining",
            ("encoder_q", "encoder_k", "encoder_q_motion", "encoder_k_motion", "encoder_q_bone", "encoder_k_bone",
             *_CROSSCLR_QUEUES), "encoder_q.", CROSSCLR_STREAMS),
-    Layout("moco-eval", "SkeletonCLR, AimCLR or SkeleMixCLR linear evaluation / fine-tuning (pretrain=False)",
+    CheckpointFormat("moco-eval", "SkeletonCLR, AimCLR or SkeleMixCLR linear evaluation / fine-tuning (pretrain=False)",
            ("encoder_q",), "encoder_q."),
-    Layout("crossclr-3views-eval", "CrosSCLR 3-views linear evaluation (pretrain=False)",
+    CheckpointFormat("crossclr-3views-eval", "CrosSCLR 3-views linear evaluation (pretrain=False)",
            ("encoder_q", "encoder_q_motion", "encoder_q_bone"), "encoder_q.", CROSSCLR_STREAMS),
-    Layout("st-gcn", "a bare ST-GCN net.st_gcn.Model, e.g. a linear-evaluation or fine-tuned classifier",
+    CheckpointFormat("st-gcn", "a bare ST-GCN net.st_gcn.Model, e.g. a linear-evaluation or fine-tuned classifier",
            ("st_gcn_networks",), "", optional=("A", "data_bn", "edge_importance", "fc")),
 )
 
@@ -103,9 +103,9 @@ def query_prefix(keys: Iterable[str], stream: str | None) -> str:
     return "encoder_q."
 
 
-def accepted_layouts() -> str:
+def accepted_formats() -> str:
     """One line per official layout, for error messages."""
-    return "; ".join(layout.describe() for layout in LAYOUTS)
+    return "; ".join(fmt.describe() for fmt in CHECKPOINT_FORMATS)
 
 
 def strip_module_prefix(state: Mapping[str, object]) -> dict[str, object]:
@@ -116,18 +116,18 @@ def strip_module_prefix(state: Mapping[str, object]) -> dict[str, object]:
     return dict(state)
 
 
-def detect_layout(state: Mapping[str, object], source: str = "state dict") -> Layout:
+def detect_format(state: Mapping[str, object], source: str = "state dict") -> CheckpointFormat:
     """The official layout of ``state`` (``module.`` already stripped), or a ValueError that lists
     what the suite accepts."""
     names = {str(key).split(".", 1)[0] for key in state}
-    for layout in LAYOUTS:
-        if layout.matches(names):
-            return layout
+    for fmt in CHECKPOINT_FORMATS:
+        if fmt.matches(names):
+            return fmt
     shown = ", ".join(sorted(names)[:12]) + (", ..." if len(names) > 12 else "")
     raise ValueError(
         f"{source} is not in a layout SkeleBench knows (top-level keys: {shown or 'none'}). Accepted: a SkeleBench "
         f"checkpoint ('format': skelebench-encoder or skelebench-training), or an official state dict: "
-        f"{accepted_layouts()}"
+        f"{accepted_formats()}"
     )
 
 
@@ -170,7 +170,7 @@ def official_name(key: str, prefix: str) -> str:
 class OfficialBackbone:
     """The query backbone found in an official state dict, ready for ``build_encoder("stgcn", ...)``."""
 
-    layout: Layout
+    checkpoint_format: CheckpointFormat
     prefix: str
     graph: str
     hidden_channels: int
@@ -190,18 +190,18 @@ def official_backbone(state: Mapping[str, object], stream: str | None = None,
     """The query backbone of ``stream`` in an official state dict, under the suite's names.
 
     For CrosSCLR 3-views, the joint encoder unless ``stream`` is "motion" or "bone"; for a
-    single-stream layout ``stream`` is ignored (:meth:`Layout.prefix`). The graph is read from
+    single-stream layout ``stream`` is ignored (:meth:`CheckpointFormat.prefix`). The graph is read from
     the checkpoint's ``A`` and the hidden width from the first graph convolution, so a wider
     ST-GCN still loads; the queue's size plays no part. Shapes are checked when loading.
     """
     check_stream(stream)
     state = strip_module_prefix(state)
-    layout = detect_layout(state, source)
-    prefix = layout.prefix(stream)
+    fmt = detect_format(state, source)
+    prefix = fmt.prefix(stream)
     backbone = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
     for key in ("A", FIRST_CONV):
         if not isinstance(backbone.get(key), torch.Tensor):
-            raise ValueError(f"{source} ({layout.saved_by} layout) lacks {prefix}{key}, which every official "
+            raise ValueError(f"{source} ({fmt.saved_by} layout) lacks {prefix}{key}, which every official "
                              "ST-GCN saves")
     a, first = backbone["A"], backbone[FIRST_CONV]
     graph = graph_of(a, source, prefix + "A")
@@ -209,4 +209,4 @@ def official_backbone(state: Mapping[str, object], stream: str | None = None,
     if first.dim() != 4 or first.shape[0] % partitions:
         raise ValueError(f"{source}: {prefix}{FIRST_CONV} has shape {tuple(first.shape)}; an ST-GCN over "
                          f"{partitions} partitions expects ({partitions}·hidden, 3, 1, 1)")
-    return OfficialBackbone(layout, prefix, graph, first.shape[0] // partitions, to_suite_names(backbone))
+    return OfficialBackbone(fmt, prefix, graph, first.shape[0] // partitions, to_suite_names(backbone))

@@ -48,6 +48,7 @@ QUICK_NOTE = (
 
 class SkeleMixCLR(MoCoMethod):
     name = "skelemixclr"
+    title = "SkeleMixCLR+"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2, extra=SKELEMIX_PLUS)
     linear_epochs = 150  # its linear_eval config (methods.md §3.1)
     presets: dict[str, Preset] = with_cpu_preset({
@@ -106,6 +107,7 @@ class SkeleMixCLRv1(SkeleMixCLR):
     """The plain SkeleMixCLR (``SM:net/skeletonclr_swap.py``): one mix per step, α = 1."""
 
     name = "skelemixclr-v1"
+    title = "SkeleMixCLR"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2,
                                   extra={**SKELEMIX_PLUS, "mixes": 1, "reduce": "mean"})
     presets: dict[str, Preset] = with_cpu_preset({

@@ -18,6 +18,7 @@ from methods.presets import PAPER_STEP_250, quick_preset, with_cpu_preset
 
 class SkeletonCLR(MoCoMethod):
     name = "skeletonclr"
+    title = "SkeletonCLR"
     default_config = MethodConfig(frames=50, graph="stgcn_spatial", head="mlp", temperature=0.07)
     presets: dict[str, Preset] = with_cpu_preset({"paper": PAPER_STEP_250, "quick": quick_preset()})
 

@@ -21,6 +21,7 @@ from statistics import mean, stdev
 
 import numpy as np
 
+from datasets.benchmarks import DEFAULT_DATASET
 from datasets.integrity import generated_identity
 from datasets.synthetic import DEFAULT_SEED, NUM_CLASSES, NUM_SUBJECTS
 from utils.files import atomic_write, atomic_write_text
@@ -479,7 +480,7 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
 
     def command(protocol: str) -> str:
         options = "" if record.get("stream", "joint") == "joint" else f" --stream {record['stream']}"
-        options += "" if record.get("dataset") == "synthetic-xsub" else f" --dataset {record.get('dataset')}"
+        options += "" if record.get("dataset") == DEFAULT_DATASET else f" --dataset {record.get('dataset')}"
         return f"`python -m protocols.{protocol} --method {record['method']}{options} --checkpoint random`"
 
     def ran_as(r: dict) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-#: What a record's ``pretraining_curve`` measured (``methods.pretrain.knn_monitor``).
+#: What a record's ``pretraining_curve`` measured (``methods.train.monitor.knn_monitor``).
 MONITOR_METRIC = "KNN monitor 1-NN top-1 (%) on held-out training performers"
 
 

@@ -143,7 +143,7 @@ def test_every_view_of_the_methods_has_a_batched_form():
 
 
 def test_loader_workers_by_default_only_beside_a_gpu_step():
-    from methods.pretrain import default_workers
+    from methods.train.loop import default_workers
 
     assert default_workers(torch.device("cpu"), "loader") == 0
     assert default_workers(torch.device("cuda"), "device") == 0

@@ -4,7 +4,7 @@ records' ``pretraining_curve``)."""
 
 from __future__ import annotations
 
-from methods.pretrain import collapse_warning
+from methods.train.monitor import collapse_warning
 
 
 def history(monitor: dict[int, float], losses: list[float]) -> list[dict]:

@@ -116,7 +116,8 @@ def test_wrong_shape_checkpoint_is_refused(tiny_root, tmp_path, capsys):
 def test_method_options_from_the_command_line():
     from methods import get_method
     from methods.presets import quick_preset
-    from methods.pretrain import method_config_overrides, parse_options, run_name
+    from methods.train.config import method_config_overrides, parse_options
+    from methods.train.folder import run_name
 
     opts = parse_options(["normalise_blur=true", "topk=2", "extreme_chain=123456"])
     assert opts == {"normalise_blur": True, "topk": 2, "extreme_chain": 123456}

@@ -205,11 +205,14 @@ def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
 def test_training_options_reach_both_recipes(argv, field, expected):
     """The evaluation cadence, the augmentation and the batch size are options of both recipes alike."""
     from types import SimpleNamespace
+
+    from protocols.cli import spec_from_args
     encoder = SimpleNamespace(source="zoo")
-    args = semi.build_parser().parse_args(["--method", "skeletonclr", "--fraction", "0.01", *argv])
-    assert getattr(semi.semi_config(args, encoder, 0.01)[0], field) == expected
-    args = finetune.build_parser().parse_args(["--method", "skeletonclr", *argv])
-    assert getattr(finetune.finetune_config(args, encoder)[0], field) == expected
+    spec = spec_from_args(semi.build_parser().parse_args(["--method", "skeletonclr", "--fraction", "0.01", *argv]),
+                          semi.SemiSpec)
+    assert getattr(semi.semi_config(spec, encoder, 0.01)[0], field) == expected
+    spec = spec_from_args(finetune.build_parser().parse_args(["--method", "skeletonclr", *argv]), finetune.FinetuneSpec)
+    assert getattr(finetune.finetune_config(spec, encoder)[0], field) == expected
 
 
 def test_augmented_training_draws_views_by_position_and_resumes_bit_identically(tiny_parts, tmp_path):

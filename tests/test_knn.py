@@ -159,14 +159,15 @@ def test_cli_errors(argv, message, tmp_path, capsys):
 
 
 def test_seeds_run_the_body_once_per_seed(capsys):
-    from protocols.common import run_cli
+    from protocols.cli import run_cli
 
     seen = []
-    assert run_cli(knn.build_parser, lambda args, device: seen.append((args.seed, args.run_seeds)),
+    assert run_cli(knn.build_parser, knn.KnnSpec, lambda spec, device: seen.append((spec.seed, spec.run_seeds)),
                    ["--method", "skeletonclr", "--seeds", "4,0"]) == 0
-    assert [s for s, _ in seen] == [4, 0] and "seed 0 (2 of 2)" in capsys.readouterr().err
+    assert seen == [(4, None), (0, None)] and "seed 0 (2 of 2)" in capsys.readouterr().err  # each spec one run
     seen.clear()
-    assert run_cli(knn.build_parser, lambda args, device: seen.append(args.seed), ["--method", "x", "--seed", "7"]) == 0
+    assert run_cli(knn.build_parser, knn.KnnSpec, lambda spec, device: seen.append(spec.seed),
+                   ["--method", "skeletonclr", "--seed", "7"]) == 0
     assert seen == [7]
 
 

@@ -49,3 +49,34 @@ def test_the_check_sees_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import os\n\ndef f():\n    from protocols.linear import linear_metrics\n    import leaderboard\n")
     assert suite_imports(bad) == {"protocols", "leaderboard"}
+
+
+#: What the leaderboard's tables, plots and page are built from: records, plain data and the helpers.
+LEADERBOARD_READS = ("results", "utils", "datasets.benchmarks", "leaderboard")
+#: The one leaderboard command that runs work of the layers below (prepare, pretrain, evaluate a table).
+LEADERBOARD_RUNNERS = ("table.py",)
+
+
+def suite_modules(path: Path) -> set[str]:
+    """The suite's modules (dotted names) that a source file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return {name for name in found if name.split(".")[0] in LAYER}
+
+
+def test_the_leaderboard_reads_only_records_and_plain_data():
+    wrong = [f"{path.name} imports {name}" for path in sorted((ROOT / "leaderboard").glob("*.py"))
+             if path.name not in LEADERBOARD_RUNNERS for name in sorted(suite_modules(path))
+             if not any(name == ok or name.startswith(ok + ".") for ok in LEADERBOARD_READS)]
+    assert wrong == []
+
+
+def test_the_registry_facts_the_leaderboard_reads_are_the_registrys():
+    from leaderboard.registry import REGISTRY_FILE
+    from methods.catalog import catalog_text
+
+    assert REGISTRY_FILE.read_text() == catalog_text(), "the registry changed: run python -m methods.catalog"

@@ -110,7 +110,7 @@ def test_the_cpu_preset_is_the_quick_recipe_for_fifty_epochs(name):
 
 
 def test_small_real_benchmarks_default_to_the_cpu_preset():
-    from methods.pretrain import default_preset
+    from methods.train.config import default_preset
 
     assert [default_preset(d) for d in ("synthetic-xsub", "nwucla-xview", "utdmhad-xsub", "ntu60-xsub")] == [
         "quick", "cpu", "cpu", "paper"]

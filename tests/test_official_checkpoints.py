@@ -24,7 +24,7 @@ from methods import load_encoder
 from methods.checkpoint import load_checkpoint
 from methods.encoders.features import encoder_fingerprint
 from methods.encoders.stgcn import STGCN
-from methods.official import LAYOUTS, detect_layout, official_backbone
+from methods.official import CHECKPOINT_FORMATS, detect_format, official_backbone
 from protocols import linear
 
 KEYS = Path(__file__).parent / "data" / "official_checkpoint_keys"
@@ -106,9 +106,9 @@ def assert_same_encoder(loaded: torch.nn.Module, reference: STGCN, features: boo
 def test_mapping_gives_the_suite_keys_and_the_same_tensors(name):
     graph, layout = OFFICIAL[name]
     state = official_state(name, queue_size=128)
-    assert detect_layout(state).name == layout
+    assert detect_format(state).name == layout
     found = official_backbone(state)
-    assert (found.layout.name, found.graph, found.hidden_channels, found.prefix) == (layout, graph, 16, "encoder_q.")
+    assert (found.checkpoint_format.name, found.graph, found.hidden_channels, found.prefix) == (layout, graph, 16, "encoder_q.")
     own = STGCN(graph=graph).state_dict()
     assert set(found.state) == set(own)
     for key, value in found.state.items():
@@ -257,7 +257,7 @@ def test_unknown_layout_is_refused_listing_what_is_accepted(state, tmp_path):
     with pytest.raises(ValueError, match="not in a layout SkeleBench knows") as err:
         load_encoder(save(state, tmp_path / "unknown.pt"))
     message = str(err.value)
-    assert "skelebench-encoder" in message and all(layout.saved_by in message for layout in LAYOUTS)
+    assert "skelebench-encoder" in message and all(layout.saved_by in message for layout in CHECKPOINT_FORMATS)
 
 
 def test_unknown_stream_and_format_are_refused(tmp_path):

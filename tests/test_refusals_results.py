@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import results
-from protocols import common, difficulty, ensemble, finetune, knn, linear, robustness, semi, transfer
+from protocols import cli, difficulty, ensemble, finetune, knn, linear, robustness, semi, transfer
 from results import RECORDS_DIR, write_record
 
 #: Every protocol whose command line ends with a result record, and the options it needs.
@@ -136,10 +136,11 @@ def test_a_failed_write_after_the_work_is_one_error_line(tmp_path, monkeypatch, 
     """``run_cli`` (every protocol's entry) turns the writer's OSError into one line, exit code 2."""
     monkeypatch.setattr(results.json, "dumps", fail_with_enospc)
 
-    def work(args, device):
-        return write_record(template_record(), args.results_dir, tiny_logits())
+    def work(spec, device):
+        return write_record(template_record(), spec.results_dir, tiny_logits())
 
-    code = common.run_cli(linear.build_parser, work, ["--method", "skeletonclr", "--results-dir", str(tmp_path)])
+    code = cli.run_cli(linear.build_parser, linear.LinearSpec, work,
+                       ["--method", "skeletonclr", "--results-dir", str(tmp_path)])
     assert code == 2
     line = one_error_line(capsys)
     assert f"the disk of {tmp_path} is full (errno ENOSPC)" in line

@@ -22,8 +22,10 @@ from datasets.integrity import fingerprint
 from datasets.store import read_manifest
 from methods import get_method
 from methods.checkpoint import load_checkpoint
-from methods.pretrain import build_parser, pretrain, resolve_preset, run_name
+from methods.pretrain import build_parser, pretrain
 from methods.pretrain import main as pretrain_main
+from methods.train.config import resolve_preset
+from methods.train.folder import run_name
 from methods.training_state import load_training_state
 from protocols import linear
 from utils.paths import cache_dir

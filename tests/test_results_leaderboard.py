@@ -49,9 +49,9 @@ def test_summary_line():
 
 
 def test_official_layouts_are_the_loaders():
-    from methods.official import LAYOUTS
+    from methods.official import CHECKPOINT_FORMATS
 
-    assert OFFICIAL_LAYOUTS == tuple(layout.name for layout in LAYOUTS)
+    assert OFFICIAL_LAYOUTS == tuple(layout.name for layout in CHECKPOINT_FORMATS)
 
 
 def _rows(recs):

@@ -18,7 +18,7 @@ import torch
 
 from datasets import augment_batch as B
 from methods import get_method
-from methods.pretrain import build_optimizer
+from methods.train.loop import build_optimizer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 

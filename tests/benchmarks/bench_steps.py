@@ -17,7 +17,7 @@ from datasets.store import Split
 from methods import get_method
 from methods.base import build_backbone
 from methods.encoders.features import extract_features
-from methods.pretrain import build_optimizer
+from methods.train.loop import build_optimizer
 
 BATCH = 32
 METHODS = ("skeletonclr", "aimclr", "crossclr", "skelemixclr")

@@ -1,0 +1,53 @@
+"""The trainer's one typed config: a run that cannot be right is refused when it is built, from
+Python as from the command line, before any data are loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from methods.train import TrainConfig
+from methods.train.config import MONITOR_EVERY
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"stream": "velocity"}, "unknown stream 'velocity'"),
+    ({"precision": "fp16"}, "unknown precision 'fp16'"),
+    ({"augment": "gpu"}, "unknown --augment 'gpu'"),
+    ({"dropout_masks": "dice"}, "unknown dropout masks 'dice'"),
+    ({"save_every": -1}, "must not be negative"),
+    ({"epochs": 0}, "--epochs must be at least 1"),
+])
+def test_a_config_that_cannot_be_right_is_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig("skeletonclr", **fields)
+
+
+def test_an_unknown_method_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="unknown method 'simclr'; available: .*skeletonclr"):
+        TrainConfig("simclr")
+
+
+def test_an_out_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "run"
+    path.write_text("")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        TrainConfig("skeletonclr", out=path)
+
+
+def test_the_recipe_and_the_monitor_follow_the_dataset():
+    assert TrainConfig("skeletonclr").recipe().name == "quick"
+    assert TrainConfig("skeletonclr", dataset="nwucla-xview").recipe().name == "cpu"
+    assert TrainConfig("skeletonclr", dataset="ntu60-xsub", epochs=3).recipe().epochs == 3
+    assert TrainConfig("skeletonclr").monitor_every() == 1
+    assert TrainConfig("skeletonclr", dataset="nwucla-xview").monitor_every() == MONITOR_EVERY
+    assert TrainConfig("skeletonclr", dataset="ntu60-xsub").monitor_every() == 0
+    assert TrainConfig("skeletonclr", dataset="ntu60-xsub", knn_every=2).monitor_every() == 2
+
+
+def test_a_config_is_frozen_and_keeps_its_own_options():
+    options = {"normalise_blur": True}
+    config = TrainConfig("aimclr", options=options)
+    options["normalise_blur"] = False
+    assert config.options == {"normalise_blur": True}
+    with pytest.raises(AttributeError):
+        config.seed = 1
