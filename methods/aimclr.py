@@ -122,7 +122,7 @@ class AimCLR(MoCoMethod):
                                   extra=dict(DEFAULT_OPTIONS))
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
-        "quick": quick_preset(mining=True, note="AimCLR: nothing of its own changed"),
+        "quick": quick_preset(mining=True),
     })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,

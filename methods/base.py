@@ -32,8 +32,9 @@ def step_decay(lr: float, epoch: int, milestones: tuple[int, ...]) -> float:
 
 @dataclass(frozen=True)
 class Preset:
-    """An optimisation recipe. ``paper`` is the official one; ``quick`` fits the embedded data
-    on a CPU (issue 2 item 6) and says how it differs in ``note``."""
+    """An optimisation recipe, identified by its numbers alone. ``paper`` is the official one;
+    ``quick`` fits the embedded data on a CPU and ``cpu`` a small real benchmark (why each differs
+    from the paper: :mod:`methods.presets`, and the method's docstring for its own override)."""
 
     name: str
     epochs: int
@@ -48,7 +49,6 @@ class Preset:
     key_init: str | None = None  # overrides MethodConfig.key_init when set
     temperature: float | None = None  # overrides MethodConfig.temperature when set (quick recipes only)
     mining_epoch: int = 0  # CrosSCLR/AimCLR mine neighbours for epochs > this (0: never)
-    note: str = ""
 
     def lr_at(self, epoch: int) -> float:
         """:func:`step_decay` of the recipe's LR (the official ``adjust_lr``)."""

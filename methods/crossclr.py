@@ -105,10 +105,7 @@ class CrosSCLR(MoCoMethod):
                                   extra=dict(OPTIONS))
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
-        "quick": quick_preset(
-            mining=True,
-            note="CrosSCLR: official shared heads and stale joint/bone key encoders after the switch",
-        ),
+        "quick": quick_preset(mining=True),  # the official shared heads and stale key encoders kept
     })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,

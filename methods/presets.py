@@ -13,19 +13,17 @@ from dataclasses import replace
 
 from methods.base import Preset
 
+#: The official CrosSCLR/AimCLR recipe: SGD 0.1, wd 1e-4, momentum 0.9, ×0.1 after epoch 250 of 300.
 PAPER_STEP_250 = Preset(
     name="paper", epochs=300, batch_size=128, lr=0.1, milestones=(250,), queue_size=32768, key_momentum=0.999,
-    note="official CrosSCLR/AimCLR recipe: SGD 0.1, wd 1e-4, momentum 0.9, ×0.1 after epoch 250 of 300",
 )
 
-PAPER_MINING_150 = replace(
-    PAPER_STEP_250, mining_epoch=150,
-    note=PAPER_STEP_250.note + "; neighbour mining for epochs > 150 (CrosSCLR cross_epoch, AimCLR mining_epoch)",
-)
+#: The same with neighbour mining for epochs > 150 (CrosSCLR's ``cross_epoch``, AimCLR's ``mining_epoch``).
+PAPER_MINING_150 = replace(PAPER_STEP_250, mining_epoch=150)
 
+#: The official SkeleMixCLR recipe: SGD 0.1, wd 1e-4, momentum 0.9, constant LR for 300 epochs.
 PAPER_CONSTANT = Preset(
     name="paper", epochs=300, batch_size=128, lr=0.1, milestones=(300,), queue_size=32768, key_momentum=0.999,
-    note="official SkeleMixCLR recipe: SGD 0.1, wd 1e-4, momentum 0.9, constant LR for 300 epochs",
 )
 
 
@@ -38,23 +36,22 @@ PAPER_CONSTANT = Preset(
 QUICK_EPOCHS = 8
 
 
-def quick_preset(mining: bool = False, note: str = "", temperature: float | None = None) -> Preset:
+def quick_preset(mining: bool = False, temperature: float | None = None) -> Preset:
     """The CPU recipe for the embedded data, shared by every method: the same epochs, batch, LR,
     queue and key momentum. ``mining`` (AimCLR, CrosSCLR) switches to neighbour mining after half
     the schedule, as the paper switches at epoch 150 of 300; ``temperature`` is the one per-method
-    override (SkeleMixCLR+, measured: its QUICK_NOTE); ``note`` adds what a method changes.
+    override (SkeleMixCLR+, measured: :class:`methods.skelemixclr.SkeleMixCLR`).
+
+    How it departs from the paper, and why: :data:`QUICK_EPOCHS` epochs at constant LR (the CPU
+    budget); batch 32 (4× the updates an epoch); LR 0.01 (at 0.1 and 0.02 the official N(0, 0.02)
+    head init lets the projection norm explode and the queue collapse to one direction, loss =
+    ln(K+1)); a queue of 1,024 (fewer keys than training clips); key momentum 0.99; the key
+    encoder initialised as a copy of the query encoder (with the official independent re-init,
+    docs/methods.md §7.1, short schedules stayed below the random init). Everything else as the paper.
     """
     return Preset(
         name="quick", epochs=QUICK_EPOCHS, batch_size=32, lr=0.01, milestones=(), queue_size=1024,
         key_momentum=0.99, key_init="copy", mining_epoch=QUICK_EPOCHS // 2 if mining else 0, temperature=temperature,
-        note=f"small-data recipe shared by the four methods: {QUICK_EPOCHS} epochs at constant LR (the CPU budget: "
-             "methods/presets.py QUICK_EPOCHS), batch 32 (4x the updates per epoch), LR 0.01 (at 0.1 and 0.02 the "
-             "official N(0, 0.02) head init lets the projection norm explode and the queue collapse to "
-             "one direction, loss = ln(K+1)), queue 1024 (< training set), key momentum 0.99, key "
-             "encoder initialised as a copy of the query encoder (with the official independent re-init, "
-             "methods.md §7.1, short schedules stayed below the random init); everything else as the paper"
-             + (f"; mining after epoch {QUICK_EPOCHS // 2} (the paper's 150 of 300)" if mining else "")
-             + (f"; {note}" if note else ""),
     )
 
 
@@ -84,9 +81,6 @@ def cpu_preset(quick: Preset) -> Preset:
     """
     return replace(
         quick, name="cpu", epochs=CPU_EPOCHS, milestones=(), mining_epoch=CPU_EPOCHS // 2 if quick.mining_epoch else 0,
-        note=f"cpu recipe for small real benchmarks: the quick recipe for {CPU_EPOCHS} epochs"
-             + (f", mining after epoch {CPU_EPOCHS // 2}" if quick.mining_epoch else "")
-             + " (methods/presets.py cpu_preset says how it is sized); quick: " + quick.note,
     )
 
 

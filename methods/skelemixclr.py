@@ -35,25 +35,25 @@ SKELEMIX_PLUS = {"parts": (2, 3), "blocks": (7, 11), "mixes": 3, "regional_weigh
                  "spatial_mode": "semantic"}
 
 
-#: Why the quick recipe departs from T = 0.2 (measured on synthetic-xsub, batch 32, LR 0.01, queue 1024).
-QUICK_NOTE = (
-    "SkeleMixCLR: T 0.07 instead of its 0.2 - at 0.2 this short, small-queue regime collapses: within 40 "
-    "steps the keys' mean cosine rose from 0.4 to 0.96 and the instance loss from 4.5 to 6.5 (ln 1025 = 6.93) "
-    "at LR 0.003, 0.01 and 0.1 alike, with or without the regional losses and with the plain MLP head too, and "
-    "after 1 epoch the linear probe fell to 26.6 % (61.3 % for the random-init encoder); at 0.07 the loss "
-    "turned down after 20 steps as SkeletonCLR's does. BN head, AGCN graph, 64 frames and {mixes} mix(es) "
-    "per step are kept"
-)
-
-
 class SkeleMixCLR(MoCoMethod):
+    """SkeleMixCLR+ (its released configuration).
+
+    Its ``quick`` and ``cpu`` recipes use T = 0.07 instead of its 0.2, measured on synthetic-xsub
+    (batch 32, LR 0.01, queue 1,024): at 0.2 this short, small-queue regime collapses — within 40
+    steps the keys' mean cosine rose from 0.4 to 0.96 and the instance loss from 4.5 to 6.5
+    (ln 1025 = 6.93) at LR 0.003, 0.01 and 0.1 alike, with or without the regional losses and with
+    the plain MLP head too, and after one epoch the linear probe fell to 26.6 % (61.3 % for the
+    random-init encoder); at 0.07 the loss turned down after 20 steps as SkeletonCLR's does. The
+    BN head, the AGCN graph, 64 frames and the mixes per step are kept.
+    """
+
     name = "skelemixclr"
     title = "SkeleMixCLR+"
     default_config = MethodConfig(frames=64, graph="agcn", head="mlp_bn", temperature=0.2, extra=SKELEMIX_PLUS)
     linear_epochs = 150  # its linear_eval config (methods.md §3.1)
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_CONSTANT,
-        "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=3)),
+        "quick": quick_preset(temperature=0.07),
     })
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
@@ -112,5 +112,5 @@ class SkeleMixCLRv1(SkeleMixCLR):
                                   extra={**SKELEMIX_PLUS, "mixes": 1, "reduce": "mean"})
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_CONSTANT,
-        "quick": quick_preset(temperature=0.07, note=QUICK_NOTE.format(mixes=1)),
+        "quick": quick_preset(temperature=0.07),
     })

@@ -38,8 +38,9 @@ IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_pe
 #: Identity fields added later, with what a state written before them did: the dropout masks'
 #: stream (:mod:`methods.encoders.dropout`) and where the views are drawn (:mod:`datasets.augment_batch`).
 BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS, "augment": "loader"}
-#: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run.
-EXTENSIBLE = ("epochs",)
+#: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run; and
+#: ``note``, prose that states of older versions carried in their preset (a preset is its numbers).
+EXTENSIBLE = ("epochs", "note")
 
 
 def capture_rng(batch_rng: np.random.Generator | None = None) -> dict[str, Any]:

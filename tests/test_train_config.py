@@ -51,3 +51,20 @@ def test_a_config_is_frozen_and_keeps_its_own_options():
     assert config.options == {"normalise_blur": True}
     with pytest.raises(AttributeError):
         config.seed = 1
+
+
+def test_a_state_whose_preset_carried_a_note_still_resumes(tmp_path):
+    """Presets are their numbers: states written when a preset also carried prose (``note``) are
+    the same recipe and resume; a number that differs is still refused."""
+    from dataclasses import asdict
+
+    from methods.presets import quick_preset
+    from methods.training_state import check_training_state
+
+    meta = {"method": "skeletonclr", "data_fingerprint": "f" * 64, "dropout_masks": "bits", "augment": "loader",
+            "preset": asdict(quick_preset())}
+    old = {"meta": {**meta, "preset": {**meta["preset"], "note": "small-data recipe shared by the four methods"}}}
+    check_training_state(old, tmp_path / "last.pt", meta)
+    other = {"meta": {**meta, "preset": {**meta["preset"], "lr": 0.1}}}
+    with pytest.raises(ValueError, match=r"another preset \(lr differ\)"):
+        check_training_state(other, tmp_path / "last.pt", meta)
