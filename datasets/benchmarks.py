@@ -17,7 +17,7 @@ class Benchmark:
     cpu_sized: bool = False  # real and small: the default recipe is ``cpu``, the KNN monitor on
     reported_column: bool = False  # a column of the leaderboard's real tables, in this order
     #: (dataset, format) of ``python -m datasets.prepare`` for a benchmark of a layout reader
-    #: (:mod:`datasets.layout_data`); NTU's and PKU-MMD's own readers name theirs by split
+    #: (:mod:`datasets.clipset`); NTU's and PKU-MMD's own readers name theirs by split
     prepared_from: tuple[str, str] | None = None
 
     @property

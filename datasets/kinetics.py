@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.benchmarks import prepared_by
-from datasets.layout_data import ClipSet, FileSource, require_finite
+from datasets.clipset import ClipSet, FileSource, require_finite
 
 FRAMES = 300
 NUM_JOINTS = 18

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from datasets.benchmarks import prepared_by
+from datasets.clipset import ClipSet, FileSource, require_finite
 from datasets.files import require_regular_file
-from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})$")
 #: The action codes of the ten classes, in class order (class k+1 is code ACTION_CODES[k]).

@@ -19,75 +19,50 @@ their samples straight into the memory-mapped outputs: no whole array is held in
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import shutil
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from datasets.benchmarks import BENCHMARKS as BENCHMARK_TABLE
 from datasets.benchmarks import DATASET_TITLES, prepared_by
-from datasets.files import split_regular
-from datasets.formats import FORMAT_BODIES, FORMATS, READERS, BenchmarkInput, FormatError, Source
-from datasets.kinetics import read_kinetics
-from datasets.layout_data import ClipSet, layout_frames, layout_preprocessing_text
-from datasets.ntu import BODY_SELECTIONS, read_skeleton, select_bodies
-from datasets.nwucla import read_nwucla
-from datasets.pku import (
-    PART_PATTERNS,
-    SPLIT_FILES,
-    PKUInput,
-    PKULabel,
-    clip_name,
-    cut_clip,
-    discover_pku,
-    read_pku_labels,
-    read_pku_skeleton,
+from datasets.clipset import layout_preprocessing_text
+from datasets.convert import RAW_LAYOUT_FRAMES, Key, PrepareError, drop_rows, run_job, warn
+from datasets.convert import PrepareWarning as PrepareWarning  # re-exported: what a caller filters
+from datasets.formats import FORMAT_BODIES, FORMATS, READERS, FormatError
+from datasets.ntu import BODY_SELECTIONS
+from datasets.plans import (
+    Plan,
+    clipset_warnings,
+    merge_plans,
+    plan_clipset,
+    plan_raw_ntu,
+    plan_raw_pku,
+    plans_from_formats,
+    read_clipset,
 )
-from datasets.preprocess import preprocess_sample
-from datasets.pyskl2d import read_pyskl2d
 from datasets.splits import (
     BENCHMARKS,
-    NTU_NAME,
     NUM_CLASSES,
     SPLIT_RULES,
-    available_samples,
-    missing_skeletons,
-    ntu_in_dataset,
-    ntu_is_train,
-    read_pku_split,
-    sample_stem,
-    split_ntu,
 )
 from datasets.store import BenchmarkWriter
-from datasets.utdmhad import read_utdmhad
 from utils.cli import ArgumentParser, positive_int
-from utils.progress import progress
 
 #: Datasets of other skeleton layouts (issue 14), each read from its one format, named as the dataset.
 LAYOUT_DATASETS = ("nwucla", "kinetics", "utdmhad")
-#: Formats whose readers return a :class:`~datasets.layout_data.ClipSet`; ``pyskl2d`` is NTU's 2D file.
+#: Formats whose readers return a :class:`~datasets.clipset.ClipSet`; ``pyskl2d`` is NTU's 2D file.
 LAYOUT_FORMATS = ("pyskl2d",) + LAYOUT_DATASETS
 DATASETS = tuple(BENCHMARKS) + LAYOUT_DATASETS
 ALL_FORMATS = FORMATS + LAYOUT_FORMATS
 FRAME_CHOICES = (50, 64, 300)
-RAW_LAYOUT_FRAMES = 300
 #: The benchmarks each layout format writes, with the ``datasets.prepare`` dataset argument.
 LAYOUT_BENCHMARKS: dict[tuple[str, str], tuple[str, ...]] = {
     b.prepared_from: prepared_by(*b.prepared_from) for b in BENCHMARK_TABLE if b.prepared_from}
-
-
-class PrepareError(RuntimeError):
-    """A run that cannot go on; the message names the file (and line) at fault."""
-
-
-class PrepareWarning(UserWarning):
-    """Something the user should know (missing samples, skipped files) that does not stop the run."""
 
 
 def benchmark_ids() -> list[str]:
@@ -100,365 +75,10 @@ def layout_benchmark_ids() -> list[str]:
     return [bid for ids in LAYOUT_BENCHMARKS.values() for bid in ids]
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, PrepareWarning, stacklevel=3)
-
-
-# --------------------------------------------------------------------------- sources of raw data
-
-
-@dataclass
-class NTURawSource(Source):
-    """One ``.skeleton`` file per unit, bodies selected by ``bodies``."""
-
-    paths: list[str]
-    bodies: str
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def describe(self, i: int) -> str:
-        return self.paths[i]
-
-    def load(self, i: int) -> list[np.ndarray]:
-        return [select_bodies(read_skeleton(self.paths[i]), self.bodies)]
-
-
-@dataclass
-class PKURawSource(Source):
-    """One PKU-MMD video per unit, cut into the clips of its label file."""
-
-    videos: list[tuple[str, str, list[PKULabel]]]  # (skeleton file, label file, rows)
-
-    def __len__(self) -> int:
-        return len(self.videos)
-
-    def describe(self, i: int) -> str:
-        return self.videos[i][0]
-
-    def load(self, i: int) -> list[np.ndarray]:
-        skeleton, labels_file, rows = self.videos[i]
-        frames = read_pku_skeleton(skeleton)
-        return [cut_clip(frames, row, labels_file) for row in rows]
-
-
-# --------------------------------------------------------------------------- the conversion engine
-
-Key = tuple[str, str]  # (benchmark, part)
-
-
-@dataclass
-class _Job:
-    """Convert every unit of ``source`` and write each resulting sample to its rows."""
-
-    source: Source
-    frames: int
-    mode: str  # "copy" | "pad" | "preprocess" | "layout"
-    outputs: dict[Key, str] = field(default_factory=dict)
-    targets: list[list[list[tuple[Key, int]]]] = field(default_factory=list)  # unit → sample → (key, row)
-    layout: str = "ntu25"
-
-
-def finalize(sample: np.ndarray, frames: int, mode: str, layout: str = "ntu25") -> np.ndarray:
-    """One ``(C, T, V, M)`` sample → the stored ``(C, frames, V, M)`` float32 (NTU: ``(3, ·, 25, 2)``)."""
-    if mode == "preprocess":
-        return preprocess_sample(sample, frames)
-    if mode == "layout":
-        return layout_frames(sample, frames, layout)
-    t = sample.shape[1]
-    if mode == "copy":
-        if t != frames:
-            raise ValueError(f"holds {t} frames, expected {frames}")
-        return np.asarray(sample, dtype=np.float32)
-    if t > frames:
-        raise ValueError(f"has {t} frames, more than the {frames} of the ST-GCN layout")
-    out = np.zeros((sample.shape[0], frames) + sample.shape[2:], dtype=np.float32)
-    out[:, :t] = sample
-    return out
-
-
-_JOB: _Job | None = None
-_OPEN: dict[Key, np.ndarray] = {}
-
-
-def _worker_init(job: _Job) -> None:
-    global _JOB
-    _JOB = job
-    _OPEN.clear()
-
-
-def _output(key: Key) -> np.ndarray:
-    if key not in _OPEN:
-        assert _JOB is not None
-        _OPEN[key] = np.load(_JOB.outputs[key], mmap_mode="r+")
-    return _OPEN[key]
-
-
-def _worker_run(task: tuple[int, int]) -> tuple[int, list[tuple[int, str]]]:
-    assert _JOB is not None
-    errors: list[tuple[int, str]] = []
-    for i in range(*task):
-        try:
-            samples = _JOB.source.load(i)
-            for sample, dests in zip(samples, _JOB.targets[i], strict=True):
-                try:
-                    out = finalize(sample, _JOB.frames, _JOB.mode, _JOB.layout)
-                except ValueError as err:
-                    raise ValueError(f"{_JOB.source.describe(i)}: {err}") from None
-                for key, row in dests:
-                    _output(key)[row] = out
-        except (ValueError, OSError) as err:  # SkeletonFormatError is a ValueError
-            errors.append((i, str(err)))
-    return task[1] - task[0], errors
-
-
-def _worker_close() -> None:
-    for mm in _OPEN.values():
-        mm.flush()
-    _OPEN.clear()
-
-
-def _run(job: _Job, workers: int, desc: str, skip_bad: bool) -> list[tuple[int, str]]:
-    """Run ``job`` over all units; returns the (unit, message) of the bad ones (``skip_bad``)."""
-    n = len(job.source)
-    chunk = max(1, min(32, n // max(1, workers * 8)))
-    tasks = [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
-    bad: list[tuple[int, str]] = []
-    pool = None
-    try:
-        if workers <= 1 or n <= chunk:
-            _worker_init(job)
-            results = map(_worker_run, tasks)
-        else:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            pool = ctx.Pool(workers, initializer=_worker_init, initargs=(job,))
-            results = pool.imap_unordered(_worker_run, tasks)
-        with progress(
-            total=n,
-            desc=desc,
-            unit="file" if isinstance(job.source, (NTURawSource, PKURawSource)) else "sample",
-        ) as bar:
-            for count, errors in results:
-                bar.update(count)
-                if errors and not skip_bad:
-                    raise PrepareError(min(errors)[1])
-                bad.extend(errors)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        _worker_close()
-    return sorted(bad)
-
-
-def _drop_rows(path: str, rows: set[int]) -> None:
-    """Rewrite an ``.npy`` without ``rows`` (samples of files skipped by ``--skip-bad``)."""
-    src = np.load(path, mmap_mode="r")
-    keep = np.array([i for i in range(src.shape[0]) if i not in rows], dtype=np.int64)
-    tmp = path + ".compact"
-    dst = np.lib.format.open_memmap(tmp, mode="w+", dtype=src.dtype, shape=(len(keep),) + src.shape[1:])
-    for a in range(0, len(keep), 256):
-        dst[a : a + 256] = src[keep[a : a + 256]]
-    dst.flush()
-    del dst, src
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------- plans
-
-
-@dataclass
-class _Bench:
-    """What will be written for one benchmark."""
-
-    benchmark: str
-    names: dict[str, list[str]]
-    labels: dict[str, list[int]]
-    body_selection: str
-    origin: list[str]
-    notes: dict = field(default_factory=dict)
-    missing: dict = field(default_factory=dict)
-    bad: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Plan:
-    benches: dict[str, _Bench]
-    job: _Job
-    unit_names: list[str]  # for the bad-file list
-    #: Set for a layout ClipSet: ``benches`` are keyed by the full benchmark id, whose split rule,
-    #: class count and coordinate note come from the reader.
-    clipset: ClipSet | None = None
-
-
 def _open_writer(out_dir: Path, bid: str, layout: str = "ntu25") -> BenchmarkWriter:
     for stale in out_dir.glob(f".{bid}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return BenchmarkWriter(out_dir / bid, layout=layout)
-
-
-def _missing_summary(expected: Sequence[str], found: set[str], dataset: str, where: str) -> dict:
-    missing = sorted(set(expected) - found)
-    if missing:
-        _warn(
-            f"{len(missing):,} of the {len(expected):,} {DATASET_TITLES[dataset]} samples are missing from {where} "
-            f"(e.g. {', '.join(missing[:3])}); preparing the {len(found):,} that are there"
-        )
-    return {"count": len(missing), "expected": len(expected), "examples": missing[:50]}
-
-
-def _plan_raw_ntu(dataset: str, roots: list[Path], bodies: str, frames: int) -> _Plan:
-    files: dict[str, Path] = {}
-    duplicates = other = 0
-    irregular: list[Path] = []
-    for root in roots:
-        if not root.is_dir():
-            raise FileNotFoundError(f"NTU input {root} is not a folder of .skeleton files")
-        regular, odd = split_regular(sorted(root.rglob("*.skeleton")))
-        irregular += odd
-        for p in regular:
-            stem = p.name[: -len(".skeleton")]
-            if not NTU_NAME.fullmatch(stem):
-                other += 1
-            elif stem in files:
-                duplicates += 1
-            else:
-                files[stem] = p
-    if irregular:  # a FIFO would block the reader for ever
-        more = f" and {len(irregular) - 1} more" if len(irregular) > 1 else ""
-        _warn(f"{irregular[0]}{more}: not a regular file (a folder, FIFO, socket or device) though named "
-              ".skeleton; skipped")
-    in_dataset = sorted(s for s in files if ntu_in_dataset(s, dataset))
-    if not in_dataset:
-        raise FileNotFoundError(
-            f"no {DATASET_TITLES[dataset]} .skeleton files (SsssCcccPpppRrrrAaaa.skeleton) "
-            f"under {', '.join(map(str, roots))}"
-        )
-    ignored = missing_skeletons(dataset)
-    use = [s for s in in_dataset if s not in ignored]
-    skipped = len(in_dataset) - len(use)
-    if duplicates:
-        _warn(f"{duplicates} .skeleton files appear twice under the input; the first of each (sorted path) is used")
-    notes = {
-        "missing_skeleton_files_skipped": skipped,
-        "files_outside_dataset_ignored": len(files) - len(in_dataset) + other,
-    }
-    missing = _missing_summary(available_samples(dataset), set(use), dataset, ", ".join(map(str, roots)))
-    names = {s: s + ".skeleton" for s in use}
-    labels = {s: int(s[-3:]) - 1 for s in use}
-    benches: dict[str, _Bench] = {}
-    rows: dict[str, dict[str, int]] = {}
-    for bench in BENCHMARKS[dataset]:
-        train, val = split_ntu(use, dataset, bench)
-        benches[bench] = _Bench(
-            bench,
-            {"train": [names[s] for s in train], "val": [names[s] for s in val]},
-            {"train": [labels[s] for s in train], "val": [labels[s] for s in val]},
-            bodies,
-            [str(r.resolve()) for r in roots],
-            dict(notes),
-            dict(missing),
-        )
-        rows[bench] = {s: k for k, s in enumerate(train)} | {s: k for k, s in enumerate(val)}
-    targets = [
-        [[((b, "train" if ntu_is_train(s, dataset, b) else "val"), rows[b][s]) for b in BENCHMARKS[dataset]]]
-        for s in use
-    ]
-    mode = "pad" if frames == RAW_LAYOUT_FRAMES else "preprocess"
-    job = _Job(NTURawSource([str(files[s]) for s in use], bodies), frames, mode, {}, targets)
-    return _Plan(benches, job, [str(files[s]) for s in use])
-
-
-def _pku_clips(dataset: str, inp: PKUInput, ignore: set[str], skip_bad: bool) -> tuple[list, list, list[str], list[str]]:
-    """The videos with both a skeleton and a label file (path, label path, its labelled rows), their
-    clips as ``(name, label, video, unit, index in unit)``, the refused label files (``skip_bad``)
-    and the videos that have labels but no skeleton."""
-    pattern = PART_PATTERNS[dataset]
-    label_files = {p.stem: p for p in sorted(inp.label_dir.glob("*.txt")) if pattern.match(p.stem)}
-    videos: list[tuple[str, str, list[PKULabel]]] = []
-    clips: list[tuple[str, int, str, int, int]] = []
-    bad: list[str] = []
-    no_skeleton: list[str] = []
-    for video, label_path in label_files.items():
-        skel = inp.skeleton_dir / f"{video}.txt"
-        if not skel.is_file():
-            no_skeleton.append(video)
-            continue
-        try:
-            rows = read_pku_labels(label_path)
-        except ValueError as err:
-            if not skip_bad:
-                raise PrepareError(str(err)) from None
-            bad.append(str(err))
-            continue
-        rows = [r for r in rows if clip_name(dataset, video, r)[: -len(".skeleton")] not in ignore]
-        if not rows:
-            continue
-        unit = len(videos)
-        videos.append((str(skel), str(label_path), rows))
-        for k, r in enumerate(rows):
-            clips.append((clip_name(dataset, video, r), r.action - 1, video, unit, k))
-    return videos, clips, bad, no_skeleton
-
-
-def _plan_raw_pku(dataset: str, roots: list[Path], frames: int, skip_bad: bool) -> _Plan:
-    if len(roots) != 1:
-        raise ValueError("PKU-MMD raw input is one folder (skeletons, labels and split files)")
-    inp = discover_pku(roots[0], dataset)
-    if not inp.split_files:
-        wanted = " and ".join(names[0] for names in SPLIT_FILES[dataset].values())
-        raise FileNotFoundError(f"no PKU-MMD split file in {roots[0]}: expected {wanted}")
-    for bench in BENCHMARKS[dataset]:
-        if bench not in inp.split_files:
-            _warn(f"no {bench} split file in {roots[0]}; {dataset}-{bench} is not prepared")
-    splits = {b: read_pku_split(p) for b, p in inp.split_files.items()}
-    ignore = set()
-    if inp.ignore_list is not None:
-        ignore = {sample_stem(line.strip()) for line in inp.ignore_list.read_text().splitlines() if line.strip()}
-    listed = sorted({v for tr, te in splits.values() for v in tr + te})
-    videos, clips, bad, no_skeleton = _pku_clips(dataset, inp, ignore, skip_bad)
-    if not clips:
-        raise FileNotFoundError(f"no PKU-MMD videos with both a skeleton and a label file under {roots[0]}")
-    if no_skeleton:
-        _warn(
-            f"{len(no_skeleton)} PKU-MMD videos have a label file but no skeleton file (e.g. {no_skeleton[0]}); skipped"
-        )
-    missing_videos = sorted(set(listed) - {c[2] for c in clips})
-    if missing_videos:
-        _warn(
-            f"{len(missing_videos)} of the {len(listed)} {DATASET_TITLES[dataset]} videos in the split files "
-            "are missing "
-            f"from {roots[0]} (e.g. {missing_videos[0]}); preparing the clips of the others"
-        )
-    clips.sort()
-    benches: dict[str, _Bench] = {}
-    targets: list[list[list[tuple[Key, int]]]] = [[[] for _ in v[2]] for v in videos]
-    for bench, (train_ids, _test_ids) in splits.items():
-        train_set = set(train_ids)
-        names = {"train": [], "val": []}
-        labels = {"train": [], "val": []}
-        for name, label, video, unit, k in clips:
-            part = "train" if video in train_set else "val"
-            targets[unit][k].append(((bench, part), len(names[part])))
-            names[part].append(name)
-            labels[part].append(label)
-        benches[bench] = _Bench(
-            bench,
-            names,
-            labels,
-            "pku",
-            [str(roots[0].resolve())],
-            {
-                "split_file": str(inp.split_files[bench]),
-                "ignore_list": str(inp.ignore_list) if inp.ignore_list else None,
-                "clips": "AimCLR: frames [start-1:end], > 300 frames centre-cropped, "
-                "person 2 kept where its values do not sum to 0",
-            },
-            {"count_videos": len(missing_videos), "expected_videos": len(listed), "examples": missing_videos[:50]},
-            list(bad),
-        )
-    mode = "pad" if frames == RAW_LAYOUT_FRAMES else "preprocess"
-    return _Plan(benches, _Job(PKURawSource(videos), frames, mode, {}, targets), [v[0] for v in videos])
 
 
 # --------------------------------------------------------------------------- writing
@@ -476,7 +96,7 @@ def _preprocessing_text(frames: int, mode: str) -> str:
 
 
 def _execute(
-    plan: _Plan, dataset: str, fmt: str, out_dir: Path, frames: int, workers: int, skip_bad: bool, desc: str
+    plan: Plan, dataset: str, fmt: str, out_dir: Path, frames: int, workers: int, skip_bad: bool, desc: str
 ) -> list[Path]:
     writers: dict[str, BenchmarkWriter] = {}
     cs = plan.clipset
@@ -489,17 +109,17 @@ def _execute(
                 plan.job.outputs[(bench, part)] = str(w.tmp / f"{part}_data.npy")
                 mm.flush()
                 del mm
-        bad = _run(plan.job, workers, desc, skip_bad)
+        bad = run_job(plan.job, workers, desc, skip_bad)
         if bad:
             bad_units = {i for i, _ in bad}
-            _warn(f"{len(bad_units)} bad input files were skipped (--skip-bad); they are listed in the manifests")
+            warn(f"{len(bad_units)} bad input files were skipped (--skip-bad); they are listed in the manifests")
             drop: dict[Key, set[int]] = {}
             for i in bad_units:
                 for sample in plan.job.targets[i]:
                     for key, row in sample:
                         drop.setdefault(key, set()).add(row)
             for key, rows in drop.items():
-                _drop_rows(plan.job.outputs[key], rows)
+                drop_rows(plan.job.outputs[key], rows)
                 b = plan.benches[key[0]]
                 part = key[1]
                 keep = [k for k in range(len(b.names[part])) if k not in rows]
@@ -545,131 +165,6 @@ def _execute(
             w.abort()
 
 
-def _plans_from_formats(found: dict[str, BenchmarkInput], dataset: str, fmt: str, frames: int) -> list[_Plan]:
-    plans = []
-    for bench in BENCHMARKS[dataset]:
-        if bench not in found:
-            _warn(f"no {bench} benchmark in the {fmt} input; {dataset}-{bench} is not prepared")
-    for bench, inp in found.items():
-        stored = inp.stored_frames
-        if frames == RAW_LAYOUT_FRAMES:
-            if stored not in (None, RAW_LAYOUT_FRAMES):
-                raise FormatError(
-                    f"{inp.origin[0]} holds {stored}-frame arrays; the 300-frame layout needs the ST-GCN arrays, "
-                    "a pyskl/CTR-GCN file or the raw files"
-                )
-            mode = "copy" if stored == RAW_LAYOUT_FRAMES else "pad"
-        elif stored is None or stored == RAW_LAYOUT_FRAMES:
-            mode = "preprocess"
-        elif stored == frames:
-            mode = "copy"
-        else:
-            raise FormatError(
-                f"{inp.origin[0]} holds {stored}-frame arrays, not {frames}; no official pipeline resamples those "
-                f"again — use --frames {stored}, or prepare {frames} frames from the 300-frame ST-GCN arrays "
-                "or raw files"
-            )
-        missing: dict = {}
-        notes = dict(inp.notes)
-        if dataset.startswith("ntu"):
-            found_names = {sample_stem(n) for p in inp.parts.values() for n in p.names}
-            train, val = split_ntu(available_samples(dataset), dataset, bench)
-            missing = _missing_summary(train + val, found_names, dataset, inp.origin[0])
-        for part, p in inp.parts.items():
-            other = "val" if part == "train" else "train"
-            b = _Bench(
-                bench,
-                {part: p.names, other: inp.parts[other].names},
-                {part: p.labels, other: inp.parts[other].labels},
-                inp.body_selection,
-                inp.origin,
-                notes,
-                missing,
-            )
-            job = _Job(p.source, frames, mode, {}, [[[((bench, part), i)]] for i in range(len(p.source))])
-            plans.append(_Plan({bench: b}, job, [p.source.describe(i) for i in range(len(p.source))]))
-    return plans
-
-
-LAYOUT_READERS = {"nwucla": read_nwucla, "kinetics": read_kinetics, "utdmhad": read_utdmhad}
-
-
-def _read_clipset(dataset: str, fmt: str, roots: list[Path]) -> ClipSet:
-    if fmt == "pyskl2d":
-        return read_pyskl2d(roots, dataset)
-    return LAYOUT_READERS[fmt](roots)
-
-
-def _clipset_warnings(cs: ClipSet) -> None:
-    """Say what is missing from a partial download (not fatal: the clips that are there are prepared)."""
-    title = DATASET_TITLES[cs.dataset]
-    missing = cs.missing
-    if not missing.get("count"):
-        return
-    where = ", ".join(cs.origin)
-    parts = []
-    if missing.get("examples"):
-        parts.append(f"e.g. {', '.join(missing['examples'][:3])}")
-    if missing.get("by_view"):
-        parts.append("found by view: " + ", ".join(f"{v} {n:,}" for v, n in missing["by_view"].items()))
-    detail = "; ".join(parts)
-    _warn(
-        f"{missing['count']:,} of the {missing['expected']:,} {title} clips are missing from {where} ({detail}); "
-        f"preparing the {len(cs.names):,} that are there"
-    )
-
-
-def _plan_clipset(cs: ClipSet, frames: int) -> _Plan:
-    """One job over every clip of ``cs``; each clip is written to every benchmark part that lists it."""
-    targets: list[list[list[tuple[Key, int]]]] = [[[]] for _ in cs.names]
-    benches: dict[str, _Bench] = {}
-    for bid, parts in cs.parts.items():
-        for part in ("train", "val"):
-            for row, unit in enumerate(parts.get(part, [])):
-                targets[unit][0].append(((bid, part), row))
-        benches[bid] = _Bench(
-            bid,
-            {part: [cs.names[u] for u in parts.get(part, [])] for part in ("train", "val")},
-            {part: [cs.labels[u] for u in parts.get(part, [])] for part in ("train", "val")},
-            cs.body_selection,
-            list(cs.origin),
-            dict(cs.notes),
-            dict(cs.missing),
-        )
-    used = [u for u, t in enumerate(targets) if t[0]]
-    if len(used) != len(targets):  # clips no benchmark lists (e.g. 2D annotations outside every split)
-        keep = {u: k for k, u in enumerate(used)}
-        cs = _subset_clipset(cs, used)
-        targets = [targets[u] for u in keep]
-    mode = "pad" if frames == RAW_LAYOUT_FRAMES else "layout"
-    job = _Job(cs.source, frames, mode, {}, targets, cs.layout)
-    return _Plan(benches, job, [cs.source.describe(i) for i in range(len(cs.source))], cs)
-
-
-@dataclass
-class _SubsetSource(Source):
-    """Some units of another source, in the given order."""
-
-    source: Source
-    units: list[int]
-
-    def __len__(self) -> int:
-        return len(self.units)
-
-    def describe(self, i: int) -> str:
-        return self.source.describe(self.units[i])
-
-    def load(self, i: int) -> list[np.ndarray]:
-        return self.source.load(self.units[i])
-
-
-def _subset_clipset(cs: ClipSet, units: list[int]) -> ClipSet:
-    from dataclasses import replace
-
-    return replace(cs, source=_SubsetSource(cs.source, units), names=[cs.names[u] for u in units],
-                   labels=[cs.labels[u] for u in units])
-
-
 def prepare_layout(
     dataset: str,
     fmt: str,
@@ -684,14 +179,14 @@ def prepare_layout(
     Same guarantees as the NTU paths: every file is validated as it is parsed (an error names
     it), folders are written atomically, ``--skip-bad`` lists what it skipped in the manifest, and a
     partial download is prepared with a warning. At 300 frames the raw values are stored
-    zero-padded; at 50/64 they go through :func:`datasets.layout_data.layout_frames`.
+    zero-padded; at 50/64 they go through :func:`datasets.clipset.layout_frames`.
     """
     if (dataset, fmt) not in LAYOUT_BENCHMARKS:
         wanted = [f for d, f in LAYOUT_BENCHMARKS if d == dataset] or [f for f in FORMATS if f != "raw"] + ["raw"]
         raise ValueError(f"{dataset} cannot be read from --format {fmt}; use {' or '.join(wanted)}")
-    cs = _read_clipset(dataset, fmt, roots)
-    _clipset_warnings(cs)
-    plan = _plan_clipset(cs, frames)
+    cs = read_clipset(dataset, fmt, roots)
+    clipset_warnings(cs)
+    plan = plan_clipset(cs, frames)
     return _execute(plan, dataset, fmt, out_dir, frames, workers, skip_bad, DATASET_TITLES[dataset])
 
 
@@ -750,9 +245,9 @@ def prepare(
     title = DATASET_TITLES[dataset]
     if fmt == "raw":
         if dataset.startswith("ntu"):
-            plans = [_plan_raw_ntu(dataset, roots, bodies, frames)]
+            plans = [plan_raw_ntu(dataset, roots, bodies, frames)]
         else:
-            plans = [_plan_raw_pku(dataset, roots, frames, skip_bad)]
+            plans = [plan_raw_pku(dataset, roots, frames, skip_bad)]
         return _execute(plans[0], dataset, fmt, out_dir, frames, workers, skip_bad, f"{title} raw")
     found = READERS[fmt](roots, dataset)
     if not found:
@@ -760,55 +255,16 @@ def prepare(
             f"no {fmt} files for {title} under {', '.join(map(str, roots))}; see `python -m datasets.prepare --help` "
             "for the layout each format has"
         )
-    plans = _plans_from_formats(found, dataset, fmt, frames)
+    plans = plans_from_formats(found, dataset, fmt, frames)
     # both parts of a benchmark go into one folder: merge the per-part plans before writing
     written: list[Path] = []
-    by_bench: dict[str, list[_Plan]] = {}
+    by_bench: dict[str, list[Plan]] = {}
     for plan in plans:
         by_bench.setdefault(next(iter(plan.benches)), []).append(plan)
     for bench, group in by_bench.items():
-        merged = _merge(group)
+        merged = merge_plans(group)
         written += _execute(merged, dataset, fmt, out_dir, frames, workers, skip_bad, f"{title} {bench}")
     return written
-
-
-@dataclass
-class _ChainSource(Source):
-    """Several sources one after the other (the train and val parts of a benchmark)."""
-
-    sources: list[Source]
-
-    def _locate(self, i: int) -> tuple[Source, int]:
-        for s in self.sources:
-            if i < len(s):
-                return s, i
-            i -= len(s)
-        raise IndexError(i)
-
-    def __len__(self) -> int:
-        return sum(len(s) for s in self.sources)
-
-    def describe(self, i: int) -> str:
-        s, j = self._locate(i)
-        return s.describe(j)
-
-    def load(self, i: int) -> list[np.ndarray]:
-        s, j = self._locate(i)
-        return s.load(j)
-
-
-def _merge(group: list[_Plan]) -> _Plan:
-    first = group[0]
-    if len(group) == 1:
-        return first
-    job = _Job(
-        _ChainSource([p.job.source for p in group]),
-        first.job.frames,
-        first.job.mode,
-        {},
-        [t for p in group for t in p.job.targets],
-    )
-    return _Plan(first.benches, job, [n for p in group for n in p.unit_names])
 
 
 # --------------------------------------------------------------------------- CLI

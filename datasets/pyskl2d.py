@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.clipset import ClipSet, require_finite
 from datasets.formats import FormatError, Source
-from datasets.layout_data import ClipSet, require_finite
 from datasets.safe_pickle import safe_load
 from datasets.splits import BENCHMARKS, NUM_CLASSES, SPLIT_RULES, ntu_in_dataset, ntu_is_train
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from datasets.benchmarks import prepared_by
+from datasets.clipset import ClipSet, FileSource, require_finite
 from datasets.files import require_regular_file
-from datasets.layout_data import ClipSet, FileSource, require_finite
 
 NAME = re.compile(r"^a(\d+)_s(\d+)_t(\d+)_skeleton$")
 NUM_CLASSES = 27

@@ -196,7 +196,7 @@ def test_ctrgcn_npz_rebuilds_names_and_removes_duplicate_actors(tmp_path: Path, 
         "S020C002P008R001A005",
     )
     monkeypatch.setattr("datasets.formats.available_samples", lambda dataset: small)
-    monkeypatch.setattr("datasets.prepare.available_samples", lambda dataset: small)
+    monkeypatch.setattr("datasets.plans.available_samples", lambda dataset: small)
     names = {
         "train": [n for n in small if n[9:12] in ("001", "045", "046", "008")],
         "val": [n for n in small if n[9:12] == "003"],

@@ -168,7 +168,7 @@ def test_interrupted_run_leaves_no_complete_looking_folder(tmp_path: Path, monke
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(prep, "_run", boom)
+    monkeypatch.setattr(prep, "run_job", boom)
     with pytest.raises(KeyboardInterrupt):
         run_quiet("ntu60", "raw", tmp_path / "raw", tmp_path / "out", frames=50, workers=1)
     assert read_manifest(first[0])["sha256"] == before and read_manifest(first[0])["frames"] == 300
