@@ -41,6 +41,8 @@ PERSONS_OUT = 2
 NUM_CLASSES = 400
 (BENCHMARK,) = prepared_by("kinetics", "kinetics")
 PART_FOLDERS = {"train": "kinetics_train", "val": "kinetics_val"}
+#: The folder the ST-GCN release unpacks to (named like the benchmark, but a download's name).
+RELEASE_FOLDER = "kinetics-skeleton"
 LABEL_FILES = {"train": "kinetics_train_label.json", "val": "kinetics_val_label.json"}
 SPLIT_RULE = "Kinetics-skeleton official lists: kinetics_train (train) and kinetics_val (val), has_skeleton only"
 
@@ -114,8 +116,8 @@ def _root(inputs: Sequence[Path]) -> Path:
     if len(inputs) != 1:
         raise ValueError("Kinetics-skeleton input is one folder (kinetics_train/, kinetics_val/ and the label lists)")
     root = Path(inputs[0])
-    if (root / "kinetics-skeleton").is_dir() and not (root / LABEL_FILES["train"]).is_file():
-        root = root / "kinetics-skeleton"
+    if (root / RELEASE_FOLDER).is_dir() and not (root / LABEL_FILES["train"]).is_file():
+        root = root / RELEASE_FOLDER
     return root
 
 

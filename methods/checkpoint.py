@@ -131,12 +131,12 @@ def _torch_load(path: Path, map_location: str) -> dict:
 
 @dataclass
 class LoadedEncoder:
-    """What :func:`load_checkpoint` found: the backbone, the layout it came in (a suite format or
-    an official layout name of :data:`methods.official.CHECKPOINT_FORMATS`), and the suite's ``meta`` (empty
+    """What :func:`load_checkpoint` found: the backbone, the format it came in (a suite format or
+    an official key layout of :data:`methods.official.CHECKPOINT_FORMATS`), and the suite's ``meta`` (empty
     for an official file)."""
 
     encoder: nn.Module
-    layout: str
+    checkpoint_format: str
     meta: dict = field(default_factory=dict)
     encoder_kwargs: dict = field(default_factory=dict)  # how the backbone was built (graph, widths)
     #: the skeleton layout the encoder was built for (datasets.layouts); ntu25 where the file predates layouts

@@ -1,5 +1,7 @@
-"""What every protocol shares: its command-line options, choosing the encoder to evaluate,
-loading the benchmark, and finishing with one result record."""
+"""What every protocol shares: the spec every protocol's spec extends (what to evaluate, on
+what, how: a frozen dataclass, so a protocol runs from Python as from its command line), choosing
+the encoder to evaluate, loading the benchmark, and finishing with one result record. The command
+lines that build the specs are :mod:`protocols.cli`'s."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -26,57 +29,168 @@ from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
-from methods.pretrain import RUN_FILE, default_preset, pretrain, resolve_preset
+from methods.pretrain import pretrain
+from methods.train.config import default_preset, resolve_preset
+from methods.train.folder import RUN_FILE
 from methods.zoo import zoo_entry, zoo_recipe
 from results import records_dir, reference_line, reference_records, summary_line, write_record
 from results.curves import monitor_curve
 from results.provenance import command_line, device_name, git_commit, now, parse_device
-from utils.cli import seed_int, seed_list
+from utils.cli import positive_int, seed_int, seed_list
+
+#: BN statistics an evaluated encoder may use (``--bn``): the checkpoint's, or re-estimated.
+BN_STATISTICS = ("training", "precise")
 
 
-def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] = STREAMS) -> None:
-    ap.add_argument("--method", required=True, help=f"one of: {', '.join(available())}")
-    ap.add_argument("--dataset", default=DEFAULT_DATASET, help="benchmark id (default: %(default)s, synthetic data)")
-    ap.add_argument("--data-root", type=Path, help="folder of prepared benchmarks (`python -m datasets.prepare --out`)")
-    ap.add_argument("--stream", default="joint", choices=streams,
-                    help="input stream (default: %(default)s)" + ("; all: one head per stream trained jointly on "
-                                                                  "their averaged logits (CrosSCLR's view: all)"
-                                                                  if "all" in streams else ""))
-    ap.add_argument("--checkpoint", help="encoder checkpoint to evaluate, or 'random' for a random-init encoder "
-                    "(default: the zoo checkpoint for the data, else pretrain with the default preset)")
-    ap.add_argument("--pretrain", action="store_true", help="pretrain from scratch with the recorded recipe "
-                    "instead of using the zoo checkpoint")
-    ap.add_argument("--bn", choices=("training", "precise"), default="training",
-                    help="BN statistics of the evaluated encoder: 'training' keeps the checkpoint's (as the official "
-                         "code), 'precise' re-estimates them on the clean training set first, as the random-init "
-                         "baseline always is (default: %(default)s)")
-    ap.add_argument("--allow-mismatch", action="store_true",
-                    help="evaluate a checkpoint whose recorded method, frames, graph or head differ from --method's "
-                         "(refused by default; the record names every difference)")
-    add_seed_arguments(ap, "the protocol (and, where it pretrains, the pretraining)")
-    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    ap.add_argument("--results-dir", type=Path, help="where to write the result record (default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
-    ap.add_argument("--json", action="store_true", help="print the result record as one JSON line, for scripts")
+def as_option(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """An argparse ``type`` (text to value) as the check of a spec field: a value built in Python
+    goes through the very parse its option's text does, so ``epochs=0`` is refused by the rule
+    that refuses ``--epochs 0``, and the field holds what the command line would have put there."""
+    return lambda value: parse(str(value))
 
 
-def add_seed_arguments(ap: argparse.ArgumentParser, what: str) -> None:
-    """``--seed N`` for one run, or ``--seeds 0,1,2`` for one run (and one record) per seed, which is
-    how the leaderboard's mean ± sd over seeds is made (issue 13, item 6)."""
-    group = ap.add_mutually_exclusive_group()
-    group.add_argument("--seed", type=seed_int, default=0, help=f"seed of {what}, 0 to 2**32 - 1 (default: %(default)s)")
-    group.add_argument("--seeds", dest="run_seeds", type=seed_list, metavar="S,S,...",
-                       help="run once per seed, e.g. 0,1,2: each run is complete on its own (record, checkpoint)")
+def as_list_option(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A comma-separated option's ``type`` (``--seeds 0,1,2``) as the check of a sequence field
+    (or of the same text)."""
+    return lambda value: parse(value if isinstance(value, str) else ",".join(str(v) for v in value))
 
 
-def each_seed(args: argparse.Namespace) -> Iterator[argparse.Namespace]:
-    """``args`` once per requested seed, with ``args.seed`` set (just once for a plain ``--seed``)."""
-    seeds = getattr(args, "run_seeds", None)
+def each(parse: Callable[[str], Any]) -> Callable[[Any], tuple]:
+    """The check of a field whose option takes several values (``nargs``): ``parse`` on each."""
+    return lambda values: tuple(parse(str(v)) for v in values)
+
+
+def known_method(name: str) -> str:
+    """``name`` when it names a method (in any case, as :func:`get_method` reads it), else the same
+    ValueError a run would meet later."""
+    if not isinstance(name, str):
+        raise TypeError(f"a method is named by a string, got {name!r}")
+    get_method(name)
+    return name
+
+
+def spec_field(default: Any = MISSING, *, check: Callable[[Any], Any] | None = None,
+               choices: tuple[str, ...] | None = None) -> Any:
+    """A spec field checked as its command-line option is, by the option's own ``type`` (through
+    :func:`as_option`) or its ``choices``: the rule is declared once, beside the field, and holds
+    for a spec built in Python as for one built from a command line (:func:`check_spec`)."""
+    metadata = {"check": check, "choices": choices}
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+def count_field(default: int | None = None) -> Any:
+    """A count option (``--epochs``), at least 1 (``positive_int``); None where the recipe decides."""
+    return spec_field(default, check=as_option(positive_int))
+
+
+def check_spec(spec: Any) -> None:
+    """Check and normalise every field of a frozen spec from its :func:`spec_field` metadata: the
+    value a check returns is kept (a list becomes a tuple, text a Path), so a spec built in Python
+    equals the one a command line builds. A refusal is a ValueError naming the field, e.g.
+    ``LinearSpec.epochs: must be at least 1, got 0``; a check's own ValueError (an unknown method)
+    already says what is wrong and passes through as the command line shows it. None is "not
+    given" and never checked."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if value is None or not f.metadata:
+            continue
+        choices, check = f.metadata.get("choices"), f.metadata.get("check")
+        if choices is not None and value not in choices:
+            raise ValueError(f"{type(spec).__name__}.{f.name}: invalid choice {value!r} (choose from "
+                             f"{', '.join(map(repr, choices))})")
+        if check is not None:
+            try:
+                value = check(value)
+            except (TypeError, argparse.ArgumentTypeError) as err:
+                raise ValueError(f"{type(spec).__name__}.{f.name}: {err}") from None
+            object.__setattr__(spec, f.name, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSpec:
+    """What every protocol's spec names: the method, the benchmark, and the folder its result
+    record goes to. Specs are frozen and keyword-only: a run is a value that can be compared,
+    stored and composed (:func:`recast`, ``dataclasses.replace``) without faking a command line.
+    Each field's default is its command-line option's (:mod:`protocols.cli`)."""
+
+    method: str = spec_field(check=known_method)
+    dataset: str = DEFAULT_DATASET
+    #: where to write the result record (None: your records folder, .cache/records or $SKELEBENCH_RESULTS)
+    results_dir: Path | None = spec_field(None, check=Path)
+
+    def __post_init__(self) -> None:
+        check_spec(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSpec(RecordSpec):
+    """A spec of a run that reads a benchmark on a device and prints its record."""
+
+    #: folder of prepared benchmarks (``python -m datasets.prepare --out``); None: the synthetic cache
+    data_root: Path | None = spec_field(None, check=Path)
+    #: cpu or cuda (None: cuda when available); checked when the run starts, on the machine it runs on
+    device: str | None = None
+    #: print the result record as one JSON line instead of the summary
+    json: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProtocolSpec(DataSpec):
+    """What every evaluation protocol shares (:func:`protocols.cli.add_common_arguments`): which
+    encoder of the method (zoo, ``checkpoint`` path, ``"random"``, or pretrained), on which
+    stream, with which BN statistics and seed."""
+
+    stream: str = spec_field("joint", choices=STREAMS)
+    #: encoder checkpoint to evaluate, or "random"; None: the zoo's, else pretrain the default preset
+    checkpoint: str | None = spec_field(None, check=str)
+    #: pretrain from scratch with the recorded recipe instead of using the zoo checkpoint
+    pretrain: bool = False
+    bn: str = spec_field("training", choices=BN_STATISTICS)
+    #: evaluate a checkpoint whose recorded method, frames, graph or head differ (recorded)
+    allow_mismatch: bool = False
+    seed: int = spec_field(0, check=as_option(seed_int))
+    #: the command line's ``--seeds``: one run (and record) per seed, each a spec of its own (:func:`each_seed`)
+    run_seeds: tuple[int, ...] | None = spec_field(None, check=as_list_option(seed_list))
+
+
+#: Any spec type (the argument and result of the functions that take one spec to another).
+S = TypeVar("S", bound=RecordSpec)
+D = TypeVar("D", bound=DataSpec)
+
+
+def recast(spec: RecordSpec, spec_type: type[S], **changes: Any) -> S:
+    """``spec`` as a ``spec_type``: the fields they share carried over, ``changes`` applied, the
+    others at ``spec_type``'s defaults. How one protocol hands its settings to another (transfer's
+    target protocol) without mutating its own spec; the result is checked as any spec is."""
+    names = {f.name for f in fields(spec_type)}
+    shared = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name in names}
+    return spec_type(**{**shared, **changes})
+
+
+def each_seed(spec: S) -> Iterator[S]:
+    """``spec`` once per requested seed (``run_seeds``), each with its ``seed`` set and no
+    ``run_seeds`` (just ``spec`` for one seed), announced on stderr as it starts."""
+    seeds = spec.run_seeds if isinstance(spec, ProtocolSpec) else None
     if not seeds:
-        yield args
+        yield spec
         return
     for i, seed in enumerate(seeds):
         print(f"seed {seed} ({i + 1} of {len(seeds)})", file=sys.stderr)
-        yield argparse.Namespace(**{**vars(args), "seed": seed})
+        yield replace(spec, seed=seed, run_seeds=None)
+
+
+def run_spec(spec: D, evaluate: Callable[[D, torch.device], dict], device: torch.device | str | None = None) -> dict:
+    """One run of a protocol from Python, as its command line runs it: the device (``device``,
+    else the spec's, else cuda when available), the results folder checked before the work
+    (:func:`check_results_dir`: hours of work must not end unwritable), then ``evaluate``.
+    A spec with ``run_seeds`` is refused: a run is one seed; :func:`each_seed` gives one spec each."""
+    if isinstance(spec, ProtocolSpec) and spec.run_seeds:
+        raise ValueError(f"a run evaluates one seed (spec.seed), not run_seeds {list(spec.run_seeds)}; run each spec "
+                         "of protocols.common.each_seed(spec) for one record per seed")
+    if not isinstance(device, torch.device):
+        device = parse_device(device if device is not None else spec.device)
+    check_results_dir(spec.results_dir)
+    return evaluate(spec, device)
 
 
 @dataclass
@@ -104,7 +218,7 @@ class Encoder:
     preset: str | None
     epochs: int | None
     fingerprint: str
-    layout: str | None = None  # the file's layout: a suite format or an official one (methods.official)
+    checkpoint_format: str | None = None  # the file's: a suite format or an official key layout (methods.official)
     pretrain_wall_s: float | None = None  # wall time of the pretraining run that produced it, when known
     variant: dict | None = None  # how the pretraining config departs from the method's defaults
     pretrain_seed: int | None = None  # the pretraining run's seed, when the file records it
@@ -157,12 +271,12 @@ def refuse_mismatch(path: Path, mismatch: dict[str, list], allow: bool) -> None:
                          "trained with, or --allow-mismatch to evaluate it anyway (recorded)")
 
 
-def data_layout(args: argparse.Namespace, frames: int) -> str:
-    """The skeleton layout of ``args.dataset`` at ``frames`` (its manifest's; ``ntu25`` where absent)."""
-    return benchmark_layout(benchmark_folder(args.dataset, frames, args.data_root)).name
+def data_layout(spec: DataSpec, frames: int) -> str:
+    """The skeleton layout of ``spec.dataset`` at ``frames`` (its manifest's; ``ntu25`` where absent)."""
+    return benchmark_layout(benchmark_folder(spec.dataset, frames, spec.data_root)).name
 
 
-def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
+def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
     """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining.
 
     ``--stream`` picks the encoder of a multi-stream file (CrosSCLR); an official file has no
@@ -172,45 +286,45 @@ def resolve_encoder(args: argparse.Namespace, device: torch.device) -> Encoder:
     :func:`check_frames` to refuse data of another, naming both. A checkpoint is read before the
     data are looked at, so a bad file is refused without generating or verifying anything.
     """
-    method_cls = get_method(args.method)
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    if args.checkpoint == "random":
-        layout = data_layout(args, frames)
-        torch.manual_seed(args.seed)
+    if spec.checkpoint == "random":
+        layout = data_layout(spec, frames)
+        torch.manual_seed(spec.seed)
         module = build_backbone(replace(method_cls.default_config, layout=layout))
         return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
-    if args.checkpoint:
-        source, path, preset, epochs = "checkpoint", Path(args.checkpoint), None, None
+    if spec.checkpoint:
+        source, path, preset, epochs = "checkpoint", Path(spec.checkpoint), None, None
     else:
-        zoo = None if args.pretrain else zoo_entry(method_cls.name, args.dataset, args.stream)
+        zoo = None if spec.pretrain else zoo_entry(method_cls.name, spec.dataset, spec.stream)
         if zoo is not None:  # the zoo holds ntu25 encoders; other data are pretrained on instead
-            zoo = zoo_entry(method_cls.name, args.dataset, args.stream, data_layout(args, frames))
+            zoo = zoo_entry(method_cls.name, spec.dataset, spec.stream, data_layout(spec, frames))
         if zoo is not None:
             source, path = "zoo", zoo
             recipe = zoo_recipe(zoo)
             preset, epochs = recipe.get("preset", {}).get("name"), recipe.get("epochs")
         else:
-            name = default_preset(args.dataset)
+            name = default_preset(spec.dataset)
             preset, epochs = name, resolve_preset(method_cls, name, None).epochs
             source = "pretrained"
-            if args.dataset in SYNTHETIC:  # real data have no zoo: pretraining them is what the user asked for
-                print(f"no zoo entry for {method_cls.name} on {args.dataset} ({args.stream}): pretraining with the "
+            if spec.dataset in SYNTHETIC:  # real data have no zoo: pretraining them is what the user asked for
+                print(f"no zoo entry for {method_cls.name} on {spec.dataset} ({spec.stream}): pretraining with the "
                       f"{name} preset first ({epochs} epochs; the progress bar shows the ETA, an interrupted run "
                       f"resumes, a finished one is reused)", file=sys.stderr)
             # resume=True: a pretraining an earlier protocol run started and was interrupted in
             # continues where it stopped (its state is checked to be this recipe's); nothing to
             # continue starts one (require_run stays False). The default run folder is named by the
             # data's fingerprint, so other files under this dataset id get their own run, never this one's
-            path = pretrain(method_cls.name, args.dataset, name, None, None, True, args.seed, args.data_root,
-                            args.stream, device)
-    loaded = load_checkpoint(path, stream=args.stream)
+            path = pretrain(method_cls.name, spec.dataset, name, None, None, True, spec.seed, spec.data_root,
+                            spec.stream, device)
+    loaded = load_checkpoint(path, stream=spec.stream)
     meta = loaded.meta
     mismatch = checkpoint_mismatch(method_cls, meta, loaded.encoder_kwargs)
-    refuse_mismatch(path, mismatch, getattr(args, "allow_mismatch", False))
+    refuse_mismatch(path, mismatch, spec.allow_mismatch)
     if source == "checkpoint":
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
-    return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.layout,
+    return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.checkpoint_format,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
                    mismatch or None, loaded.skeleton, run_curve(Path(path), meta))
 
@@ -243,23 +357,23 @@ def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device
         encoder.bn_statistics = "precise"
 
 
-def check_frames(encoder: Encoder, frames: int, args: argparse.Namespace | None = None) -> None:
+def check_frames(encoder: Encoder, frames: int, spec: DataSpec | None = None) -> None:
     """Refuse an encoder that cannot take this data: one built for another skeleton layout than
-    ``args.dataset``'s (the transfer protocol's target may differ from where the encoder was
-    resolved), or, without ``args``, one whose graph does not match its own layout's joint count."""
-    if args is not None:
-        check_skeleton(encoder.path or f"{encoder.source} encoder", encoder.skeleton, data_layout(args, frames))
+    ``spec.dataset``'s (the transfer protocol's target may differ from where the encoder was
+    resolved), or, without ``spec``, one whose graph does not match its own layout's joint count."""
+    if spec is not None:
+        check_skeleton(encoder.path or f"{encoder.source} encoder", encoder.skeleton, data_layout(spec, frames))
     a = getattr(encoder.module, "A", None)
     joints = get_layout(encoder.skeleton).num_joints
     if a is not None and a.shape[-1] != joints:
         raise ValueError(f"encoder graph has {a.shape[-1]} joints; layout {encoder.skeleton} has {joints}")
 
 
-def load_parts(args: argparse.Namespace, frames: int) -> tuple[Path, Split, Split, dict]:
+def load_parts(spec: DataSpec, frames: int, drop_test_clips: Collection[str] = ()) -> tuple[Path, Split, Split, dict]:
     """The benchmark's folder, parts and manifest; the test part without the clips named in
-    ``args.drop_test_clips`` (set by ``protocols.transfer --drop-overlap``: clips the encoder was pretrained on)."""
-    folder = benchmark_folder(args.dataset, frames, args.data_root)
-    val = without_clips(load_split(folder, "val"), getattr(args, "drop_test_clips", None) or ())
+    ``drop_test_clips`` (``protocols.transfer --drop-overlap``: clips the encoder was pretrained on)."""
+    folder = benchmark_folder(spec.dataset, frames, spec.data_root)
+    val = without_clips(load_split(folder, "val"), drop_test_clips)
     return folder, load_split(folder, "train"), val, read_manifest(folder)
 
 
@@ -285,7 +399,7 @@ def same_encoder(method: str) -> list[str]:
     return [m for m in available() if network(m) == network(method)] if method in available() else []
 
 
-def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
+def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
            metrics: dict, protocol_config: dict, wall_s: float, device: torch.device,
            logits: TestLogits | None = None) -> dict:
     """Write the run's one result record and print its summary (or the record with --json) last.
@@ -294,16 +408,16 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
     (regenerated, re-prepared, edited) is never mistaken for this one (the leaderboard keys on it).
     A protocol that trains a classifier passes its test ``logits``; they are saved beside the
     record (``<record>.logits.npz``) for 3-stream fusion (:mod:`protocols.ensemble`)."""
-    dataset = args.dataset
+    dataset = spec.dataset
     record = {
-        "method": get_method(args.method).name, "dataset": dataset, "split": dataset.rsplit("-", 1)[-1],
-        "stream": args.stream, "protocol": protocol, "preset": encoder.preset, "epochs": encoder.epochs,
-        "seed": args.seed, "metrics": metrics, "frames": frames,
+        "method": get_method(spec.method).name, "dataset": dataset, "split": dataset.rsplit("-", 1)[-1],
+        "stream": spec.stream, "protocol": protocol, "preset": encoder.preset, "epochs": encoder.epochs,
+        "seed": spec.seed, "metrics": metrics, "frames": frames,
         "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
         "layout": benchmark_layout(manifest).name,
         "synthetic": dataset in SYNTHETIC, "data": data_provenance(folder, manifest),
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
-                       "layout": encoder.layout},
+                       "layout": encoder.checkpoint_format},
         "pretrain_wall_s": encoder.pretrain_wall_s, "pretrain_seed": encoder.pretrain_seed,
         "bn_statistics": encoder.bn_statistics,
         "variant": encoder.variant or {},
@@ -312,10 +426,10 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
     }
-    path = write_record(record, args.results_dir, logits.arrays() if logits is not None else None)
+    path = write_record(record, spec.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)
-    if not args.json and protocol != "difficulty":
-        known = reference_records(args.results_dir)
+    if not spec.json and protocol != "difficulty":
+        known = reference_records(spec.results_dir)
         print(reference_line(record, known, same_encoder(record["method"])))
         beside = metrics.get("standardised_top1")
         if beside is not None:  # an official probe's record carries the standardised probe's figure too
@@ -326,7 +440,7 @@ def finish(args: argparse.Namespace, protocol: str, encoder: Encoder, folder: Pa
             print("how to read: the headline top1 is the official probe (SGD at LR 3.0 on the raw features, the "
                   "papers' protocol), which depends on how the features are conditioned; the standardised probe "
                   "does not. Compare each figure with its own random-init reference.")
-    print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
+    print(json.dumps(record, sort_keys=True) if spec.json else summary_line(record))
     return record
 
 
@@ -372,23 +486,3 @@ def check_results_dir(directory: Path | str | None) -> None:
         raise ValueError(f"the disk of {folder} is full ({free >> 10} KiB free; a record and its logits need up to "
                          f"{RESULTS_SPACE >> 20} MiB): free space there, or pass --results-dir a folder on another "
                          "disk")
-
-
-def run_cli(build: Callable[[], argparse.ArgumentParser], body: Callable[[argparse.Namespace, torch.device], dict],
-            argv: list[str] | None = None) -> int:
-    """Parse, run, and turn expected failures into one clear line and exit code 2.
-
-    The results folder is checked before the work (:func:`check_results_dir`); an OSError after it
-    (a disk that filled up meanwhile: :func:`results.write_record` then leaves nothing behind) is
-    one line too, never a traceback."""
-    args = build().parse_args(argv)
-    try:
-        device = parse_device(args.device)
-        if hasattr(args, "results_dir"):
-            check_results_dir(args.results_dir)
-        for run in each_seed(args):
-            body(run, device)
-    except (ValueError, OSError, FloatingPointError) as err:  # OSError includes FileNotFoundError
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0

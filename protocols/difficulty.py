@@ -27,7 +27,7 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +39,23 @@ from methods import available, get_method
 from methods.base import build_backbone
 from methods.encoders.features import encoder_fingerprint
 from methods.neighbours import accuracy, euclidean_nearest, knn_metrics
-from protocols.common import Encoder, finish, num_classes_of, precise_bn, run_cli
-from protocols.features import cached_features
-from protocols.linear import LinearConfig, fit_linear, standardised_probe
+from protocols.cli import run_cli
+from protocols.common import (
+    DataSpec,
+    Encoder,
+    ProtocolSpec,
+    as_list_option,
+    count_field,
+    finish,
+    known_method,
+    num_classes_of,
+    precise_bn,
+    recast,
+    run_spec,
+    spec_field,
+)
+from protocols.feature_cache import cached_features
+from protocols.linear import LinearConfig, fit_probe, standardised_probe
 from results import data_key, reference_records
 from utils.cli import ArgumentParser, positive_int, seed_list
 
@@ -95,19 +109,39 @@ def supervised_reference(records: list[dict], fingerprint: str, method: str) -> 
             "record": Path(best["_path"]).name}
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class DifficultySpec(DataSpec):
+    """A difficulty report of ``dataset``: the random-init rows of ``method``'s encoder over the
+    init ``seeds``, its linear classifier's ``epochs`` (None: the method's official config), and
+    the lbfgs iteration cap of the logistic regressions. Method-agnostic otherwise, so ``method``
+    has a default here."""
+
+    method: str = spec_field("skeletonclr", check=known_method)
+    seeds: tuple[int, ...] = spec_field((0, 1, 2), check=as_list_option(seed_list))
+    epochs: int | None = count_field()
+    logistic_iterations: int = count_field(1000)
+
+
+def run(spec: DifficultySpec, device: torch.device | str | None = None) -> dict:
+    """The difficulty report from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.difficulty`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: DifficultySpec, device: torch.device) -> dict:
+    """One report on a parsed device (what :func:`run` and the command line call)."""
     t0 = time.time()
-    method_cls = get_method(args.method)
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    folder = benchmark_folder(args.dataset, frames, args.data_root)
+    folder = benchmark_folder(spec.dataset, frames, spec.data_root)
     train, val, manifest = load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
     num_classes = num_classes_of(manifest, train, val)
     layout = benchmark_layout(manifest).name  # the random encoders are built for the data's skeleton
     metrics: dict = raw_baselines(np.asarray(train.data), train.labels, np.asarray(val.data), val.labels,
-                                  num_classes, args.logistic_iterations)
+                                  num_classes, spec.logistic_iterations)
     linear, standardised, knn, fingerprints = [], [], [], []
-    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
-    for seed in args.seeds:
+    config = LinearConfig(epochs=spec.epochs or method_cls.linear_epochs)
+    for seed in spec.seeds:
         torch.manual_seed(seed)
         module = build_backbone(replace(method_cls.default_config, layout=layout)).eval()
         encoder = Encoder(module, "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
@@ -115,27 +149,28 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
         fingerprints.append(encoder.fingerprint)
         train_f, _ = cached_features(module, folder, "train", train, "joint", device)
         val_f, _ = cached_features(module, folder, "val", val, "joint", device)
-        linear.append(fit_linear(train_f, train.labels, val_f, val.labels, num_classes, config, seed).metrics["top1"])
+        linear.append(fit_probe(train_f, train.labels, val_f, val.labels, num_classes, config, seed).metrics["top1"])
         standardised.append(standardised_logistic_top1(train_f, train.labels, val_f, val.labels, num_classes,
-                                                       args.logistic_iterations))
+                                                       spec.logistic_iterations))
         knn.append(knn_metrics(train_f, train.labels, val_f, val.labels, num_classes, (10,))["top1"])
     metrics.update(random_linear=mean_sd(linear), random_linear_standardised=mean_sd(standardised),
                    random_knn=mean_sd(knn))
     fingerprint = data_provenance(folder, manifest)["identity"]
-    supervised = supervised_reference(reference_records(args.results_dir), fingerprint, method_cls.name)
+    supervised = supervised_reference(reference_records(spec.results_dir), fingerprint, method_cls.name)
     metrics["supervised"] = supervised
     if supervised is None:
         print(f"no supervised reference on these data yet: run `python -m protocols.finetune --method "
-              f"{method_cls.name} --dataset {args.dataset} --checkpoint random` and this report again", file=sys.stderr)
-    args.stream, args.seed = "joint", args.seeds[0]
-    protocol_config = {"seeds": list(args.seeds), "encoder": "random-init backbone of --method, BN re-estimated",
+              f"{method_cls.name} --dataset {spec.dataset} --checkpoint random` and this report again", file=sys.stderr)
+    protocol_config = {"seeds": list(spec.seeds), "encoder": "random-init backbone of --method, BN re-estimated",
                        "encoder_sha256": fingerprints, "linear": {"epochs": config.epochs, "lr": config.lr},
-                       "logistic": f"sklearn StandardScaler + LogisticRegression(C=1, lbfgs, max_iter={args.logistic_iterations})",
+                       "logistic": f"sklearn StandardScaler + LogisticRegression(C=1, lbfgs, max_iter={spec.logistic_iterations})",
                        "raw_1nn": "Euclidean, FAISS IndexFlatL2", "knn": "cosine 1-NN", "num_classes": num_classes,
                        "train_size": len(train), "val_size": len(val)}
     encoder = Encoder(torch.nn.Identity(), "random", None, None, 0, fingerprints[0], bn_statistics="precise")
-    return finish(args, "difficulty", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0,
-                  device)
+    # the record is the joint stream's at the first init seed
+    record_spec = recast(spec, ProtocolSpec, stream="joint", seed=spec.seeds[0])
+    return finish(record_spec, "difficulty", encoder, folder, manifest, frames, metrics, protocol_config,
+                  time.time() - t0, device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.difficulty``: the command line's spec, run; the exit code."""
+    return run_cli(build_parser, DifficultySpec, evaluate, argv)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,17 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from datasets.benchmarks import DEFAULT_DATASET
 from datasets.skeleton import STREAMS
 from methods import get_method
-from protocols.common import check_results_dir
+from protocols.cli import spec_from_args
+from protocols.common import RecordSpec, check_results_dir, each, spec_field
 from protocols.linear import topk_accuracy
 from results import read_logits, read_records, summary_line, write_record
 from results.provenance import command_line, git_commit, now
@@ -33,6 +36,26 @@ from utils.cli import ArgumentParser
 
 #: AimCLR's weights per stream (``ensemble_ntu_cs.py``), methods.md §3.6.
 AIMCLR_WEIGHTS = {"joint": 0.6, "motion": 0.4, "bone": 0.6}
+#: Where a fused record's encoder may come from (``--source``): a record's ``checkpoint.source``.
+SOURCES = ("zoo", "checkpoint", "pretrained", "random")
+#: Each stream's logits to fuse (``--logits``): the final evaluation's or the best one's.
+LOGITS = ("final", "best")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsembleSpec(RecordSpec):
+    """A 3-stream fusion: the newest joint, motion and bone records of ``method``, ``dataset`` and
+    ``protocol`` (only those whose encoder came from ``source``, when given) in ``results_dir``, or
+    exactly the ``records`` named; each stream's ``weights`` (comma-separated, None: AimCLR's)
+    and which ``logits``. ``method`` is checked only where it selects the records (named
+    ``records`` are fused whatever it says), as the command line always has."""
+
+    method: str = spec_field(check=None)
+    protocol: str = "linear"
+    source: str | None = spec_field(None, choices=SOURCES)
+    records: tuple[Path, ...] | None = spec_field(None, check=each(Path))
+    weights: str | None = None
+    logits: str = spec_field("final", choices=LOGITS)
 
 
 def fuse(logits: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
@@ -93,18 +116,26 @@ def parse_weights(text: str | None, streams: Sequence[str]) -> list[float]:
     return weights
 
 
-def evaluate(args: argparse.Namespace) -> dict:
+def run(spec: EnsembleSpec) -> dict:
+    """The fusion from Python: the results folder checked before the logits are read (as the
+    command line does), then :func:`evaluate`; the record written and returned."""
+    check_results_dir(spec.results_dir)
+    return evaluate(spec)
+
+
+def evaluate(spec: EnsembleSpec) -> dict:
+    """Fuse the streams' logits and write the record (the work of :func:`run` and :func:`main`)."""
     t0 = time.time()
-    if args.records:
-        records = [read_records_file(Path(p)) for p in args.records]
+    if spec.records:
+        records = [read_records_file(Path(p)) for p in spec.records]
     else:
-        records = select_records(read_records(args.results_dir), get_method(args.method).name, args.dataset,
-                                 args.protocol, args.source)
+        records = select_records(read_records(spec.results_dir), get_method(spec.method).name, spec.dataset,
+                                 spec.protocol, spec.source)
     streams = [r["stream"] for r in records]
-    weights = parse_weights(args.weights, streams)
+    weights = parse_weights(spec.weights, streams)
     parts = [read_logits(r) for r in records]
     check_aligned(parts, [r["_path"] for r in records])
-    scores = torch.from_numpy(fuse([p[args.logits] for p in parts], weights))
+    scores = torch.from_numpy(fuse([p[spec.logits] for p in parts], weights))
     labels = torch.from_numpy(parts[0]["labels"])
     metrics = {"top1": round(topk_accuracy(scores, labels, 1), 2), "top5": round(topk_accuracy(scores, labels, 5), 2),
                "streams": {r["stream"]: r["metrics"]["top1"] for r in records}}
@@ -117,12 +148,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         "data": first.get("data"), "checkpoint": first["checkpoint"], "pretrain_seed": first.get("pretrain_seed"),
         "bn_statistics": first.get("bn_statistics"), "variant": first.get("variant") or {},
         "protocol_config": {"rule": "weighted sum of raw logits (AimCLR, methods.md §3.6)", "weights": weights,
-                            "logits": args.logits, "fused_protocol": first["protocol"],
+                            "logits": spec.logits, "fused_protocol": first["protocol"],
                             "components": [Path(r["_path"]).name for r in records]},
         "commit": git_commit(), "wall_s": round(time.time() - t0, 2), "device": "cpu", "created": now(),
         "command": command_line(),
     }
-    path = write_record(record, args.results_dir)
+    path = write_record(record, spec.results_dir)
     record["record_path"] = str(path)
     print(summary_line(record))
     return record
@@ -138,13 +169,13 @@ def read_records_file(path: Path) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(prog="python -m protocols.ensemble", description=__doc__.split("\n\n")[0])
     ap.add_argument("--method", required=True)
-    ap.add_argument("--dataset", default="synthetic-xsub")
+    ap.add_argument("--dataset", default=DEFAULT_DATASET)
     ap.add_argument("--protocol", default="linear", help="whose records to fuse (default: %(default)s)")
-    ap.add_argument("--source", choices=("zoo", "checkpoint", "pretrained", "random"),
+    ap.add_argument("--source", choices=SOURCES,
                     help="only records whose encoder came from this source")
     ap.add_argument("--records", nargs="+", metavar="RECORD", help="fuse exactly these records (any streams)")
     ap.add_argument("--weights", help="one weight per stream, comma-separated (default: AimCLR's 0.6,0.4,0.6)")
-    ap.add_argument("--logits", choices=("final", "best"), default="final",
+    ap.add_argument("--logits", choices=LOGITS, default="final",
                     help="each stream's final-epoch logits (default) or best-epoch ones (the official scripts', "
                          "selected on the test set)")
     ap.add_argument("--results-dir", type=Path, help="records folder to read and write (default: your records folder, .cache/records or $SKELEBENCH_RESULTS)")
@@ -152,10 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m protocols.ensemble``: the command line's spec, fused; the exit code."""
     args = build_parser().parse_args(argv)
     try:
         check_results_dir(args.results_dir)  # before reading the logits (issue 24)
-        evaluate(args)
+        evaluate(spec_from_args(args, EnsembleSpec))
     except (ValueError, OSError) as err:  # OSError: a record that could not be written (FileNotFoundError too)
         print(f"error: {err}", file=sys.stderr)
         return 2

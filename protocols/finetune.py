@@ -23,46 +23,71 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import torch
 
 from methods import get_method
-from protocols.common import Encoder, add_common_arguments, check_frames, load_parts, resolve_encoder, run_cli
-from protocols.supervised import SupervisedConfig, add_training_arguments, default_bn_mode, run_protocol, scale_schedule
+from protocols.cli import add_common_arguments, run_cli
+from protocols.common import Encoder, check_frames, load_parts, resolve_encoder, run_spec
+from protocols.supervised import (
+    SupervisedConfig,
+    TrainingSpec,
+    add_training_arguments,
+    default_bn_mode,
+    run_protocol,
+    scale_schedule,
+)
 from utils.cli import ArgumentParser, positive_int
 
 #: SkeleMixCLR's fine-tune config (``SM:config/finetune_eval/finetune_eval_skeletonclr_swap.yaml``).
 FINETUNE = SupervisedConfig()
 
 
-def finetune_config(args: argparse.Namespace, encoder: Encoder) -> tuple[SupervisedConfig, dict]:
-    """The recipe for these arguments and what the record says about it."""
-    config, scaled = scale_schedule(FINETUNE, getattr(args, "epochs", None))
-    bn_mode, why = default_bn_mode(encoder, getattr(args, "bn_mode", None))
-    config = replace(config, bn_mode=bn_mode, clip=getattr(args, "clip", None) or FINETUNE.clip,
-                     eval_every=getattr(args, "eval_every", None) or FINETUNE.eval_every,
-                     augment=getattr(args, "augment", None) or FINETUNE.augment,
-                     batch_size=getattr(args, "batch_size", None) or FINETUNE.batch_size)
+@dataclass(frozen=True, kw_only=True)
+class FinetuneSpec(TrainingSpec):
+    """A fine-tune evaluation: :class:`protocols.supervised.TrainingSpec`'s encoder, data and
+    training options on SkeleMixCLR's fine-tune recipe (``checkpoint="random"``: the supervised
+    baseline)."""
+
+
+def finetune_config(spec: TrainingSpec, encoder: Encoder) -> tuple[SupervisedConfig, dict]:
+    """The recipe for this spec and what the record says about it."""
+    config, scaled = scale_schedule(FINETUNE, spec.epochs)
+    bn_mode, why = default_bn_mode(encoder, spec.bn_mode)
+    config = replace(config, bn_mode=bn_mode, clip=spec.clip or FINETUNE.clip,
+                     eval_every=spec.eval_every or FINETUNE.eval_every,
+                     augment=spec.augment or FINETUNE.augment,
+                     batch_size=spec.batch_size or FINETUNE.batch_size)
     return config, {"recipe": "skelemixclr-finetune", "official_epochs": FINETUNE.epochs,
                     "official_batch_size": FINETUNE.batch_size, "schedule_scaled": scaled,
                     "bn_mode_reason": why}
 
 
-def run_finetune(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float,
-                 protocol: str = "finetune", extra_config: dict | None = None) -> dict:
-    """The fine-tune protocol on a resolved encoder and ``args.dataset`` (the transfer protocol
-    resolves the encoder on another benchmark and calls this with ``protocol="transfer"``)."""
-    frames = get_method(args.method).default_config.frames
-    check_frames(encoder, frames, args)
-    parts = load_parts(args, frames)
-    config, info = finetune_config(args, encoder)
-    return run_protocol(args, device, encoder, t0, protocol, parts, frames, config, {**(extra_config or {}), **info})
+def run_finetune(spec: TrainingSpec, device: torch.device, encoder: Encoder, t0: float,
+                 protocol: str = "finetune", extra_config: dict | None = None,
+                 drop_test_clips: Collection[str] = ()) -> dict:
+    """The fine-tune protocol on a resolved encoder and ``spec.dataset`` (the transfer protocol
+    resolves the encoder on another benchmark and calls this with ``protocol="transfer"``, less
+    the test clips that encoder was pretrained on where asked: ``drop_test_clips``)."""
+    frames = get_method(spec.method).default_config.frames
+    check_frames(encoder, frames, spec)
+    parts = load_parts(spec, frames, drop_test_clips)
+    config, info = finetune_config(spec, encoder)
+    return run_protocol(spec, device, encoder, t0, protocol, parts, frames, config, {**(extra_config or {}), **info})
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+def run(spec: FinetuneSpec, device: torch.device | str | None = None) -> dict:
+    """The fine-tune protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.finetune`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: FinetuneSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed)."""
     t0 = time.time()
-    return run_finetune(args, device, resolve_encoder(args, device), t0)
+    return run_finetune(spec, device, resolve_encoder(spec, device), t0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.finetune``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, FinetuneSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ SkeleMixCLR's weighted vote (each of the top-k adds ``exp(sim / t)`` to its clas
 t 0.1) as ``knn_top1``.
 
 By default the features are the pooled 256-d backbone features the linear protocol uses, from
-the shared cache (:mod:`protocols.features`). ``--features projection`` takes the 128-d
+the shared cache (:mod:`protocols.feature_cache`). ``--features projection`` takes the 128-d
 projection-head output the official monitor votes on, which only a pretraining run's training
 state (``last.pt``) holds; ``--augmented-bank`` reproduces the monitor's quirk of extracting bank
 and queries from augmented views (methods.md §7 item 9).
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -35,17 +36,20 @@ from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint, extract_features, feature_spectrum
 from methods.neighbours import VOTE_KS, VOTE_TEMPERATURE, check_ks, index_name, knn_metrics, l2_normalise
 from methods.official import query_prefix
+from protocols.cli import add_common_arguments, run_cli
 from protocols.common import (
     Encoder,
-    add_common_arguments,
+    ProtocolSpec,
+    as_option,
     check_frames,
     finish,
     load_parts,
     num_classes_of,
     resolve_encoder,
-    run_cli,
+    run_spec,
+    spec_field,
 )
-from protocols.features import cached_features
+from protocols.feature_cache import cached_features
 from utils.cli import ArgumentParser, positive_float, positive_int
 
 FEATURES = ("backbone", "projection")
@@ -62,6 +66,25 @@ class KNNConfig:
     augmented_bank: bool = False
 
 
+def vote_ks(ks: Sequence[int]) -> tuple[int, ...]:
+    """The check of ``KnnSpec.k`` (``--k``): each a positive integer as the option parses it, and
+    at least one (:func:`methods.neighbours.check_ks`)."""
+    return check_ks([positive_int(str(k)) for k in ks])
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnnSpec(ProtocolSpec):
+    """A KNN evaluation: :class:`ProtocolSpec`'s encoder and data; which ``features`` (pooled
+    ``backbone`` or the ``projection`` head's, which needs a training state), whether bank and
+    queries are ``augmented_bank`` views (the official monitor's quirk), and the weighted vote's
+    neighbours ``k`` and temperature ``t``."""
+
+    features: str = spec_field("backbone", choices=FEATURES)
+    augmented_bank: bool = False
+    k: tuple[int, ...] = spec_field(VOTE_KS, check=vote_ks)
+    t: float = spec_field(VOTE_TEMPERATURE, check=as_option(positive_float))
+
+
 NO_HEAD_ADVICE = "pass the run's last.pt (training state) with --checkpoint, or use --features backbone"
 
 
@@ -75,15 +98,15 @@ def training_state_of(encoder: Encoder, stream: str) -> Path:
     if encoder.source == "random":
         raise ValueError(f"--checkpoint random holds no projection head; {NO_HEAD_ADVICE}")
     path = Path(encoder.path)
-    if encoder.layout == TRAINING_FORMAT:
+    if encoder.checkpoint_format == TRAINING_FORMAT:
         return path
     sibling = path.parent / "last.pt"
     if encoder.source == "pretrained" and sibling.is_file():
         loaded = load_checkpoint(sibling, stream=stream)
-        if loaded.layout == TRAINING_FORMAT and encoder_fingerprint(loaded.encoder) == encoder.fingerprint:
+        if loaded.checkpoint_format == TRAINING_FORMAT and encoder_fingerprint(loaded.encoder) == encoder.fingerprint:
             return sibling
     what = "the zoo checkpoint" if encoder.source == "zoo" else "checkpoint"
-    raise ValueError(f"{what} {path} ({encoder.layout or 'encoder only'}) holds no projection head; {NO_HEAD_ADVICE}")
+    raise ValueError(f"{what} {path} ({encoder.checkpoint_format or 'encoder only'}) holds no projection head; {NO_HEAD_ADVICE}")
 
 
 def load_projection_head(path: Path, stream: str) -> nn.Module:
@@ -142,38 +165,45 @@ def knn_features(module: nn.Module, folder: Path, part: str, split: Split, strea
     return (l2_normalise(feats) if config.features == "projection" else feats), False
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+def run(spec: KnnSpec, device: torch.device | str | None = None) -> dict:
+    """The KNN protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.knn`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: KnnSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed)."""
     t0 = time.time()
-    method_cls = get_method(args.method)
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    config = KNNConfig(check_ks(args.k), args.t, args.features, args.augmented_bank)
-    encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames, args)
+    config = KNNConfig(check_ks(spec.k), spec.t, spec.features, spec.augmented_bank)
+    encoder = resolve_encoder(spec, device)
+    check_frames(encoder, frames, spec)
     head = None
     if config.features == "projection":  # refused before any data is read when there is no head
-        head = load_projection_head(training_state_of(encoder, args.stream), args.stream)
-    folder, train, val, manifest = load_parts(args, frames)
+        head = load_projection_head(training_state_of(encoder, spec.stream), spec.stream)
+    folder, train, val, manifest = load_parts(spec, frames)
     module = encoder.module if head is None else nn.Sequential(encoder.module, head)
-    if encoder.source == "random" or args.bn == "precise":
-        recalibrate_batchnorm(module, train, args.stream, device)  # the head's BN too, with projection features
+    if encoder.source == "random" or spec.bn == "precise":
+        recalibrate_batchnorm(module, train, spec.stream, device)  # the head's BN too, with projection features
         encoder.fingerprint = encoder_fingerprint(encoder.module)
         encoder.bn_statistics = "precise"
     num_classes = num_classes_of(manifest, train, val)
-    bank, cached_b = knn_features(module, folder, "train", train, args.stream, device, config, args.seed,
+    bank, cached_b = knn_features(module, folder, "train", train, spec.stream, device, config, spec.seed,
                                   encoder.skeleton)
-    queries, cached_q = knn_features(module, folder, "val", val, args.stream, device, config, args.seed,
+    queries, cached_q = knn_features(module, folder, "val", val, spec.stream, device, config, spec.seed,
                                      encoder.skeleton)
     use_gpu = device.type == "cuda"
     metrics = knn_metrics(bank, train.labels, queries, val.labels, num_classes, config.ks, config.t, use_gpu)
     metrics["bank_spectrum"] = feature_spectrum(bank)  # collapse shows here first (feature_spectrum)
     augmentation = ({"view": "normal", "shear_amplitude": SHEAR_AMPLITUDE,
-                     "temporal_padding_ratio": TEMPORAL_PADDING_RATIO, "seed": args.seed}
+                     "temporal_padding_ratio": TEMPORAL_PADDING_RATIO, "seed": spec.seed}
                     if config.augmented_bank else None)
     protocol_config = {**asdict(config), "ks": list(config.ks), "augmentation": augmentation,
                        "index": index_name(use_gpu), "similarity": "cosine", "feature_dim": int(bank.shape[1]),
                        "bank_size": len(train), "query_size": len(val), "features_cached": cached_b and cached_q,
                        "num_classes": num_classes}
-    return finish(args, "knn", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
+    return finish(spec, "knn", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0, device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.knn``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, KnnSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

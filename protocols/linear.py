@@ -8,7 +8,7 @@ separately, the best top-1 over evaluations — the figure the official code pri
 selects on the test set (§7.3).
 
 Since the frozen side is deterministic, features are extracted once and cached
-(:mod:`protocols.features`); the classifier trains on the cache.
+(:mod:`protocols.feature_cache`); the classifier trains on the cache.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +33,22 @@ from datasets.store import Split
 from methods import get_method
 from methods.base import official_weights_init, step_decay
 from methods.zoo import zoo_entry
+from protocols.cli import add_common_arguments, run_cli
 from protocols.common import (
     Encoder,
+    ProtocolSpec,
     TestLogits,
-    add_common_arguments,
     check_frames,
+    count_field,
     finish,
     load_parts,
     num_classes_of,
     precise_bn,
     resolve_encoder,
-    run_cli,
+    run_spec,
+    spec_field,
 )
-from protocols.features import cached_features
+from protocols.feature_cache import cached_features
 from utils.cli import ArgumentParser, positive_int
 from utils.progress import progress
 
@@ -96,7 +100,7 @@ class AveragedHeads(nn.Module):
 FeatureSet = np.ndarray | list[np.ndarray]
 
 
-def fit_linear(train_x: FeatureSet, train_y: np.ndarray, val_x: FeatureSet, val_y: np.ndarray, num_classes: int,
+def fit_probe(train_x: FeatureSet, train_y: np.ndarray, val_x: FeatureSet, val_y: np.ndarray, num_classes: int,
                config: LinearConfig = LinearConfig(), seed: int = 0) -> LinearFit:
     """Train the linear classifier on fixed features; final and best-over-evaluations metrics.
 
@@ -149,6 +153,19 @@ def fit_linear(train_x: FeatureSet, train_y: np.ndarray, val_x: FeatureSet, val_
 #: The probes of ``--probe``: the official SGD classifier on raw features, or a logistic regression
 #: on features standardised with the training set's statistics (issue 12).
 PROBES = ("official", "standardised")
+#: ``--stream all``: CrosSCLR's ``view: all`` evaluation, one head per stream on averaged logits.
+ALL_STREAMS = "all"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearSpec(ProtocolSpec):
+    """A linear evaluation: :class:`ProtocolSpec`'s encoder and data, and the classifier's
+    ``epochs`` (None: the method's official linear config) and ``probe``. ``stream`` may also be
+    ``"all"``: one head per stream, trained jointly on their averaged logits."""
+
+    stream: str = spec_field("joint", choices=STREAMS + (ALL_STREAMS,))
+    epochs: int | None = count_field()
+    probe: str = spec_field("official", choices=PROBES)
 
 
 def standardised_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
@@ -184,107 +201,98 @@ def standardised_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarr
     return LinearFit(metrics, layer.eval(), logits.numpy().copy(), logits.numpy().copy())
 
 
-def train_linear(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
-                 config: LinearConfig = LinearConfig(), seed: int = 0) -> dict:
-    """The metrics of :func:`fit_linear`."""
-    return fit_linear(train_x, train_y, val_x, val_y, num_classes, config, seed).metrics
-
-
-def linear_fit(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
+def probe_encoder(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
                device: torch.device, config: LinearConfig = LinearConfig(), seed: int = 0) -> tuple[LinearFit, bool]:
     """The linear protocol on one encoder: cached features, then the classifier; (fit, features were cached)."""
     train_x, cached_t = cached_features(encoder, folder, "train", train, stream, device)
     val_x, cached_v = cached_features(encoder, folder, "val", val, stream, device)
-    return fit_linear(train_x, train.labels, val_x, val.labels, num_classes, config, seed), cached_t and cached_v
+    return fit_probe(train_x, train.labels, val_x, val.labels, num_classes, config, seed), cached_t and cached_v
 
 
-def linear_metrics(encoder: nn.Module, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
-                   device: torch.device, config: LinearConfig = LinearConfig(), seed: int = 0) -> tuple[dict, bool]:
-    """:func:`linear_fit`'s metrics: (metrics, cached)."""
-    fit, cached = linear_fit(encoder, folder, train, val, num_classes, stream, device, config, seed)
-    return fit.metrics, cached
+def run(spec: LinearSpec, device: torch.device | str | None = None) -> dict:
+    """The linear protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.linear`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+def evaluate(spec: LinearSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed)."""
     t0 = time.time()
-    if args.stream == ALL_STREAMS:
-        return run_linear_all(args, device, t0)
-    return run_linear(args, device, resolve_encoder(args, device), t0)
+    if spec.stream == ALL_STREAMS:
+        return run_linear_all(spec, device, t0)
+    return run_linear(spec, device, resolve_encoder(spec, device), t0)
 
 
-#: ``--stream all``: CrosSCLR's ``view: all`` evaluation, one head per stream on averaged logits.
-ALL_STREAMS = "all"
-
-
-def stream_encoders(args: argparse.Namespace, device: torch.device) -> dict[str, Encoder]:
+def stream_encoders(spec: LinearSpec, device: torch.device) -> dict[str, Encoder]:
     """The joint, motion and bone encoders of ``--stream all``: each stream's encoder of one
     multi-stream ``--checkpoint`` (a CrosSCLR training file or the official 3-views file; a
     single-stream file is refused by the checkpoint loader), or the zoo's entry per stream."""
-    method = get_method(args.method).name
-    if not args.checkpoint:
-        missing = [s for s in STREAMS if zoo_entry(method, args.dataset, s) is None]
-        if missing or args.pretrain:
-            why = ("--pretrain trains one stream" if args.pretrain
-                   else f"the zoo has no {method} {'/'.join(missing)} encoder for {args.dataset}")
+    method = get_method(spec.method).name
+    if not spec.checkpoint:
+        missing = [s for s in STREAMS if zoo_entry(method, spec.dataset, s) is None]
+        if missing or spec.pretrain:
+            why = ("--pretrain trains one stream" if spec.pretrain
+                   else f"the zoo has no {method} {'/'.join(missing)} encoder for {spec.dataset}")
             raise ValueError(f"--stream all needs an encoder per stream and {why}: pass --checkpoint PATH of a "
                              "multi-stream file (a CrosSCLR training file, e.g. the last.pt of its run, or the "
                              "official 3-views checkpoint)")
-    return {s: resolve_encoder(argparse.Namespace(**{**vars(args), "stream": s}), device) for s in STREAMS}
+    return {s: resolve_encoder(replace(spec, stream=s), device) for s in STREAMS}
 
 
-def run_linear_all(args: argparse.Namespace, device: torch.device, t0: float) -> dict:
+def run_linear_all(spec: LinearSpec, device: torch.device, t0: float) -> dict:
     """Three linear heads trained jointly on the average of their logits (methods.md §3.1)."""
-    method_cls = get_method(args.method)
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    encoders = stream_encoders(args, device)
+    encoders = stream_encoders(spec, device)
     for encoder in encoders.values():
-        check_frames(encoder, frames, args)
-    folder, train, val, manifest = load_parts(args, frames)
+        check_frames(encoder, frames, spec)
+    folder, train, val, manifest = load_parts(spec, frames)
     num_classes = num_classes_of(manifest, train, val)
     features: dict[str, list[np.ndarray]] = {"train": [], "val": []}
     cached = True
     for stream, encoder in encoders.items():
-        precise_bn(encoder, train, stream, device, force=args.bn == "precise")
+        precise_bn(encoder, train, stream, device, force=spec.bn == "precise")
         for part, split in (("train", train), ("val", val)):
             x, hit = cached_features(encoder.module, folder, part, split, stream, device)
             features[part].append(x)
             cached = cached and hit
-    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
-    fit = fit_linear(features["train"], train.labels, features["val"], val.labels, num_classes, config, args.seed)
+    config = LinearConfig(epochs=spec.epochs or method_cls.linear_epochs)
+    fit = fit_probe(features["train"], train.labels, features["val"], val.labels, num_classes, config, spec.seed)
     protocol_config = {"probe": "official", **asdict(config), "features_cached": cached, "num_classes": num_classes,
                        "fusion": "jointly trained heads on averaged logits (CrosSCLR view: all)",
                        "streams": {s: {"sha256": e.fingerprint, "path": e.path} for s, e in encoders.items()}}
     logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
-    return finish(args, "linear", encoders["joint"], folder, manifest, frames, fit.metrics, protocol_config,
+    return finish(spec, "linear", encoders["joint"], folder, manifest, frames, fit.metrics, protocol_config,
                   time.time() - t0, device, logits)
 
 
-def run_linear(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str = "linear",
-               extra_config: dict | None = None) -> dict:
-    """The linear protocol on a resolved encoder and ``args.dataset`` (the transfer protocol
-    resolves the encoder on another benchmark and calls this with ``protocol="transfer"``)."""
-    method_cls = get_method(args.method)
+def run_linear(spec: LinearSpec, device: torch.device, encoder: Encoder, t0: float, protocol: str = "linear",
+               extra_config: dict | None = None, drop_test_clips: Collection[str] = ()) -> dict:
+    """The linear protocol on a resolved encoder and ``spec.dataset`` (the transfer protocol
+    resolves the encoder on another benchmark and calls this with ``protocol="transfer"``, less
+    the test clips that encoder was pretrained on where asked: ``drop_test_clips``)."""
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    check_frames(encoder, frames, args)
-    folder, train, val, manifest = load_parts(args, frames)
-    precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
+    check_frames(encoder, frames, spec)
+    folder, train, val, manifest = load_parts(spec, frames, drop_test_clips)
+    precise_bn(encoder, train, spec.stream, device, force=spec.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
-    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
-    probe = getattr(args, "probe", "official")
+    config = LinearConfig(epochs=spec.epochs or method_cls.linear_epochs)
+    probe = spec.probe
     if probe == "standardised":
-        fit, cached = standardised_fit(encoder, folder, train, val, num_classes, args.stream, device)
+        fit, cached = standardised_fit(encoder, folder, train, val, num_classes, spec.stream, device)
         probe_config = {"classifier": "sklearn StandardScaler + LogisticRegression(C=1, lbfgs)"}
         metrics = fit.metrics
     else:
-        fit, cached = linear_fit(encoder.module, folder, train, val, num_classes, args.stream, device, config,
-                                 args.seed)
+        fit, cached = probe_encoder(encoder.module, folder, train, val, num_classes, spec.stream, device, config,
+                                 spec.seed)
         probe_config = asdict(config)
-        beside, _ = standardised_fit(encoder, folder, train, val, num_classes, args.stream, device)
+        beside, _ = standardised_fit(encoder, folder, train, val, num_classes, spec.stream, device)
         metrics = {**fit.metrics, STANDARDISED_BESIDE: beside.metrics["top1"]}
     protocol_config = {**(extra_config or {}), "probe": probe, **probe_config, "features_cached": cached,
                        "num_classes": num_classes}
     logits = TestLogits(fit.final_logits, fit.best_logits, val.labels, val.names)
-    return finish(args, protocol, encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0,
+    return finish(spec, protocol, encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0,
                   device, logits)
 
 
@@ -294,7 +302,7 @@ STANDARDISED_BESIDE = "standardised_top1"
 
 
 def standardised_fit(encoder: Encoder, folder: Path, train: Split, val: Split, num_classes: int, stream: str,
-                     device: torch.device):
+                     device: torch.device) -> tuple[LinearFit, bool]:
     """The standardised probe on the encoder's cached features, and whether both were cached.
 
     It is also run beside every official-probe run (``STANDARDISED_BESIDE``): the official probe
@@ -320,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.linear``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, LinearSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

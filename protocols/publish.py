@@ -23,11 +23,12 @@ from methods import get_method, load_encoder
 from methods.base import build_backbone
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.dropout import DEFAULT_MASKS, LEGACY_MASKS
-from methods.pretrain import encoder_file, pretrain
+from methods.pretrain import pretrain
+from methods.train.folder import encoder_file
 from methods.zoo import ZOO_DIR
 from protocols.common import num_classes_of
 from protocols.golden import write_golden
-from protocols.linear import LinearConfig, linear_metrics
+from protocols.linear import LinearConfig, probe_encoder
 from results.provenance import default_device
 from utils.cli import ArgumentParser
 from utils.files import atomic_write, atomic_write_text
@@ -56,7 +57,7 @@ def publish(run: Path, zoo_dir: Path = ZOO_DIR, data_root: Path | None = None, n
     probe = LinearConfig(epochs=get_method(method).linear_epochs)  # the protocol's schedule (SkeleMixCLR: 150)
 
     def score(encoder) -> dict:
-        metrics, _ = linear_metrics(encoder, folder, train, val, classes, stream, device, probe, seed=seed)
+        metrics = probe_encoder(encoder, folder, train, val, classes, stream, device, probe, seed=seed)[0].metrics
         return {k: metrics[k] for k in ("top1", "top5", "best_top1", "best_epoch")}
 
     torch.manual_seed(seed)

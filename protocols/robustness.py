@@ -27,7 +27,7 @@ import argparse
 import sys
 import time
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -37,18 +37,22 @@ from datasets.corruptions import CORRUPTIONS, Corruption, get_corruption
 from datasets.store import Split
 from methods import get_method
 from methods.encoders.features import READ_CHUNK, extract_features
+from protocols.cli import add_common_arguments, run_cli
 from protocols.common import (
-    add_common_arguments,
+    ProtocolSpec,
+    as_list_option,
     check_frames,
+    count_field,
     finish,
     load_parts,
     num_classes_of,
     precise_bn,
     resolve_encoder,
-    run_cli,
+    run_spec,
+    spec_field,
 )
-from protocols.features import cached_features
-from protocols.linear import LinearConfig, fit_linear, topk_accuracy
+from protocols.feature_cache import cached_features
+from protocols.linear import LinearConfig, fit_probe, topk_accuracy
 from utils.cli import ArgumentParser, positive_int
 from utils.progress import progress
 
@@ -101,7 +105,7 @@ class CorruptedData:
 def corrupted_features(encoder: nn.Module, split: Split, corruption: Corruption, severity: float, stream: str,
                        device: torch.device, seed: int, layout: str | None = None) -> np.ndarray:
     """Features of ``split`` corrupted at ``severity``, the stream computed after the corruption
-    (by :func:`protocols.features.extract_features`); never cached, since they depend on the seed.
+    (by :func:`protocols.feature_cache.extract_features`); never cached, since they depend on the seed.
     ``layout`` is the data's skeleton layout (body parts, coordinate channels; default ``ntu25``)."""
     data = CorruptedData(split.data, corruption, severity, seed, layout)
     return extract_features(encoder, Split(data, split.names, split.labels), stream, device,
@@ -140,25 +144,42 @@ def parse_corruptions(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class RobustnessSpec(ProtocolSpec):
+    """A robustness evaluation: :class:`ProtocolSpec`'s encoder and data, the ``corruptions`` to
+    measure (None: all registered ones) and the clean linear classifier's ``epochs`` (None: the
+    method's official linear config)."""
+
+    corruptions: tuple[str, ...] | None = spec_field(None, check=as_list_option(parse_corruptions))
+    epochs: int | None = count_field()
+
+
+def run(spec: RobustnessSpec, device: torch.device | str | None = None) -> dict:
+    """The robustness protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.robustness`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: RobustnessSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed)."""
     t0 = time.time()
-    method_cls = get_method(args.method)
+    method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
-    encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames, args)
-    folder, train, val, manifest = load_parts(args, frames)
-    precise_bn(encoder, train, args.stream, device, force=args.bn == "precise")
+    encoder = resolve_encoder(spec, device)
+    check_frames(encoder, frames, spec)
+    folder, train, val, manifest = load_parts(spec, frames)
+    precise_bn(encoder, train, spec.stream, device, force=spec.bn == "precise")
     num_classes = num_classes_of(manifest, train, val)
-    config = LinearConfig(epochs=args.epochs or method_cls.linear_epochs)
-    train_x, cached_t = cached_features(encoder.module, folder, "train", train, args.stream, device)
-    val_x, cached_v = cached_features(encoder.module, folder, "val", val, args.stream, device)
-    fit = fit_linear(train_x, train.labels, val_x, val.labels, num_classes, config, args.seed)
+    config = LinearConfig(epochs=spec.epochs or method_cls.linear_epochs)
+    train_x, cached_t = cached_features(encoder.module, folder, "train", train, spec.stream, device)
+    val_x, cached_v = cached_features(encoder.module, folder, "val", val, spec.stream, device)
+    fit = fit_probe(train_x, train.labels, val_x, val.labels, num_classes, config, spec.seed)
     labels = torch.from_numpy(np.asarray(val.labels)).long()
-    names = args.corruptions or tuple(CORRUPTIONS)
+    names = spec.corruptions or tuple(CORRUPTIONS)
     levels = [(CORRUPTIONS[name], severity) for name in names for severity in CORRUPTIONS[name].severities]
     robustness: dict[str, dict[str, float]] = {name: {} for name in names}
     for corruption, severity in progress(levels, desc="corruptions", unit="level"):
-        feats = corrupted_features(encoder.module, val, corruption, severity, args.stream, device, args.seed,
+        feats = corrupted_features(encoder.module, val, corruption, severity, spec.stream, device, spec.seed,
                                    encoder.skeleton)
         with torch.no_grad():
             logits = fit.layer(torch.from_numpy(feats).float())
@@ -173,7 +194,7 @@ def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
         "corruption_seed": "default_rng([seed, crc32(name), round(severity * 1e6), sample // 256])",
         "block": BLOCK,
     }
-    return finish(args, "robustness", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0,
+    return finish(spec, "robustness", encoder, folder, manifest, frames, metrics, protocol_config, time.time() - t0,
                   device)
 
 
@@ -188,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.robustness``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, RobustnessSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

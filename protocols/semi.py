@@ -32,7 +32,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +41,11 @@ import torch
 from datasets.integrity import fingerprint
 from datasets.store import Split
 from methods import get_method
-from protocols.common import Encoder, add_common_arguments, check_frames, load_parts, resolve_encoder, run_cli
+from protocols.cli import add_common_arguments, run_cli
+from protocols.common import Encoder, as_option, check_frames, load_parts, resolve_encoder, run_spec, spec_field
 from protocols.supervised import (
     SupervisedConfig,
+    TrainingSpec,
     add_training_arguments,
     default_bn_mode,
     indices_sha256,
@@ -107,6 +109,18 @@ def fraction_arg(text: str) -> float:
     return value
 
 
+@dataclass(frozen=True, kw_only=True)
+class SemiSpec(TrainingSpec):
+    """A semi-supervised evaluation: :class:`protocols.supervised.TrainingSpec`'s encoder, data and
+    training options, on a labelled ``fraction`` of the training set drawn with ``subset_seed``,
+    or on the ``subset`` file an earlier run saved (a run with neither is refused). ``epochs``
+    None is the official 150."""
+
+    fraction: float | None = spec_field(None, check=as_option(fraction_arg))
+    subset: Path | None = spec_field(None, check=as_option(local_path))
+    subset_seed: int = spec_field(0, check=as_option(natural_int))
+
+
 def subset_file(dataset: str, data_fingerprint: str, fraction: float, seed: int) -> Path:
     return cache_dir("subsets") / f"{dataset}-{data_fingerprint[:8]}-p{fraction:g}-s{seed}.json"
 
@@ -146,26 +160,26 @@ def load_subset(path: Path, dataset: str, data_fingerprint: str, train: Split) -
     return doc
 
 
-def choose_subset(args: argparse.Namespace, train: Split, manifest: dict) -> tuple[np.ndarray, dict]:
+def choose_subset(spec: SemiSpec, train: Split, manifest: dict) -> tuple[np.ndarray, dict]:
     """The subset of this run: ``--subset FILE`` or a new draw (saved); (indices, record fields)."""
     data_fp = fingerprint(manifest)
-    if args.subset is not None:
-        doc = load_subset(args.subset, args.dataset, data_fp, train)
-        if args.fraction is not None and not math.isclose(args.fraction, float(doc["fraction"])):
-            raise ValueError(f"--fraction {args.fraction:g} contradicts the subset file {args.subset}, drawn with "
+    if spec.subset is not None:
+        doc = load_subset(spec.subset, spec.dataset, data_fp, train)
+        if spec.fraction is not None and not math.isclose(spec.fraction, float(doc["fraction"])):
+            raise ValueError(f"--fraction {spec.fraction:g} contradicts the subset file {spec.subset}, drawn with "
                              f"fraction {doc['fraction']:g}; omit --fraction with --subset")
-        fraction, seed, path = float(doc["fraction"]), int(doc["seed"]), Path(args.subset)
+        fraction, seed, path = float(doc["fraction"]), int(doc["seed"]), Path(spec.subset)
         indices = np.asarray(doc["indices"], dtype=np.int64)
     else:
-        fraction, seed = args.fraction, args.subset_seed
+        fraction, seed = spec.fraction, spec.subset_seed
         indices = balanced_subset(train.labels, fraction, seed)
-        path = save_subset(subset_file(args.dataset, data_fp, fraction, seed), args.dataset, data_fp, fraction, seed,
+        path = save_subset(subset_file(spec.dataset, data_fp, fraction, seed), spec.dataset, data_fp, fraction, seed,
                            indices, train)
     counts = subset_counts(train.labels, indices)
     empty = [c for c, n in counts.items() if n == 0]
     if len(indices) == 0:
         per_class = max(np.unique(train.labels, return_counts=True)[1])
-        raise ValueError(f"the {100 * fraction:g}% subset of {args.dataset} is empty: no class has enough training "
+        raise ValueError(f"the {100 * fraction:g}% subset of {spec.dataset} is empty: no class has enough training "
                          f"samples (at most {per_class}; round({fraction:g} · {per_class}) = 0); pass a larger "
                          "--fraction")
     if empty:
@@ -177,28 +191,35 @@ def choose_subset(args: argparse.Namespace, train: Split, manifest: dict) -> tup
     return indices, info
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+def run(spec: SemiSpec, device: torch.device | str | None = None) -> dict:
+    """The semi-supervised protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.semi`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: SemiSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed)."""
     t0 = time.time()
-    if args.fraction is None and args.subset is None:
+    if spec.fraction is None and spec.subset is None:
         raise ValueError("pass --fraction (0.01 or 0.1), or --subset FILE")
-    frames = get_method(args.method).default_config.frames
-    parts = load_parts(args, frames)
+    frames = get_method(spec.method).default_config.frames
+    parts = load_parts(spec, frames)
     # the subset first: a refusal must not wait for an encoder (which may mean pretraining)
-    indices, info = choose_subset(args, parts[1], parts[3])
-    encoder = resolve_encoder(args, device)
-    check_frames(encoder, frames, args)
-    config, info2 = semi_config(args, encoder, info["fraction"])
-    return run_protocol(args, device, encoder, t0, "semi", parts, frames, config, {**info, **info2}, indices)
+    indices, info = choose_subset(spec, parts[1], parts[3])
+    encoder = resolve_encoder(spec, device)
+    check_frames(encoder, frames, spec)
+    config, info2 = semi_config(spec, encoder, info["fraction"])
+    return run_protocol(spec, device, encoder, t0, "semi", parts, frames, config, {**info, **info2}, indices)
 
 
-def semi_config(args: argparse.Namespace, encoder: Encoder, fraction: float) -> tuple[SupervisedConfig, dict]:
-    """The recipe for ``fraction`` and these arguments, and what the record says about it."""
+def semi_config(spec: SemiSpec, encoder: Encoder, fraction: float) -> tuple[SupervisedConfig, dict]:
+    """The recipe for ``fraction`` and this spec, and what the record says about it."""
     official, base = recipe_for(fraction)
-    config, scaled = scale_schedule(base, args.epochs)
-    bn_mode, why = default_bn_mode(encoder, args.bn_mode)
-    config = replace(config, bn_mode=bn_mode, clip=args.clip or base.clip,
-                     eval_every=args.eval_every or base.eval_every, augment=args.augment or base.augment,
-                     batch_size=args.batch_size or base.batch_size)
+    config, scaled = scale_schedule(base, spec.epochs)
+    bn_mode, why = default_bn_mode(encoder, spec.bn_mode)
+    config = replace(config, bn_mode=bn_mode, clip=spec.clip or base.clip,
+                     eval_every=spec.eval_every or base.eval_every, augment=spec.augment or base.augment,
+                     batch_size=spec.batch_size or base.batch_size)
     return config, {"recipe": f"skelemixclr-semi-{100 * official:g}%", "official_epochs": base.epochs,
                     "official_batch_size": base.batch_size,
                     "schedule_scaled": scaled, "bn_mode_reason": why}
@@ -220,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.semi``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, SemiSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,18 @@ from datasets.store import Split, benchmark_layout
 from methods.base import official_weights_init, step_decay
 from methods.checkpoint import atomic_save, first_line
 from methods.encoders.features import encoder_fingerprint
-from methods.pretrain import RunLog
+from methods.train.monitor import RunLog
 from methods.training_state import capture_rng, move_aside, restore_rng
-from protocols.common import Encoder, TestLogits, finish, num_classes_of, precise_bn
+from protocols.common import (
+    Encoder,
+    ProtocolSpec,
+    TestLogits,
+    count_field,
+    finish,
+    num_classes_of,
+    precise_bn,
+    spec_field,
+)
 from protocols.linear import topk_accuracy
 from utils.cli import positive_int
 from utils.paths import cache_dir
@@ -110,6 +119,23 @@ class SupervisedConfig:
         if epoch < self.warmup_epochs:
             return self.lr * epoch / self.warmup_epochs
         return step_decay(self.lr, epoch, self.milestones)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSpec(ProtocolSpec):
+    """What the whole-network protocols (fine-tune, semi, transfer's ``--eval finetune``) add to
+    :class:`ProtocolSpec`: the options of :func:`add_training_arguments` and the epochs. None is
+    "the recipe's own" (each protocol's official config); ``run_dir`` None is the cache's folder
+    named by the run, which a rerun resumes; ``restart`` moves an existing one aside first."""
+
+    epochs: int | None = count_field()
+    clip: str | None = spec_field(None, choices=CLIPS)
+    bn_mode: str | None = spec_field(None, choices=BN_MODES)
+    batch_size: int | None = count_field()
+    augment: str | None = spec_field(None, choices=AUGMENTS)
+    eval_every: int | None = count_field()
+    run_dir: Path | None = spec_field(None, check=Path)
+    restart: bool = False
 
 
 def scale_schedule(config: SupervisedConfig, epochs: int | None) -> tuple[SupervisedConfig, bool]:
@@ -245,7 +271,7 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
     if len(positions) == 0:
         raise ValueError("the training set is empty; nothing to train on")
     batches_per_epoch = len(epoch_batches(len(positions), config.batch_size, seed, 1, max_steps))
-    meta = json.loads(json.dumps({
+    meta = json.loads(json.dumps({  # what the run is, as JSON reads it back: a saved state must match it
         **(identity or {}), "backbone_sha256": encoder_fingerprint(backbone), "config": asdict(config), "seed": seed,
         "num_classes": num_classes, "stream": stream, "train_indices_sha256": indices_sha256(positions),
         "train_size": len(positions), "batches_per_epoch": batches_per_epoch, "val_size": len(val),
@@ -263,28 +289,12 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
                                 weight_decay=config.weight_decay, nesterov=config.nesterov)
     state_path = run_dir / STATE_FILE
     epoch, curve, best_logits, last_logits, wall, finished = 1, [], None, None, 0.0, False
-    resumed = False
     if state_path.is_file():
-        state = read_state(state_path, meta)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        restore_rng(state["rng"])
-        epoch, curve, wall, finished = int(state["epoch"]) + 1, list(state["curve"]), float(state["wall_s"]), \
-            bool(state["finished"])
-        best_logits, last_logits = state["best_logits"], state["last_logits"]
-        resumed = not finished
+        epoch, curve, best_logits, last_logits, wall, finished = _restore(state_path, meta, model, optimizer)
         log.line(f"{'reusing the finished' if finished else 'resuming'} run {run_dir.name}"
                  + ("" if finished else f" after epoch {epoch - 1} of {config.epochs}"))
+    resumed = state_path.is_file() and not finished
 
-    def save(done: int) -> None:
-        atomic_save({"format": STATE_FORMAT, "state_version": STATE_VERSION, "meta": meta, "epoch": done,
-                     "finished": done == config.epochs, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "curve": curve, "best_logits": best_logits,
-                     "last_logits": last_logits, "wall_s": wall,
-                     # the loop draws from no numpy generator of its own: a fixed one fills that slot
-                     "rng": capture_rng()}, state_path)
-
-    y_all = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
     view = BatchedNormalView(coordinates) if config.augment == "normal" else None
     yv = torch.from_numpy(np.asarray(val.labels, dtype=np.int64))
     bar = progress(total=config.epochs, initial=epoch - 1, desc=desc, unit="epoch")
@@ -294,24 +304,12 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
         for group in optimizer.param_groups:
             group["lr"] = lr
         model.train(config.bn_mode == "train")
-        losses, norms = [], []
-        for step, batch in enumerate(epoch_batches(len(positions), config.batch_size, seed, epoch, max_steps)):
-            idx = positions[batch.numpy()]
-            x = torch.from_numpy(np.asarray(train.data[idx], dtype=np.float32)).to(device, non_blocking=True)
-            if view is not None:
-                x = view(x, view_generator(seed, epoch, step, 0, device))
-            y = y_all[idx].to(device, non_blocking=True)
-            loss = F.cross_entropy(model(to_stream(x, stream)), y)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; lower the LR")
-            norms.append(optimisation_step(model, optimizer, loss, config.clip, config.max_grad))
-            losses.append(float(loss.item()))
-        entry = {"epoch": epoch, "loss": sum(losses) / len(losses), "lr": lr, "grad_norm": sum(norms) / len(norms)}
+        batches = epoch_batches(len(positions), config.batch_size, seed, epoch, max_steps)
+        entry = {"epoch": epoch, **_train_epoch(model, optimizer, config, batches, train, positions, view, stream,
+                                               seed, epoch, device), "lr": lr}
         if epoch % config.eval_every == 0 or epoch == config.epochs:
-            logits = predict(model, val, stream, device)
-            lt = torch.from_numpy(logits)
-            entry.update(top1=topk_accuracy(lt, yv, 1), top5=topk_accuracy(lt, yv, 5))
-            last_logits = torch.from_numpy(logits)
+            last_logits = torch.from_numpy(predict(model, val, stream, device))
+            entry.update(top1=topk_accuracy(last_logits, yv, 1), top5=topk_accuracy(last_logits, yv, 5))
             # ``>=`` as the official show_best: on a tie the later evaluation is the best one
             if best_logits is None or entry["top1"] >= max(c["top1"] for c in curve if "top1" in c):
                 best_logits = last_logits
@@ -321,7 +319,8 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
                      f"(best top-1 {best['top1']:.2f} at epoch {best['epoch']})")
         curve.append(entry)
         wall += time.time() - t_epoch
-        save(epoch)
+        _save(state_path, meta, epoch, epoch == config.epochs, model, optimizer, curve, best_logits, last_logits,
+              wall)
         bar.update(1)
         last_top1 = next((f"{c['top1']:.1f}" for c in reversed(curve) if "top1" in c), "-")
         bar.set_postfix(loss=f"{entry['loss']:.3f}", top1=last_top1, refresh=False)
@@ -330,14 +329,60 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
             raise StoppedEarly(f"stopped after epoch {epoch}")
         epoch += 1
     bar.close()
-    evals = [c for c in curve if "top1" in c]
-    final, best = evals[-1], max(evals, key=lambda c: (c["top1"], c["epoch"]))
-    metrics = {"top1": round(final["top1"], 2), "top5": round(final["top5"], 2), "best_top1": round(best["top1"], 2),
-               "best_epoch": best["epoch"], "curve": curve}
     logits = TestLogits(np.asarray(last_logits, np.float32), np.asarray(best_logits, np.float32), val.labels,
                         list(val.names))
-    return SupervisedFit(metrics, model.eval(), logits, run_dir, resumed, finished, len(positions),
+    return SupervisedFit(fit_metrics(curve), model.eval(), logits, run_dir, resumed, finished, len(positions),
                          batches_per_epoch, round(wall, 2))
+
+
+def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, config: SupervisedConfig, batches,
+                 train: Split, positions: np.ndarray, view, stream: str, seed: int, epoch: int,
+                 device: torch.device) -> dict[str, float]:
+    """One epoch's SGD steps over ``batches`` (positions into ``positions``): its mean loss and gradient norm."""
+    y_all = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
+    losses, norms = [], []
+    for step, batch in enumerate(batches):
+        idx = positions[batch.numpy()]
+        x = torch.from_numpy(np.asarray(train.data[idx], dtype=np.float32)).to(device, non_blocking=True)
+        if view is not None:
+            x = view(x, view_generator(seed, epoch, step, 0, device))
+        y = y_all[idx].to(device, non_blocking=True)
+        loss = F.cross_entropy(model(to_stream(x, stream)), y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; lower the LR")
+        norms.append(optimisation_step(model, optimizer, loss, config.clip, config.max_grad))
+        losses.append(float(loss.item()))
+    return {"loss": sum(losses) / len(losses), "grad_norm": sum(norms) / len(norms)}
+
+
+def fit_metrics(curve: list[dict]) -> dict:
+    """The record's metrics of a training curve: the last evaluation's top-1 and top-5 and the best
+    top-1 with its epoch (the later one on a tie, as the official ``show_best``)."""
+    evals = [c for c in curve if "top1" in c]
+    final, best = evals[-1], max(evals, key=lambda c: (c["top1"], c["epoch"]))
+    return {"top1": round(final["top1"], 2), "top5": round(final["top5"], 2), "best_top1": round(best["top1"], 2),
+            "best_epoch": best["epoch"], "curve": curve}
+
+
+def _save(path: Path, meta: dict, done: int, finished: bool, model: nn.Module, optimizer: torch.optim.Optimizer,
+          curve: list[dict], best_logits, last_logits, wall: float) -> None:
+    """Write the run's state after epoch ``done``, atomically: all :func:`_restore` needs."""
+    atomic_save({"format": STATE_FORMAT, "state_version": STATE_VERSION, "meta": meta, "epoch": done,
+                 "finished": finished, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "curve": curve, "best_logits": best_logits, "last_logits": last_logits, "wall_s": wall,
+                 # the loop draws from no numpy generator of its own: a fixed one fills that slot
+                 "rng": capture_rng()}, path)
+
+
+def _restore(path: Path, meta: dict, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple:
+    """Continue from a saved state: weights, optimizer and generators restored; returns the next
+    epoch, the curve, the best and last logits, the wall time and whether the run had finished."""
+    state = read_state(path, meta)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    restore_rng(state["rng"])
+    return (int(state["epoch"]) + 1, list(state["curve"]), state["best_logits"], state["last_logits"],
+            float(state["wall_s"]), bool(state["finished"]))
 
 
 def read_state(path: Path, meta: dict) -> dict:
@@ -400,23 +445,23 @@ def coordinate_channels(manifest: dict) -> int | None:
     return None if layout.coordinate_channels == layout.num_channels else layout.coordinate_channels
 
 
-def run_protocol(args: argparse.Namespace, device: torch.device, encoder: Encoder, t0: float, protocol: str,
+def run_protocol(spec: TrainingSpec, device: torch.device, encoder: Encoder, t0: float, protocol: str,
                  parts: tuple[Path, Split, Split, dict], frames: int, config: SupervisedConfig,
                  protocol_config: dict, indices: np.ndarray | None = None) -> dict:
     """Train and write the record: what fine-tune, semi and transfer (``--eval finetune``) share
     after they have chosen the recipe (and the subset)."""
     folder, train, val, manifest = parts
-    if getattr(args, "bn", "training") == "precise":  # never for random init by default: training sets them
-        precise_bn(encoder, train, args.stream, device, force=True)
+    if spec.bn == "precise":  # never for random init by default: training sets them
+        precise_bn(encoder, train, spec.stream, device, force=True)
     num_classes = num_classes_of(manifest, train, val)
-    identity = {"protocol": protocol, "method": args.method, "dataset": args.dataset,
+    identity = {"protocol": protocol, "method": spec.method, "dataset": spec.dataset,
                 "data_fingerprint": fingerprint(manifest)}
-    fit = train_supervised(encoder.module, train, val, num_classes, args.stream, device, config, args.seed, indices,
-                           identity, getattr(args, "run_dir", None), getattr(args, "restart", False),
-                           desc=f"{protocol} {args.method}", coordinates=coordinate_channels(manifest))
+    fit = train_supervised(encoder.module, train, val, num_classes, spec.stream, device, config, spec.seed, indices,
+                           identity, spec.run_dir, spec.restart,
+                           desc=f"{protocol} {spec.method}", coordinates=coordinate_channels(manifest))
     record_config = {**protocol_config, **asdict(config), "num_classes": num_classes, "train_size": fit.train_size,
                      "batches_per_epoch": fit.batches_per_epoch,
                      "single_batch": fit.train_size < config.batch_size, "run_dir": str(fit.run_dir),
                      "resumed": fit.resumed, "reused": fit.reused, "train_wall_s": fit.train_wall_s}
-    return finish(args, protocol, encoder, folder, manifest, frames, fit.metrics, record_config, time.time() - t0,
+    return finish(spec, protocol, encoder, folder, manifest, frames, fit.metrics, record_config, time.time() - t0,
                   device, logits=fit.logits)

@@ -27,10 +27,10 @@ warning line gives the count, the record holds it); ``--drop-overlap`` evaluates
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -39,21 +39,50 @@ from datasets import REAL, SYNTHETIC, benchmark_folder
 from datasets.splits import sample_stem
 from datasets.store import read_label_pkl
 from methods import get_method
-from protocols.common import add_common_arguments, resolve_encoder, run_cli
-from protocols.finetune import run_finetune
-from protocols.linear import run_linear
-from protocols.supervised import add_training_arguments
+from protocols.cli import add_common_arguments, run_cli
+from protocols.common import recast, resolve_encoder, run_spec, spec_field
+from protocols.finetune import FinetuneSpec, run_finetune
+from protocols.linear import LinearSpec, run_linear
+from protocols.supervised import TrainingSpec, add_training_arguments
 from utils.cli import ArgumentParser, positive_int
 
 KNOWN = SYNTHETIC + REAL
+#: The target protocols of ``--eval``.
+EVALS = ("linear", "finetune")
 
 
-def source_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The arguments as the source benchmark sees them: its dataset and data root."""
-    src = copy.copy(args)
-    src.dataset = args.source
-    src.data_root = args.source_root or args.data_root
-    return src
+@dataclass(frozen=True, kw_only=True)
+class TransferSpec(TrainingSpec):
+    """A transfer evaluation: the encoder resolved on ``source`` (read from ``source_root``, else
+    ``data_root``) as :class:`ProtocolSpec` says, then the ``eval`` protocol on ``target``, with
+    ``drop_overlap`` or ``keep_overlap`` deciding what happens to target test clips the encoder
+    was pretrained on. ``dataset`` is not read (the command line accepts ``--dataset`` but the
+    benchmarks are ``source`` and ``target``); ``epochs`` and the training options are the
+    target protocol's."""
+
+    dataset: str | None = None
+    source: str = SYNTHETIC[0]
+    target: str = SYNTHETIC[1]
+    source_root: str | None = spec_field(None, check=str)
+    eval: str = spec_field("linear", choices=EVALS)
+    drop_overlap: bool = False
+    keep_overlap: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.drop_overlap and self.keep_overlap:  # the command line's mutually exclusive group
+            raise ValueError("TransferSpec: drop_overlap and keep_overlap exclude each other; set one at most")
+
+
+def source_spec(spec: TransferSpec) -> TransferSpec:
+    """The spec as the source benchmark sees it: its dataset and data root (a new spec; ``spec``
+    is frozen and stays the target's)."""
+    return replace(spec, dataset=spec.source, data_root=spec.source_root or spec.data_root)
+
+
+def target_spec(spec: TransferSpec) -> LinearSpec | FinetuneSpec:
+    """The target protocol's own spec: the shared fields carried over, the dataset the target."""
+    return recast(spec, LinearSpec if spec.eval == "linear" else FinetuneSpec, dataset=spec.target)
 
 
 def overlapping_clips(pretraining: Iterable[str], test: Sequence[str]) -> list[str]:
@@ -70,66 +99,74 @@ def clip_names(dataset: str, part: str, frames: int, root: Path | str | None) ->
     return read_label_pkl(folder / f"{part}_label.pkl")[0]
 
 
-def overlap_config(args: argparse.Namespace, frames: int) -> dict:
+def overlap_config(spec: TransferSpec, frames: int) -> tuple[dict, frozenset[str]]:
     """Count the target's test clips in the source's pretraining part, refuse a leak that was not
     asked for, and say what is evaluated: the record's ``overlap``, ``test_clips`` and, with
-    ``--drop-overlap``, ``overlap_dropped`` (sets ``args.drop_test_clips`` for :func:`load_parts`)."""
-    test = clip_names(args.target, "val", frames, args.data_root)
-    if args.checkpoint == "random":
+    ``--drop-overlap``, ``overlap_dropped``; and the test clips to drop (for :func:`load_parts`)."""
+    test = clip_names(spec.target, "val", frames, spec.data_root)
+    if spec.checkpoint == "random":
         shared: list[str] = []  # an untrained encoder was pretrained on nothing
     else:
         try:
-            shared = overlapping_clips(clip_names(args.source, "train", frames, args.source_root or args.data_root),
+            shared = overlapping_clips(clip_names(spec.source, "train", frames, spec.source_root or spec.data_root),
                                        test)
         except FileNotFoundError as err:
-            if not args.keep_overlap:
+            if not spec.keep_overlap:
                 raise FileNotFoundError(
-                    f"cannot count {args.target}'s test clips in {args.source}'s pretraining part: {err}; point "
-                    f"--source-root (or --data-root) at the prepared {args.source}, or pass --keep-overlap to evaluate "
+                    f"cannot count {spec.target}'s test clips in {spec.source}'s pretraining part: {err}; point "
+                    f"--source-root (or --data-root) at the prepared {spec.source}, or pass --keep-overlap to evaluate "
                     "without the count (recorded as overlap unknown)") from None
-            return {"overlap": None, "overlap_checked": False, "test_clips": len(test)}
-    synthetic_pair = args.source in SYNTHETIC and args.target in SYNTHETIC
-    said = f"{len(shared):,} of {args.target}'s {len(test):,} test clips are in {args.source}'s pretraining part"
-    if shared and not (args.drop_overlap or args.keep_overlap or synthetic_pair):
+            return {"overlap": None, "overlap_checked": False, "test_clips": len(test)}, frozenset()
+    synthetic_pair = spec.source in SYNTHETIC and spec.target in SYNTHETIC
+    said = f"{len(shared):,} of {spec.target}'s {len(test):,} test clips are in {spec.source}'s pretraining part"
+    if shared and not (spec.drop_overlap or spec.keep_overlap or synthetic_pair):
         raise ValueError(f"{said} (the same sample names: NTU-120 holds every NTU-60 clip), so the encoder has seen "
                          f"them; pass --drop-overlap to evaluate on the other {len(test) - len(shared):,}, or "
                          "--keep-overlap to evaluate on all of them (the record counts them as overlap)")
-    if args.drop_overlap:
+    if spec.drop_overlap:
         if len(shared) == len(test):
             raise ValueError(f"all {said}: --drop-overlap leaves no test clip; use another --source or --target")
-        args.drop_test_clips = frozenset(shared)
-        return {"overlap": 0, "overlap_dropped": len(shared), "test_clips": len(test) - len(shared)}
-    if shared and synthetic_pair and not args.keep_overlap:
+        return {"overlap": 0, "overlap_dropped": len(shared), "test_clips": len(test) - len(shared)}, frozenset(shared)
+    if shared and synthetic_pair and not spec.keep_overlap:
         print(f"warning: {said} (the generated pair shares its performances: it checks the pipeline, it does not "
               "measure transfer; --drop-overlap evaluates on the others); recorded as overlap", file=sys.stderr)
-    return {"overlap": len(shared), "test_clips": len(test)}
+    return {"overlap": len(shared), "test_clips": len(test)}, frozenset()
 
 
-def evaluate(args: argparse.Namespace, device: torch.device) -> dict:
+def run(spec: TransferSpec, device: torch.device | str | None = None) -> dict:
+    """The transfer protocol from Python: ``spec``'s run, its record written and returned (as
+    ``python -m protocols.transfer`` with the same options; :func:`protocols.common.run_spec`)."""
+    return run_spec(spec, evaluate, device)
+
+
+def evaluate(spec: TransferSpec, device: torch.device) -> dict:
+    """One run on a parsed device (what :func:`run` and the command line call per seed): the
+    encoder resolved with :func:`source_spec`, the target protocol run with :func:`target_spec`."""
     t0 = time.time()
-    for name, value in (("--source", args.source), ("--target", args.target)):
+    for name, value in (("--source", spec.source), ("--target", spec.target)):
         if value not in KNOWN:
             raise ValueError(f"unknown dataset {value!r} for {name}; known: {', '.join(KNOWN)}")
-    if args.source == args.target:
-        raise ValueError(f"--source and --target are both {args.source}; that is the {args.eval} protocol itself")
-    frames = get_method(args.method).default_config.frames
+    if spec.source == spec.target:
+        raise ValueError(f"--source and --target are both {spec.source}; that is the {spec.eval} protocol itself")
+    frames = get_method(spec.method).default_config.frames
     # before the encoder is resolved: resolving may pretrain for hours
-    config = {"eval": args.eval, "source": args.source, "target": args.target, **overlap_config(args, frames)}
-    encoder = resolve_encoder(source_args(args), device)
-    args.dataset = args.target
-    if args.eval == "linear":
-        return run_linear(args, device, encoder, t0, protocol="transfer", extra_config=config)
-    return run_finetune(args, device, encoder, t0, protocol="transfer", extra_config=config)
+    overlap, dropped = overlap_config(spec, frames)
+    config = {"eval": spec.eval, "source": spec.source, "target": spec.target, **overlap}
+    encoder = resolve_encoder(source_spec(spec), device)
+    target = target_spec(spec)
+    if isinstance(target, LinearSpec):
+        return run_linear(target, device, encoder, t0, "transfer", config, dropped)
+    return run_finetune(target, device, encoder, t0, "transfer", config, dropped)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(prog="python -m protocols.transfer", description=__doc__.split("\n\n")[0])
     add_common_arguments(ap)
     ap.set_defaults(dataset=None)
-    ap.add_argument("--source", default="synthetic-xsub", help="benchmark the encoder was pretrained on")
-    ap.add_argument("--target", default="synthetic-xview", help="benchmark it is evaluated on (its labels)")
+    ap.add_argument("--source", default=SYNTHETIC[0], help="benchmark the encoder was pretrained on")
+    ap.add_argument("--target", default=SYNTHETIC[1], help="benchmark it is evaluated on (its labels)")
     ap.add_argument("--source-root", help="data root of the source benchmark when it differs from --data-root")
-    ap.add_argument("--eval", choices=("linear", "finetune"), default="linear")
+    ap.add_argument("--eval", choices=EVALS, default="linear")
     leak = ap.add_mutually_exclusive_group()
     leak.add_argument("--drop-overlap", action="store_true",
                       help="evaluate on the target's test clips less those in the source's pretraining part (same "
@@ -144,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser, evaluate, argv)
+    """``python -m protocols.transfer``: the command line's spec, run once per seed; the exit code."""
+    return run_cli(build_parser, TransferSpec, evaluate, argv)
 
 
 if __name__ == "__main__":

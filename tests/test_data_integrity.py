@@ -47,7 +47,7 @@ class Evil:
 
 
 def test_clean_folder_verifies_with_the_manifest_fingerprint(folder: Path) -> None:
-    from protocols.features import data_fingerprint
+    from protocols.feature_cache import data_fingerprint
 
     checksums = read_manifest(folder)["sha256"]
     before = hashlib.sha256(repr(sorted(checksums.items())).encode()).hexdigest()  # the formula features.py had

@@ -1,4 +1,4 @@
-"""The shared feature extraction (protocols.features): its batching changes the speed, never the
+"""The shared feature extraction (protocols.feature_cache): its batching changes the speed, never the
 features, and it reads its source once per chunk."""
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_no_package_imports_a_layer_above_it(package):
 
 def test_the_check_sees_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import os\n\ndef f():\n    from protocols.linear import linear_metrics\n    import leaderboard\n")
+    bad.write_text("import os\n\ndef f():\n    from protocols.linear import probe_encoder\n    import leaderboard\n")
     assert suite_imports(bad) == {"protocols", "leaderboard"}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from datasets import benchmark_folder, load_benchmark
-from datasets.layout_data import layout_frames
+from datasets.clipset import layout_frames
 from datasets.prepare import PrepareError, PrepareWarning, layout_benchmark_ids, main, prepare
 from datasets.store import load_split, read_manifest
 

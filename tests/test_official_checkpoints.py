@@ -123,7 +123,7 @@ def test_official_pretraining_checkpoint_gives_the_same_features(name, tmp_path)
     state = official_state(name)
     path = save(state, tmp_path / f"{name}.pt")
     loaded = load_checkpoint(path)
-    assert loaded.layout == layout and loaded.meta == {}
+    assert loaded.checkpoint_format == layout and loaded.meta == {}
     assert loaded.encoder.graph == graph
     assert_same_encoder(loaded.encoder, by_hand(state, "encoder_q.", graph))
 
@@ -171,7 +171,7 @@ def linear_eval_states(name: str) -> dict[str, tuple[dict, str]]:
 def test_linear_eval_and_prefixed_checkpoints_load(name, kind, tmp_path):
     state, prefix = linear_eval_states(name)[kind]
     loaded = load_checkpoint(save(state, tmp_path / "eval.pt"))
-    assert loaded.layout == {"bare": "st-gcn", "wrapper": "moco-eval", "module": OFFICIAL[name][1]}[kind]
+    assert loaded.checkpoint_format == {"bare": "st-gcn", "wrapper": "moco-eval", "module": OFFICIAL[name][1]}[kind]
     assert_same_encoder(loaded.encoder, by_hand(state, prefix, OFFICIAL[name][0]))
 
 
@@ -191,7 +191,7 @@ def test_crossclr_linear_eval_layout_picks_the_stream(tmp_path):
     state = {k: v for k, v in official_state("crossclr_3views", queue_size=128).items()
              if k.split(".")[0] in ("encoder_q", "encoder_q_motion", "encoder_q_bone") and ".fc." not in k}
     loaded = load_checkpoint(save(state, tmp_path / "eval.pt"), stream="bone")
-    assert loaded.layout == "crossclr-3views-eval"
+    assert loaded.checkpoint_format == "crossclr-3views-eval"
     assert_same_encoder(loaded.encoder, by_hand(state, "encoder_q_bone.", "stgcn_spatial"), features=False)
 
 
@@ -204,7 +204,7 @@ def test_suite_training_file_of_crossclr_picks_the_stream(tmp_path):
                  "meta": {"epoch": 3}}, tmp_path / "last.pt")
     for stream, suffix in ((None, ""), ("motion", "_motion"), ("bone", "_bone")):
         loaded = load_checkpoint(path, stream=stream)
-        assert loaded.meta == {"epoch": 3} and loaded.layout == "skelebench-training"
+        assert loaded.meta == {"epoch": 3} and loaded.checkpoint_format == "skelebench-training"
         assert_same_encoder(loaded.encoder, encoders[suffix], features=False)
 
 

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from methods.pretrain import pretrain
 from protocols import difficulty, linear
 from protocols.difficulty import mean_sd, supervised_reference, time_pooled
-from protocols.linear import LinearConfig, fit_linear, standardised_probe
+from protocols.linear import LinearConfig, fit_probe, standardised_probe
 
 
 def _blobs(n: int, d: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,10 +51,10 @@ def test_jointly_trained_heads_of_one_stream_are_the_single_head():
     x, y = _blobs(256, 8, 4, 0)
     v, vy = _blobs(64, 8, 4, 1)
     config = LinearConfig(epochs=10, lr=0.5)
-    single, joint = fit_linear(x, y, v, vy, 4, config), fit_linear([x], y, [v], vy, 4, config)
+    single, joint = fit_probe(x, y, v, vy, 4, config), fit_probe([x], y, [v], vy, 4, config)
     np.testing.assert_array_equal(single.final_logits, joint.final_logits)
     assert single.metrics == joint.metrics
-    three = fit_linear([x, x * 0.5, -x], y, [v, v * 0.5, -v], vy, 4, config)
+    three = fit_probe([x, x * 0.5, -x], y, [v, v * 0.5, -v], vy, 4, config)
     assert three.final_logits.shape == (64, 4) and len(three.layer.heads) == 3
 
 

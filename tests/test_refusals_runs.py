@@ -286,7 +286,7 @@ def test_a_full_disk_only_skips_the_feature_cache(tiny_root, monkeypatch, capsys
 
     from datasets.store import load_split
     from methods.base import build_backbone
-    from protocols import features
+    from protocols import feature_cache as features
 
     split = load_split(tiny_root / NAME, "val")
     torch.manual_seed(0)

@@ -15,7 +15,7 @@ from methods.encoders.dropout import LEGACY_MASKS
 from methods.zoo import entries
 from protocols.common import num_classes_of
 from protocols.golden import entry_features, golden_path
-from protocols.linear import LinearConfig, linear_metrics
+from protocols.linear import LinearConfig, probe_encoder
 from protocols.publish import first_steps_loss
 
 
@@ -62,10 +62,11 @@ def test_zoo_entry_reproduces_recorded_accuracy(checkpoint):
     frames = get_method(recipe["method"]).default_config.frames
     folder = benchmark_folder(recipe["dataset"], frames)
     train, val = load_split(folder, "train"), load_split(folder, "val")
-    metrics, _ = linear_metrics(load_encoder(checkpoint), folder, train, val,
-                                num_classes_of(read_manifest(folder), train, val), recipe["stream"],
-                                torch.device("cpu"), LinearConfig(epochs=get_method(recipe["method"]).linear_epochs),
-                                seed=recipe["seed"])
+    fit, _ = probe_encoder(load_encoder(checkpoint), folder, train, val,
+                           num_classes_of(read_manifest(folder), train, val), recipe["stream"],
+                           torch.device("cpu"), LinearConfig(epochs=get_method(recipe["method"]).linear_epochs),
+                           seed=recipe["seed"])
+    metrics = fit.metrics
     assert metrics["top1"] == pytest.approx(recipe["linear"]["top1"], abs=TOLERANCE)
     assert metrics["best_top1"] == pytest.approx(recipe["linear"]["best_top1"], abs=TOLERANCE)
     # whether it beats the same encoder untrained (BN re-estimated) is part of the record: a negative

@@ -2,7 +2,7 @@
 
 This is the one feature extraction of the suite. It lives with the encoders, below the
 protocols, because the pretraining loop's online KNN monitor uses it as well as every
-protocol; the protocols' on-disk cache of its output is ``protocols/features.py``.
+protocol; the protocols' on-disk cache of its output is ``protocols/feature_cache.py``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from protocols.linear import LinearConfig, fit_linear
+from protocols.linear import LinearConfig, fit_probe
 
 TRAIN, TEST, DIM, CLASSES = 40_091, 16_487, 256, 60
 EPOCHS = 2
@@ -31,7 +31,7 @@ def test_official_probe_epochs(benchmark, flop_report, count_flops, features) ->
     config = LinearConfig(epochs=EPOCHS, eval_every=EPOCHS)
 
     def fit():
-        return fit_linear(train_x, train_y, test_x, test_y, CLASSES, config)
+        return fit_probe(train_x, train_y, test_x, test_y, CLASSES, config)
 
     flops = count_flops(fit)
     result = benchmark.pedantic(fit, rounds=3, iterations=1, warmup_rounds=1)
