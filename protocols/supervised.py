@@ -282,7 +282,6 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
     for torn in run_dir.glob(f".{STATE_FILE}.*.tmp"):  # a write a crash interrupted; the state itself is whole
         torn.unlink()
     log = RunLog(run_dir / LOG_FILE)
-
     torch.manual_seed(seed)
     model = Classifier(copy.deepcopy(backbone), num_classes).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,

@@ -43,3 +43,23 @@ def test_a_record_whose_logits_are_not_here_says_how_to_remake_them(tmp_path) ->
               "command": "python -m protocols.linear --method skeletonclr"}
     with pytest.raises(FileNotFoundError, match="re-run the record's command.*protocols.linear --method skeletonclr"):
         read_logits(record)
+
+
+#: The longest a function of the suite may be (tests and scripts aside): past it, a function is
+#: doing several things that want names of their own.
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_of_the_suite_is_over_80_lines() -> None:
+    import ast
+
+    long = []
+    for name in tracked_files():
+        if not name.endswith(".py") or name.startswith(("tests/", "scripts/")):
+            continue
+        for node in ast.walk(ast.parse((REPO_ROOT / name).read_text(), name)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{name}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
