@@ -29,7 +29,7 @@ from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
-from methods.pretrain import pretrain
+from methods.train import TrainConfig, train
 from methods.train.config import default_preset, resolve_preset
 from methods.train.folder import RUN_FILE
 from methods.zoo import zoo_entry, zoo_recipe
@@ -315,8 +315,8 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
             # continues where it stopped (its state is checked to be this recipe's); nothing to
             # continue starts one (require_run stays False). The default run folder is named by the
             # data's fingerprint, so other files under this dataset id get their own run, never this one's
-            path = pretrain(method_cls.name, spec.dataset, name, None, None, True, spec.seed, spec.data_root,
-                            spec.stream, device)
+            path = train(TrainConfig(method_cls.name, spec.dataset, preset=name, resume=True, seed=spec.seed,
+                                     data_root=spec.data_root, stream=spec.stream, device=device))
     loaded = load_checkpoint(path, stream=spec.stream)
     meta = loaded.meta
     mismatch = checkpoint_mismatch(method_cls, meta, loaded.encoder_kwargs)

@@ -181,3 +181,30 @@ def test_only_the_command_line_code_sees_a_namespace():
                 found += [f"{path.name}:{node.name}" for a in args
                           if a.annotation is not None and "Namespace" in ast.unparse(a.annotation)]
     assert found == []
+
+
+def test_a_protocol_without_an_encoder_pretrains_through_the_trainer(monkeypatch):
+    """No checkpoint and no zoo entry (``--pretrain``): the protocol asks the trainer for the
+    dataset's default recipe, continuing an interrupted run (resume) but never requiring one."""
+    import torch
+
+    from methods.train import TrainConfig
+    from protocols import common
+
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(config: TrainConfig):
+        asked.append(config)
+        raise Stop
+
+    monkeypatch.setattr(common, "train", fake_train)
+    spec = linear.LinearSpec(method="aimclr", pretrain=True, seed=3, stream="bone")
+    with pytest.raises(Stop):
+        common.resolve_encoder(spec, torch.device("cpu"))
+    (config,) = asked
+    assert (config.method, config.dataset, config.preset, config.seed, config.stream) == \
+        ("aimclr", "synthetic-xsub", "quick", 3, "bone")
+    assert config.resume and not config.require_run and config.epochs is None and config.out is None
