@@ -62,62 +62,21 @@ RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "variant"
 PAGE_RECORD_FIRST = ["record", "method", "dataset", "protocol", "top1", "best_top1", "top5", "stream", "variant",
                      "setting", "evidence"]
 
-READING = (
-    "How to read a table: methods are ranked by the headline column (▼) within their stream group (single stream; "
-    "multi-stream score fusion), as papers-with-code ranks them; the reference rows (the untrained network, the "
-    "supervised one) are pinned at the bottom and never ranked; runs of other recipes are under *Other runs*, "
-    "collapsed. Each method row names its paper and links it and its code (`leaderboard/methods.csv`; an empty "
-    "cell is a fact not yet sourced). "
-    "How to read a cell: `reported [n] / reproduced`, where [n] is the footnote under the table that lists the "
-    "reported number's sources. The reported number carries `‡` when its sources disagree (the "
-    "values are listed under the table) and `*` when no source is the authors' own (a later paper or list quotes "
-    "it; confirm against the paper). The reproduced number is the mean ± sd over the runs of the official recipe "
-    "(n runs; every seed and option is a row of `records.csv`), followed by Δ = reproduced − reported and ✓ "
-    "(within the claim's tolerance in `reported.csv`), ✗ (outside) or · (not checked). `–` after the slash: "
-    "the suite can run it, no record yet. Under *Other runs*, rows marked ↳ are other recipes of the same method (a "
-    "corrected option, precise BN, another evidence); their Δ is shown, never tested and never averaged into the "
-    "claim's cell. "
-    + REAL_METRIC)
+#: The page's paragraphs, kept as text files in ``leaderboard/prose/`` (wrapped for reading; a
+#: blank line separates paragraphs), not as code.
+PROSE_DIR = Path(__file__).with_name("prose")
 
-REAL_INTRO = (
-    "NW-UCLA is public and small enough for a laptop: its tables hold the suite's own runs of every method "
-    "(`python -m leaderboard table nwucla` makes them all; docs/nwucla.md says how they were chosen and read). "
-    "Real NTU RGB+D and PKU-MMD data need a registration and are not on the suite's machines, so a reproduced "
-    "number appears there only where someone ran the suite on them: `python -m leaderboard reproduce --data-root "
-    "DIR --checkpoints DIR` evaluates the authors' released checkpoints under the linear protocol and writes the "
-    "records these cells read (see *Reproducing on real data* below).")
 
-SYNTHETIC_INTRO = (
-    "Numbers on the suite's generated NTU-like data (`datasets/synthetic.py`). They test the pipeline and compare "
-    "methods under one small CPU recipe; they are **not** comparable with any NTU number. Records of different "
-    "generator versions are never mixed (one section each); within a section a cell aggregates records of one "
-    "benchmark (its generator parameters: the bytes differ across CPUs in the last float bits). A cell is the mean ± sd of top-1 over the recipe's runs (n counts distinct runs: pretraining "
-    "seeds, protocol seeds, and a seed retrained is counted again), `Δinit` the difference to the same encoder "
-    "untrained (BN statistics re-estimated) on the same data, with how many runs beat it. A table ranks the runs of "
-    "its current recipe (the one with the most runs; other recipes, shortened schedules and single-run diagnostics "
-    "are under *Other runs*). The random-init rows and, under fine-tune and semi-supervised, the supervised baseline "
-    "(finetune from `--checkpoint random`) are the reference rows of every table.")
+def prose_text(name: str) -> str:
+    """A paragraph file of :data:`PROSE_DIR` as the page prints it: each paragraph on one line."""
+    text = (PROSE_DIR / f"{name}.md").read_text()
+    return "\n\n".join(" ".join(para.split("\n")) for para in text.strip().split("\n\n"))
 
-REPRODUCING = (
-    "`python -m leaderboard reproduce --data-root DIR --checkpoints DIR` runs every check of `reported.csv` whose "
-    "evidence is the authors' released file: each checkpoint found in `--checkpoints` is evaluated with `python -m "
-    "protocols.linear` on the benchmark in `--data-root` (the `--out` folder of `python -m datasets.prepare`), one "
-    "record per run, and where the joint, motion and bone files of a method are all there their best-epoch logits "
-    "are fused with `python -m protocols.ensemble --logits best` (the official scripts' choice). Checkpoints are "
-    "looked up as `<method>-<dataset>-<stream>.pt` (`aimclr-ntu60-xsub-joint.pt`, `skelemixclr-ntu60-xview-joint.pt`) "
-    "or `<method>-<dataset>.pt` for a file holding every stream (CrosSCLR 3-views), under their own names or in "
-    "`<method>/`. It prints each claim's check and exits 1 if one fails; `pytest -m reproduction --data-root DIR "
-    "--checkpoints DIR` runs the same as a test, and also checks every paper-preset record in `results/records` "
-    "against its claim. Tolerances and their reasons are columns of `reported.csv`.\n\n"
-    "**Time on a CPU.** Feature extraction: the ST-GCN encoder infers ~100 sequences/s at 50 frames (batch 128, "
-    "2 cores; ~79/s for SkeleMixCLR's 64 frames; `docs/perf.md`). Both NTU-60 benchmarks hold all 56,578 "
-    "sequences (train + test), so extracting one checkpoint's features on one NTU-60 benchmark and stream takes "
-    "about **9.5 minutes** (12 at 64 frames); an NTU-120 benchmark (113,945 sequences) about 19. The probe on the "
-    "cached features then costs about as much again on such a machine: 100 epochs over NTU-60 xsub's 40k × 256 "
-    "training features ran at 8 s per epoch on the 2 shared cores here (~13 minutes; SkeleMixCLR's 150 epochs "
-    "~20). So AimCLR's released joint/motion/bone files on NTU-60 xsub and xview (6 runs) take about 2 hours, "
-    "SkeleMixCLR+ on NTU-60 about 1 hour; features are cached (`.cache/features`), so a rerun pays only the probe. "
-    "A GPU makes it minutes in all.")
+
+READING = prose_text("reading") + " " + REAL_METRIC
+REAL_INTRO = prose_text("real_intro")
+SYNTHETIC_INTRO = prose_text("synthetic_intro")
+REPRODUCING = prose_text("reproducing")
 
 
 def read_zoo(zoo_dir: Path | str = ZOO_DIR) -> list[dict]:
