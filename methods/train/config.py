@@ -72,8 +72,7 @@ class TrainConfig:
                 raise ValueError(f"unknown {what} {value!r}; choose {', '.join(allowed)}")
         if self.save_every < 0 or self.snapshot_every < 0 or (self.workers or 0) < 0:
             raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
-        if self.epochs is not None and self.epochs < 1:
-            raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
+        self.recipe()  # an unknown preset or fewer than one epoch, refused by the one check of both
         if self.out is not None and Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file, not a folder; pass a run folder (it is created when missing)")
         object.__setattr__(self, "options", dict(self.options or {}))
