@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from leaderboard import plots
-from leaderboard.frame import data_id, group_rank, method_rank, records_frame
+from leaderboard.frame import data_id, encoder_rank, group_rank, method_rank, records_frame
 from leaderboard.ranking import METHODS_CSV, Leaderboard, ranked_real, ranked_synthetic, read_methods
 from leaderboard.render import (
     Plot,
@@ -53,14 +53,14 @@ from utils.paths import REPO_ROOT, cache_dir
 
 HERE = Path(__file__).resolve().parent
 ZOO_DIR = REPO_ROOT / "methods" / "zoo"
-RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "variant", "stream", "protocol", "setting",
-                  "schedule", "evidence", "checkpoint", "layout", "preset", "epochs", "bn", "pretrain_seed", "seed",
-                  "frames", "top1", "best_top1", "top5", "extra", "mismatch", "wall_s", "pretrain_wall_s", "device",
-                  "commit", "created", "command"]
+RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "encoder", "variant", "stream", "protocol",
+                  "setting", "schedule", "evidence", "checkpoint", "layout", "preset", "epochs", "bn", "pretrain_seed",
+                  "seed", "frames", "top1", "best_top1", "top5", "extra", "mismatch", "wall_s", "pretrain_wall_s",
+                  "device", "commit", "created", "command"]
 #: The page's records table: what a reader looks for first (the run, what it measured, its top-1),
 #: then everything else in records.csv's order.
-PAGE_RECORD_FIRST = ["record", "method", "dataset", "protocol", "top1", "best_top1", "top5", "stream", "variant",
-                     "setting", "evidence"]
+PAGE_RECORD_FIRST = ["record", "method", "dataset", "protocol", "top1", "best_top1", "top5", "encoder", "stream",
+                     "variant", "setting", "evidence"]
 
 #: The page's paragraphs, kept as text files in ``leaderboard/prose/`` (wrapped for reading; a
 #: blank line separates paragraphs), not as code.
@@ -95,13 +95,15 @@ def read_zoo(zoo_dir: Path | str = ZOO_DIR) -> list[dict]:
 
 
 def records_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per run for ``records.csv`` and the page's records table, in a fixed order."""
+    """One row per run for ``records.csv`` and the page's records table, in a fixed order (a
+    method's runs on ST-GCN before its runs on the transformer)."""
     if df.empty:
         return pd.DataFrame(columns=RECORD_COLUMNS)
     t = df.assign(data=[data_id(f) for f in df.fingerprint], _g=df.data_group.map(group_rank),
-                  _m=df.method.map(method_rank))
-    t = t.sort_values(["_g", "protocol", "dataset", "_m", "method", "variant", "stream", "evidence", "preset", "epochs",
-                       "bn", "setting", "schedule", "pretrain_seed", "seed", "record"], kind="stable", na_position="first")
+                  _m=df.method.map(method_rank), _c=df.encoder.map(encoder_rank))
+    t = t.sort_values(["_g", "protocol", "dataset", "_m", "method", "_c", "encoder", "variant", "stream", "evidence",
+                       "preset", "epochs", "bn", "setting", "schedule", "pretrain_seed", "seed", "record"], kind="stable",
+                      na_position="first")
     return t[RECORD_COLUMNS].reset_index(drop=True)
 
 

@@ -10,8 +10,11 @@ Every function here is pure (records in, frames out). The rules:
   the files' fingerprint; for generated data its generator parameters, as its bytes differ across CPUs).
 * A *recipe* is everything but the seeds: records that differ only in the pretraining seed, the
   protocol seed or the checkpoint file of one recipe are aggregated (mean ± sd, n). Anything else
-  that differs — an option, the BN treatment, the probe's setting, the preset, the epochs — makes
-  another recipe, so variants are never averaged together.
+  that differs — an option, the BN treatment, the probe's setting, the preset, the epochs, the
+  encoder — makes another recipe, so variants are never averaged together.
+* A record names the encoder that made its features (``encoder``: ST-GCN, the transformer…);
+  records from before that field read as the method's default encoder (the registry's). Two
+  encoders are never one run, one recipe or one floor.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from leaderboard.registry import method_order, method_titles, methods, same_encoder, vote_temperature
+from leaderboard.registry import (
+    default_encoder,
+    encoder_fields,
+    encoder_titles,
+    method_order,
+    method_titles,
+    methods,
+    same_encoder,
+    vote_temperature,
+)
 from results import data_key, variant_label
 
 #: Layout names of the authors' checkpoints (:data:`methods.official.CHECKPOINT_FORMATS`; a test keeps the
@@ -35,31 +47,69 @@ METHOD_ORDER = method_order()
 STREAM_CODE = {"joint": "J", "motion": "M", "bone": "B"}
 #: How a record's encoder was obtained, in the order rows appear.
 EVIDENCE_ORDER = ("released-checkpoint", "paper-preset", "pretrained", "random-init", "supervised")
-#: How a backbone is named beside the claims' (``reported.csv``'s ``backbone``: ``ST-GCN(h16)``).
-ENCODER_NAME = {"stgcn": "ST-GCN"}
+#: Encoder registry name → the title tables show (``stgcn`` → ST-GCN), from the registry.
+ENCODER_TITLE = encoder_titles()
+#: Encoders in the order tables list them: the registry's (ST-GCN first).
+ENCODER_ORDER = tuple(ENCODER_TITLE)
 #: A graph other than the encoder's own, named after the network it comes from (SkeleMixCLR's).
 GRAPH_NAME = {"agcn": "2s-AGCN graph"}
 #: The columns that make two records the same run (the newest of them is kept).
-RUN_KEY = ("method", "variant", "dataset", "fingerprint", "stream", "protocol", "setting", "schedule", "checkpoint",
-           "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
+RUN_KEY = ("method", "encoder", "variant", "dataset", "fingerprint", "stream", "protocol", "setting", "schedule",
+           "checkpoint", "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
 #: The columns of a recipe: records equal in these are seeds of one recipe.
-RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "variant", "stream", "protocol", "setting",
-              "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
+RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "encoder", "variant", "stream", "protocol",
+              "setting", "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
 
 
-def network(method: str, variant: dict | None = None) -> str:
-    """The network a record of ``method`` ran, from the suite's registry (records name the method,
-    not its encoder), as ``reported.csv`` names backbones: ``ST-GCN(h16)`` (hidden width 16) for
-    SkeletonCLR, AimCLR and CrosSCLR, ``ST-GCN(h16), 2s-AGCN graph`` for SkeleMixCLR(+);
-    ``variant`` overrides the registry's configuration as it did for the run. "–" for a method
-    the suite does not have."""
+def record_encoder(record: dict) -> str:
+    """The registry name of the encoder a record's features came from: its ``encoder`` field (a
+    value that is not a name kept as text, an unknown encoder rather than a guess); a record from
+    before records named it ran the method's default (the registry's; a variant that set
+    ``encoder`` says so)."""
+    variant = record.get("variant") if isinstance(record.get("variant"), dict) else {}
+    named = record.get("encoder", variant.get("encoder"))
+    return str(named) if named not in (None, "") else default_encoder(str(record.get("method", "")))
+
+
+def encoder_title(encoder: str) -> str:
+    """``stgcn`` → ST-GCN: an encoder as the tables name it (an unknown name as it is, "–" for none)."""
+    return ENCODER_TITLE.get(encoder, encoder) if encoder else "–"
+
+
+def encoder_rank(encoder: str) -> int:
+    """Encoders in the registry's order (ST-GCN first), unknown ones after."""
+    return ENCODER_ORDER.index(encoder) if encoder in ENCODER_ORDER else len(ENCODER_ORDER)
+
+
+def backbone_encoder(backbone: object) -> str:
+    """The suite encoder a backbone as ``reported.csv`` writes it is (``ST-GCN(h16)``, ``ST-GCN,
+    2s-AGCN graph`` → ``stgcn``): the registry encoder whose title it starts with, as a whole word
+    (the longest title first: Transformer-L is not Transformer); "" for a backbone the suite does
+    not have (BiGRU) or none."""
+    text = backbone if isinstance(backbone, str) else ""
+    for name, title in sorted(ENCODER_TITLE.items(), key=lambda kv: -len(kv[1])):
+        if re.match(re.escape(title) + r"(?=$|[(,\s])", text):
+            return name
+    return ""
+
+
+def network(method: str, variant: dict | None = None, encoder: str | None = None) -> str:
+    """The network a record of ``method`` ran on ``encoder`` (default: the method's own), as
+    ``reported.csv`` names backbones: the encoder's title, with the fields it is built from that a
+    reader tells networks apart by, read from the registry (``variant`` overriding them as it did
+    for the run): ``ST-GCN(h16)`` (hidden width 16) for SkeletonCLR, AimCLR and CrosSCLR,
+    ``ST-GCN(h16), 2s-AGCN graph`` for SkeleMixCLR(+); ``Transformer`` whatever the method (no
+    width or graph is among its fields). "–" for a method the suite does not have."""
     if method not in methods():
         return "–"
     config = methods()[method]
     over = variant if isinstance(variant, dict) else {}
-    encoder, graph = over.get("encoder", config["encoder"]), over.get("graph", config["graph"])
-    name = f"{ENCODER_NAME.get(encoder, encoder)}(h{over.get('hidden_channels', config['hidden_channels'])})"
-    return f"{name}, {GRAPH_NAME[graph]}" if graph in GRAPH_NAME else name
+    encoder = encoder or over.get("encoder") or config["encoder"]
+    fields, name = encoder_fields(encoder), encoder_title(encoder)
+    if "hidden_channels" in fields:
+        name += f"(h{over.get('hidden_channels', config['hidden_channels'])})"
+    graph = over.get("graph", config["graph"])
+    return f"{name}, {GRAPH_NAME[graph]}" if "graph" in fields and graph in GRAPH_NAME else name
 
 
 def method_option(method: str, variant: str) -> bool:
@@ -176,9 +226,11 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         first = components[0] if components else {}
         ckpt = r.get("checkpoint") or {}
         data = r.get("data") or {}
+        encoder = record_encoder(r)
         rows.append({
-            "record": Path(r["_path"]).name, "created": r.get("created", ""), "method": r["method"],
-            "variant": variant_label(r.get("variant")).strip(), "network": network(r["method"], r.get("variant")),
+            "record": Path(r["_path"]).name, "created": r.get("created", ""), "method": r["method"], "encoder": encoder,
+            "variant": variant_label(r.get("variant")).strip(),
+            "network": network(r["method"], r.get("variant"), encoder),
             "dataset": r["dataset"], "split": r.get("split", ""),
             "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),
             "schedule": schedule(first or r), "fused_setting": protocol_setting(first) if first else "",
@@ -255,12 +307,16 @@ def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
 
 
 def untrained_baseline(randoms: pd.DataFrame, r) -> pd.DataFrame:
-    """The random-init recipes a trained recipe ``r`` is compared with: the same network untrained
-    (run for ``r``'s method or for one sharing its encoder: SkeletonCLR, AimCLR and CrosSCLR share
-    ST-GCN), protocol, stream, setting, dataset, data and frames; ``r``'s own method first."""
-    base = randoms[randoms.method.isin({r.method, *same_encoder(r.method)}) & (randoms.protocol == r.protocol)
-                   & (randoms.stream == r.stream) & (randoms.setting == r.setting) & (randoms.dataset == r.dataset)
-                   & (randoms.fingerprint == r.fingerprint) & (randoms.frames == r.frames)]
+    """The random-init recipes a trained recipe ``r`` is compared with: the same network untrained,
+    that is the same encoder, run for ``r``'s method or for one whose untrained encoder is the same
+    network (:func:`leaderboard.registry.same_encoder`: SkeletonCLR, AimCLR and CrosSCLR share
+    their ST-GCN, SkeleMixCLR's is on another graph; every method shares the transformer), on the
+    same protocol, stream, setting, dataset, data and frames; ``r``'s own method first. Another
+    encoder's untrained run is never a floor: it is another network."""
+    base = randoms[(randoms.encoder == r.encoder) & randoms.method.isin({r.method, *same_encoder(r.method, r.encoder)})
+                   & (randoms.protocol == r.protocol) & (randoms.stream == r.stream) & (randoms.setting == r.setting)
+                   & (randoms.dataset == r.dataset) & (randoms.fingerprint == r.fingerprint)
+                   & (randoms.frames == r.frames)]
     return base.assign(_other=base.method != r.method).sort_values("_other", kind="stable")
 
 

@@ -8,7 +8,9 @@ was measured, how often and over how many runs. The rules every figure keeps:
   two (two points joined look like a curve nobody measured);
 * n is written beside every series or bar, and "mean ± sd" only where n ≥ 2 ("one run" else);
 * accuracy axes start at 0, so a one-point change does not look like a collapse;
-* legends sit outside the axes, labels stay under :data:`LABEL_MAX` characters.
+* legends sit outside the axes, labels stay under :data:`LABEL_MAX` characters;
+* a run on an encoder other than its method's own says so in its label (``SkeletonCLR ·
+  Transformer``), so two encoders are never one series, bar or row.
 
 The PNGs are byte-identical for the same input: Agg backend, one fixed font (DejaVu Sans,
 shipped with matplotlib), fixed size and dpi, no jitter or bootstrap (error bars are the sd),
@@ -23,8 +25,18 @@ import textwrap
 
 import pandas as pd
 
-from leaderboard.frame import METHOD_NAME, STREAM_CODE, data_group, method_rank, recipes, untrained_baseline
-from leaderboard.registry import methods
+from leaderboard.frame import (
+    METHOD_NAME,
+    STREAM_CODE,
+    data_group,
+    encoder_rank,
+    encoder_title,
+    method_rank,
+    recipes,
+    record_encoder,
+    untrained_baseline,
+)
+from leaderboard.registry import default_encoder, encoder_fields, methods
 from leaderboard.render import Plot
 from results import variant_label
 from results.curves import monitor_curve
@@ -112,12 +124,25 @@ def benchmark_title(group: str, dataset: str) -> str:
     return f"{dataset} ({group.removeprefix('synthetic ')}, not NTU)"
 
 
-def network_name(method: str) -> str:
-    """The untrained network a method's encoder is (ST-GCN, AGCN), for a reference line's label."""
+def network_name(method: str, encoder: str | None = None) -> str:
+    """The untrained network a method's ``encoder`` (default: its own) is, for a reference line's
+    label: ST-GCN or AGCN by the graph for an encoder built on one, else the encoder's title
+    (Transformer)."""
     if method not in methods():
         return method
+    encoder = encoder or default_encoder(method)
+    if "graph" not in encoder_fields(encoder):
+        return encoder_title(encoder)
     graph = methods()[method]["graph"]
     return NETWORK.get(graph, graph)
+
+
+def encoder_tag(method: str, encoder: object) -> str:
+    """The encoder's title where a run's encoder is not its method's own (``Transformer`` for a
+    SkeletonCLR run on it), else "": a label names the encoder only where it departs."""
+    if not isinstance(encoder, str) or not encoder or encoder == default_encoder(method):
+        return ""
+    return encoder_title(encoder)
 
 
 def runs_text(n: int, spread: bool = True) -> str:
@@ -203,7 +228,9 @@ def curves_frame(zoo: list[dict], records: list[dict]) -> pd.DataFrame:
         preset = r.get("preset") or {}
         group = f"synthetic v{r['generator_version']}" if r.get("generator_version") is not None else "synthetic"
         bench = benchmark_title(group, str(r.get("dataset", "")))
-        series = f"{method_name(str(r.get('method', r.get('_name', ''))))} · " + recipe_short(
+        method = str(r.get("method", r.get("_name", "")))
+        tag = encoder_tag(method, (r.get("config") or {}).get("encoder"))
+        series = " · ".join(x for x in (method_name(method), tag) if x) + " · " + recipe_short(
             preset.get("name") if isinstance(preset, dict) else preset, r.get("epochs"))
         rank = method_rank(str(r.get("method")))
         knn = monitor_curve(r.get("loss_history") or [])  # what a record of this run's encoder carries
@@ -218,8 +245,9 @@ def curves_frame(zoo: list[dict], records: list[dict]) -> pd.DataFrame:
         if not curve:
             continue
         bench = benchmark_title(data_group(r), r["dataset"])
-        series = (f"{method_name(r['method'], variant_label(r.get('variant')).strip())} · "
-                  f"{recipe_short(r.get('preset'), r.get('epochs'))}")
+        name = method_name(r["method"], variant_label(r.get("variant")).strip())
+        tag = encoder_tag(r["method"], record_encoder(r))
+        series = " · ".join(x for x in (name, tag) if x) + f" · {recipe_short(r.get('preset'), r.get('epochs'))}"
         blocks.append(_curve_rows(bench, series, method_rank(r["method"]), KNN_CURVE, curve.get("every"),
                                   list(zip(curve["epochs"], curve["top1"]))))
     rows = []
@@ -321,9 +349,11 @@ def plot_curves(curves: pd.DataFrame) -> Plot | None:
 
 
 # ---------------------------------------------------------------------------------- robustness
-def recipe_short_label(method: str, variant: str, stream: str, preset: object, epochs: object, bn: str) -> str:
-    """``SkeletonCLR · J · quick 3 ep`` (+ ``· precise BN`` where BN was not the training run's)."""
-    parts = [method_name(method, variant), STREAM_CODE.get(stream, stream), recipe_short(preset, epochs)]
+def recipe_short_label(method: str, variant: str, stream: str, preset: object, epochs: object, bn: str,
+                       encoder: str = "") -> str:
+    """``SkeletonCLR · J · quick 3 ep`` (+ ``· precise BN`` where BN was not the training run's;
+    ``encoder``, a title from :func:`encoder_tag`, after the method where the run names one)."""
+    parts = [method_name(method, variant), encoder, STREAM_CODE.get(stream, stream), recipe_short(preset, epochs)]
     return " · ".join([x for x in parts if x] + ([f"{bn} BN"] if bn not in ("training", "") else []))
 
 
@@ -333,7 +363,8 @@ def robustness_frame(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     r = df[df.protocol == "robustness"] if not df.empty else df
     for rec in r.itertuples():
-        label = recipe_short_label(rec.method, rec.variant, rec.stream, rec.preset, rec.epochs, rec.bn)
+        label = recipe_short_label(rec.method, rec.variant, rec.stream, rec.preset, rec.epochs, rec.bn,
+                                   encoder_tag(rec.method, rec.encoder))
         bench = benchmark_title(rec.data_group, rec.dataset)
         for corruption, levels in sorted((rec.metrics.get("robustness") or {}).items()):
             rows.append((bench, label, corruption, 0.0, rec.top1, rec.record))
@@ -397,13 +428,14 @@ def plot_robustness(rob: pd.DataFrame, units: dict[str, str]) -> Plot | None:
 #: The three figures a small real benchmark is read by: (protocol, setting, label).
 PROBES = (("linear", "", "official probe"), ("linear", "standardised probe", "standardised probe"),
           ("knn", "backbone", "KNN 1-NN"))
-PROBE_COLUMNS = ["bar", "rank", "probe", "mean", "sd", "n", "untrained", "untrained_n"]
+PROBE_COLUMNS = ["bar", "encoder_rank", "rank", "probe", "mean", "sd", "n", "untrained", "untrained_n"]
 
 
 def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Per trained encoder (``bar``: method and recipe) on a real ``dataset``, the top-1 of each
-    probe of :data:`PROBES` over its runs (``mean``, ``sd``, ``n``) and the same network untrained
-    under that probe (``untrained``, ``untrained_n``; NaN where not run)."""
+    """Per trained encoder (``bar``: method, its encoder where not the method's own, and recipe;
+    ST-GCN's bars first) on a real ``dataset``, the top-1 of each probe of :data:`PROBES` over its
+    runs (``mean``, ``sd``, ``n``) and the same network untrained under that probe (``untrained``,
+    ``untrained_n``; NaN where not run)."""
     if df.empty:
         return pd.DataFrame(columns=PROBE_COLUMNS)
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
@@ -417,12 +449,14 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
             base = untrained_baseline(randoms, r)
             stream = "" if r.stream == "joint" else f" {STREAM_CODE.get(r.stream, r.stream)}"
             bn = "" if r.bn == "training" else f", {r.bn} BN"
-            bar = f"{clip(method_name(r.method, r.variant) + stream)}\n{recipe_short(r.preset, r.epochs)}{bn}"
+            tag = encoder_tag(r.method, r.encoder)
+            bar = (f"{clip(method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else ''))}\n"
+                   f"{recipe_short(r.preset, r.epochs)}{bn}")
             u = base.iloc[0].stat if len(base) else None
-            rows.append((bar, method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
+            rows.append((bar, encoder_rank(r.encoder), method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
                          u.mean if u else float("nan"), u.n if u else 0))
     out = pd.DataFrame(rows, columns=PROBE_COLUMNS)
-    return out.sort_values(["rank", "bar"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["encoder_rank", "rank", "bar"], kind="stable").reset_index(drop=True)
 
 
 def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -432,8 +466,8 @@ def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["label", "mean", "schedule"])
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
     sup = rec[rec.evidence == "supervised"]
-    rows = sorted({(f"supervised {network_name(r.method)} ({runs_text(r.stat.n, spread=False)})", r.stat.mean,
-                    r.schedule) for r in sup.itertuples()})
+    rows = sorted({(f"supervised {network_name(r.method, r.encoder)} ({runs_text(r.stat.n, spread=False)})",
+                    r.stat.mean, r.schedule) for r in sup.itertuples()})
     return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
 
 
@@ -506,10 +540,11 @@ def setting_short(setting: str) -> str:
 def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run of a trained encoder: ``protocol`` and ``panel`` (its setting and schedule:
     runs of another setting are another panel), the recipe in two short parts (``method`` with its
-    options, ``recipe``: stream, preset, epochs, BN), ``dataset``, ``top1``; with ``random_init``
+    options, ``recipe``: the encoder where not the method's own, stream, preset, epochs, BN),
+    ``dataset``, ``top1``; with ``random_init``
     (the same network untrained — run for this method or one sharing its encoder —, same data and
     setting; NaN where not measured) and ``supervised`` (the group's finetune-from-random-init
-    level on that dataset)."""
+    level of the same encoder on that dataset)."""
     if df.empty:
         return pd.DataFrame(columns=SEED_COLUMNS)
     rec = recipes(df, "top1")
@@ -517,13 +552,14 @@ def seeds_frame(df: pd.DataFrame) -> pd.DataFrame:
     sup = rec[rec.evidence == "supervised"]
     rows = []
     trained = rec[~rec.evidence.isin(("random-init", "supervised")) & rec.protocol.isin(SEED_PROTOCOLS)]
-    trained = trained.assign(_m=trained.method.map(method_rank)).sort_values(
-        ["_m", "method", "variant", "stream", "preset", "epochs", "bn", "setting", "schedule", "dataset"], kind="stable")
+    trained = trained.assign(_m=trained.method.map(method_rank), _c=trained.encoder.map(encoder_rank)).sort_values(
+        ["_c", "encoder", "_m", "method", "variant", "stream", "preset", "epochs", "bn", "setting", "schedule",
+         "dataset"], kind="stable")
     for r in trained.itertuples():
         base = untrained_baseline(randoms, r)
-        s = sup[sup.dataset == r.dataset]
+        s = sup[(sup.dataset == r.dataset) & (sup.encoder == r.encoder)]  # the same network's ceiling
         panel = ", ".join(setting_short(x) for x in (r.setting, r.schedule) if x)
-        recipe = recipe_short_label("", "", r.stream, r.preset, r.epochs, r.bn)
+        recipe = recipe_short_label("", "", r.stream, r.preset, r.epochs, r.bn, encoder_tag(r.method, r.encoder))
         for v in r.stat.values:
             rows.append({"protocol": r.protocol, "panel": panel, "method": clip(method_name(r.method, r.variant)),
                          "recipe": recipe, "dataset": r.dataset.removeprefix("synthetic-"), "top1": v,

@@ -2,8 +2,9 @@
 
 :func:`leaderboards` turns a :class:`~leaderboard.tables.Table` into one ranked table per
 benchmark group and protocol setting: the claims and the current recipe's runs ranked by a
-headline column within each stream group, the reference rows (the untrained network, the
-supervised one) pinned after them, every other recipe under *other runs*. Each ranked row carries
+headline column within each encoder (ST-GCN's block first, then the transformer's) and stream
+group, the reference rows (the untrained network, the supervised one) pinned after each encoder's
+ranked rows, every other recipe under *other runs*. Each ranked row carries
 its :class:`Paper`, one row of ``leaderboard/methods.csv`` (:func:`read_methods`, checked by
 :func:`method_problems`).
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from datasets.benchmarks import DATASET_TITLES
+from leaderboard.frame import ENCODER_ORDER, encoder_rank, encoder_title
 from leaderboard.registry import available
 from leaderboard.tables import Cell, Row, Table, column_title, setting_rank, slug
 
@@ -134,11 +136,13 @@ class Ranked:
 
 @dataclass(frozen=True)
 class RankGroup:
-    """Rows ranked together (one stream group), or the pinned reference rows (``pinned``)."""
+    """Rows ranked together (one stream group of one encoder), or the pinned reference rows
+    (``pinned``); ``block`` names the encoder block where a table holds several ("" else)."""
 
     title: str
     rows: list[Ranked]
     pinned: bool = False
+    block: str = ""
 
 
 @dataclass
@@ -245,6 +249,60 @@ def pinned_references(references: list[Row], ranked: list[Row]) -> list[Row]:
     return [r for r in references if any(r is k for k in keep)]
 
 
+def encoder_blocks(rows: list[Row]) -> list[tuple[str, list[Row]]]:
+    """Rows by the encoder they ran (``meta["encoder"]``), in the registry's order (ST-GCN first):
+    methods are ranked only against runs of the same network. A paper's claim on a backbone the
+    suite does not have (BiGRU; ``encoder`` "") ranks with the first encoder's block, the paper
+    tables' own ranking, its backbone named in its row."""
+    blocks: dict[str, list[Row]] = {}
+    for row in rows:
+        blocks.setdefault(row.meta.get("encoder") or ENCODER_ORDER[0], []).append(row)
+    return sorted(blocks.items(), key=lambda kv: (encoder_rank(kv[0]), kv[0]))
+
+
+def block_title(encoder: str, rows: list[Row]) -> str:
+    """An encoder block's name, said before its groups' names where a table has several:
+    ``Transformer``; ``ST-GCN and the papers' other backbones`` where claims on backbones the suite
+    does not have rank with it."""
+    own = any(r.meta.get("encoder") for r in rows)
+    papers = any(not r.meta.get("encoder") for r in rows)
+    if own and papers:
+        return f"{encoder_title(encoder)} and the papers' other backbones"
+    return encoder_title(encoder) if own else "The papers' other backbones"
+
+
+def rank_groups(ranked: list[Row], pinned: list[Row], headline: str | None, papers: Mapping[str, Paper],
+                prefix: str = "") -> list[RankGroup]:
+    """One encoder block's groups: its ranked rows by stream group, each ranked by ``headline``,
+    then its pinned reference rows; every group title after ``prefix`` (the block's name) if any."""
+    lead = f"{prefix} — " if prefix else ""
+    groups = []
+    for key, title in STREAM_GROUPS.items():
+        members = [r for r in ranked if stream_group(r.meta.get("stream", "")) == key]
+        if members:
+            groups.append(RankGroup(lead + title, [Ranked(r, rank, v, papers.get(r.meta.get("method", "")))
+                                                   for r, rank, v in rank_rows(members, headline)], block=prefix))
+    if pinned:
+        groups.append(RankGroup(lead + "Reference rows (not ranked)", [
+            Ranked(r, None, headline_value(r.cells.get(headline)) if headline else None, None) for r in pinned],
+            pinned=True, block=prefix))
+    return groups
+
+
+def ranked_blocks(split: list[Row]) -> list[tuple[str, list[Row], list[Row]]]:
+    """Per encoder block of ``split`` (:func:`encoder_blocks`): its title, the rows it ranks (the
+    claims and the block's current recipe, :func:`current_rows`: each encoder has its own) and the
+    reference rows it pins (:func:`pinned_references`); blocks with neither are left out."""
+    out = []
+    for encoder, block in encoder_blocks(split):
+        ranked = [r for r in block if r.kind == "claim"] + current_rows([r for r in block if r.kind in ("recipe",
+                                                                                                          "suite")])
+        pinned = pinned_references([r for r in block if r.kind == "reference"], ranked)
+        if ranked or pinned:
+            out.append((block_title(encoder, block), ranked, pinned))
+    return out
+
+
 def _setting_title(base: str, setting: str) -> str:
     if not setting:
         return base
@@ -290,31 +348,22 @@ def number_sources(groups: list[RankGroup], columns: list[str]) -> tuple[list[Ra
 def leaderboards(table: Table, papers: Mapping[str, Paper]) -> list[Leaderboard]:
     """``table`` as ranked tables, papers-with-code style: one per benchmark group and protocol
     setting; the claims and the current recipe's rows ranked by the headline column within each
-    stream group; the reference rows pinned after them; every other recipe (a ↳ variant, an older
-    recipe, a diagnostic) under *other runs*. Each row carries its paper (``papers``, by the row's
-    method key)."""
+    encoder and stream group (:func:`ranked_blocks`; the encoder named in the group titles only
+    where the table holds several); each encoder's reference rows pinned after its ranked rows;
+    every other recipe (a ↳ variant, an older recipe, a diagnostic) under *other runs*. Each row
+    carries its paper (``papers``, by the row's method key)."""
     base, _, data = table.title.partition(" — ")
     out = []
     for bgroup, cols in column_groups(table.columns):
         group_title = data or BENCHMARK_GROUP_TITLE.get(bgroup, DATASET_TITLES.get(bgroup, bgroup))
         rows = [r for r in table.rows if any(c in r.cells for c in cols)]
         for setting, split in setting_splits(rows):
-            recipes_ = [r for r in split if r.kind in ("recipe", "suite")]
-            ranked = [r for r in split if r.kind == "claim"] + current_rows(recipes_)
-            pinned = pinned_references([r for r in split if r.kind == "reference"], ranked)
-            kept = ranked + pinned
+            blocks = ranked_blocks(split)
+            kept = [r for _, ranked, pinned in blocks for r in ranked + pinned]
             other = [_restricted(r, cols) for r in split if not any(r is k for k in kept)]
-            headline = headline_column(ranked, cols)
-            groups = []
-            for key, title in STREAM_GROUPS.items():
-                members = [r for r in ranked if stream_group(r.meta.get("stream", "")) == key]
-                if members:
-                    groups.append(RankGroup(title, [Ranked(r, rank, v, papers.get(r.meta.get("method", "")))
-                                                    for r, rank, v in rank_rows(members, headline)]))
-            if pinned:
-                groups.append(RankGroup("Reference rows (not ranked)", [
-                    Ranked(r, None, headline_value(r.cells.get(headline)) if headline else None, None)
-                    for r in pinned], pinned=True))
+            headline = headline_column([r for _, ranked, _ in blocks for r in ranked], cols)
+            groups = [g for title, ranked, pinned in blocks
+                      for g in rank_groups(ranked, pinned, headline, papers, title if len(blocks) > 1 else "")]
             if not groups and not other:
                 continue
             groups, sources = number_sources(groups, cols)

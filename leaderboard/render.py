@@ -128,6 +128,13 @@ def source_text(sources: Sequence[tuple[str, str]], markdown: bool) -> str:
     return "; ".join(parts)
 
 
+def ranked_within(board: Leaderboard) -> str:
+    """What a table ranks rows within: each stream group, and each encoder where it holds several
+    (a method's runs on two encoders are never ranked against each other)."""
+    several = len({g.block for g in board.groups}) > 1
+    return "each encoder and stream group" if several else "each stream group"
+
+
 def _rank_text(item: Ranked, pinned: bool) -> str:
     return "ref." if pinned else ("–" if item.rank is None else str(item.rank))
 
@@ -153,7 +160,7 @@ def markdown_leaderboard(board: Leaderboard, records_href: str, level: int = 4) 
             links += _record_list(row.meta.get("name", _label(row.labels)), row.cells, board.columns,
                                   board.column_titles, records_href)
     ranked_by = (f" Ranked by **{dict(zip(board.columns, board.column_titles))[board.headline]}** (▼, descending) "
-                 "within each stream group." if board.headline else "")
+                 f"within {ranked_within(board)}." if board.headline else "")
     out = f"{'#' * level} {board.title}\n\n{board.intro}{ranked_by}\n\n" + "\n".join(lines) + "\n"
     if board.sources:
         out += "\nSources:  \n" + "\n".join(f"[{n}] {source_text(s, True)}  " for n, s in board.sources) + "\n"
@@ -366,7 +373,7 @@ def html_leaderboard(board: Leaderboard) -> str:
             rows.append(f'<tr class="{cls}" data-method="{esc(row.meta.get("method", ""))}">{tds}</tr>')
         bodies.append(f"<tbody>{''.join(rows)}</tbody>")
     ranked_by = (f" Ranked by <strong>{esc(dict(zip(board.columns, board.column_titles))[board.headline])}</strong> "
-                 "(▼, descending) within each stream group; click a column header to sort by it."
+                 f"(▼, descending) within {ranked_within(board)}; click a column header to sort by it."
                  if board.headline else "")
     sources = "".join(f'<li id="{esc(board.anchor)}-s{n}">[{n}] {source_text(s, False)}</li>' for n, s in board.sources)
     notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes)

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from datasets import load_benchmark
@@ -34,6 +34,7 @@ from datasets.benchmarks import CPU_SIZED
 from datasets.integrity import fingerprint
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
+from methods.encoders import ENCODERS, encoder_class
 from methods.train.config import default_preset, resolve_preset
 from methods.train.folder import RUN_FILE, default_run_dir, encoder_file, run_stream
 from results import portable, read_records, records_dir
@@ -66,13 +67,15 @@ SUPERVISED_S = 700.0
 FLOOR_METHOD = "skeletonclr"
 
 
-def floor_methods(methods: Sequence[str]) -> list[str]:
+def floor_methods(methods: Sequence[str], encoder: str | None = None) -> list[str]:
     """One method per distinct untrained encoder among ``methods`` (and :data:`FLOOR_METHOD`'s):
     the floor of a method is its own untrained network — ST-GCN at 50 frames for SkeletonCLR,
-    AimCLR and CrosSCLR, ST-GCN on the 2s-AGCN graph at 64 for SkeleMixCLR — measured once per encoder."""
+    AimCLR and CrosSCLR, ST-GCN on the 2s-AGCN graph at 64 for SkeleMixCLR — measured once per encoder.
+    With ``encoder`` (``--encoder``) every method's network is that encoder, which differs only by frames."""
     seen: dict[tuple, str] = {}
     for m in [FLOOR_METHOD, *methods]:
         c = get_method(m).default_config
+        c = replace(c, encoder=encoder or c.encoder)
         seen.setdefault((c.encoder, c.graph, c.frames, tuple(sorted(c.encoder_kwargs().items()))), m)
     return list(seen.values())
 
@@ -103,13 +106,14 @@ def prepared(root: Path, benchmark: str, frames: int) -> bool:
     return find_data_root([root], benchmark, frames) is not None
 
 
-def run_folder(method: str, benchmark: str, root: Path, seed: int) -> Path:
+def run_folder(method: str, benchmark: str, root: Path, seed: int, encoder: str | None = None) -> Path:
     """The cache's run folder that ``methods.pretrain`` (and a protocol without ``--checkpoint``)
-    uses for this method, benchmark and seed under the default recipe."""
+    uses for this method, benchmark, seed and ``--encoder`` under the default recipe."""
     cls = get_method(method)
-    preset = resolve_preset(cls, default_preset(benchmark), None)
+    preset = resolve_preset(cls, default_preset(benchmark), None, encoder)
     _, _, manifest = load_benchmark(benchmark, cls.default_config.frames, root)
-    return default_run_dir(cls.name, benchmark, run_stream(cls, "joint"), preset, seed, None, fingerprint(manifest))
+    return default_run_dir(cls.name, benchmark, run_stream(cls, "joint"), preset, seed, None, fingerprint(manifest),
+                           None if encoder == cls.default_config.encoder else encoder)
 
 
 def finished(folder: Path, method: str) -> bool:
@@ -125,13 +129,17 @@ def recorded_as(argv: Sequence[str], data_root: Path) -> str:
 
 
 def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], seeds: Sequence[int],
-         init_seeds: Sequence[int], supervised: bool, results: Path | None, train_clips: int = 1020) -> list[Step]:
+         init_seeds: Sequence[int], supervised: bool, results: Path | None, train_clips: int = 1020,
+         encoder: str | None = None) -> list[Step]:
     """The table's steps in the order they run: data, floor, ceiling, then seed by seed every
     method's pretraining and evaluations (so an interrupted table holds whole seeds), then the
-    leaderboard. ``done`` checks use the records already in ``results``."""
+    leaderboard. ``done`` checks use the records already in ``results``. ``encoder`` (``--encoder``)
+    runs every step on that encoder instead of the methods' own (its floor and ceiling too)."""
     benchmark = BENCHMARKS[source]
     have = {r.get("command") for r in read_records(results)} if records_dir(results).is_dir() else set()
     out = ["--results-dir", str(results)] if results is not None else []
+    net = ("--encoder", encoder) if encoder else ()
+    title = encoder_class(encoder).title if encoder else "ST-GCN"
     steps: list[Step] = []
     for frames in sorted({get_method(m).default_config.frames for m in [*methods, FLOOR_METHOD]}):
         root = frames_root(data_root, frames)
@@ -141,32 +149,34 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
 
     def evaluations(method: str, seed: int, extra: tuple[str, ...], what: str) -> list[Step]:
         root = frames_root(data_root, get_method(method).default_config.frames)
-        base = ("--method", method, "--dataset", benchmark, "--data-root", str(root), *extra, "--seed", str(seed), *out)
+        base = ("--method", method, "--dataset", benchmark, "--data-root", str(root), *net, *extra, "--seed", str(seed),
+                *out)
         argvs = {"official": ("protocols.linear", *base), "standardised": ("protocols.linear", *base, "--probe",
                  "standardised"), "knn": ("protocols.knn", *base)}
         return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=recorded_as(argv, root): c in have)
                 for name, argv in argvs.items()]
 
-    for floor in floor_methods(methods):
-        net = "ST-GCN" if floor == FLOOR_METHOD else f"{floor}'s encoder"
+    for floor in floor_methods(methods, encoder):
+        what = title if floor == FLOOR_METHOD else f"{floor}'s encoder" if not encoder else \
+            f"{title} at {get_method(floor).default_config.frames} frames"
         for seed in init_seeds:
-            steps += evaluations(floor, seed, ("--checkpoint", "random"), f"untrained {net}, init seed {seed}:")
+            steps += evaluations(floor, seed, ("--checkpoint", "random"), f"untrained {what}, init seed {seed}:")
     if supervised:
         argv = ("protocols.finetune", "--method", FLOOR_METHOD, "--dataset", benchmark, "--data-root", str(data_root),
-                *SUPERVISED, *out)
-        steps.append(Step("supervised ST-GCN from random init", argv, SUPERVISED_S,
+                *net, *SUPERVISED, *out)
+        steps.append(Step(f"supervised {title} from random init", argv, SUPERVISED_S,
                           lambda c=recorded_as(argv, data_root): c in have))
     for seed in seeds:
         for method in methods:
             cls = get_method(method)
             root = frames_root(data_root, cls.default_config.frames)
-            epochs = resolve_preset(cls, default_preset(benchmark), None).epochs
-            argv = ("methods.pretrain", "--method", method, "--dataset", benchmark, "--data-root", str(root),
+            epochs = resolve_preset(cls, default_preset(benchmark), None, encoder).epochs
+            argv = ("methods.pretrain", "--method", method, "--dataset", benchmark, "--data-root", str(root), *net,
                     "--seed", str(seed))
             steps.append(Step(f"pretrain {method} seed {seed} ({epochs} epochs)", argv,
                               epochs * EPOCH_S[method] * train_clips,
                               lambda m=method, r=root, s=seed, f=cls.default_config.frames:
-                              prepared(r, benchmark, f) and finished(run_folder(m, benchmark, r, s), m)))
+                              prepared(r, benchmark, f) and finished(run_folder(m, benchmark, r, s, encoder), m)))
             steps += evaluations(method, seed, (), f"{method} seed {seed}:")
     board = ("leaderboard",) + (("--records", str(results), "--out", str(Path(results) / "leaderboard"))
                                 if results is not None else ("--mine",))
@@ -185,7 +195,8 @@ def pretraining_folder(step: Step) -> Path | None:
     if step.argv[0] != "methods.pretrain":
         return None
     args = dict(zip(step.argv[1::2], step.argv[2::2]))
-    return run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"]))
+    return run_folder(args["--method"], args["--dataset"], Path(args["--data-root"]), int(args["--seed"]),
+                      args.get("--encoder"))
 
 
 def resume_flag(step: Step) -> tuple[str, ...]:
@@ -260,6 +271,9 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--init-seeds", type=seed_list, default=(0, 1, 2),
                     help="init seeds of the untrained encoder, the floor (default: 0,1,2)")
     ap.add_argument("--no-supervised", action="store_true", help="skip the supervised ceiling (about 12 minutes)")
+    ap.add_argument("--encoder", choices=list(ENCODERS),
+                    help="run the whole table on this encoder instead of the methods' own (ST-GCN): floor, ceiling, "
+                         "pretrainings and evaluations")
     ap.add_argument("--results-dir", type=Path,
                     help="where the records go (default: your records folder in the cache, whose leaderboard "
                          "`python -m leaderboard --mine` rebuilds; else RESULTS_DIR, its leaderboard in "
@@ -289,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         steps = plan(args.source, args.input.resolve(), args.data_root.resolve(), methods, args.seeds,
-                     args.init_seeds, not args.no_supervised, args.results_dir)
+                     args.init_seeds, not args.no_supervised, args.results_dir, encoder=args.encoder)
         finished_steps = [step.done() for step in steps]
         for i, (step, done) in enumerate(zip(steps, finished_steps), 1):
             print(f"{i:3d}. {'   done' if done else clock(step.estimate_s)}  {step.label}")

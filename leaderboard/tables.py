@@ -11,6 +11,9 @@ Embedded synthetic data: per data group (generator version) and protocol, one ro
 the random-init rows of the same encoders and the supervised baseline (finetune from random init)
 as references, and a difficulty table (baselines × benchmarks) when difficulty records exist.
 
+Every row names its encoder (ST-GCN, the transformer…): a method run on two encoders is two rows,
+each compared with its own encoder untrained, and the ranked tables rank each encoder apart.
+
 The ranked tables a reader bookmarks are made from these by :mod:`leaderboard.ranking`.
 
 Everything here is pure: frames in, :class:`Table` values out; rendering lives in
@@ -33,13 +36,17 @@ from leaderboard.frame import (
     STREAM_CODE,
     Aggregate,
     aggregate,
+    backbone_encoder,
     data_id,
+    encoder_rank,
+    encoder_title,
     group_rank,
     method_option,
     method_rank,
     recipes,
     untrained_baseline,
 )
+from leaderboard.registry import default_encoder
 from leaderboard.reported import dataset_of, parse_sources
 
 #: Protocol tables in the order they appear ("difficulty" has tables of its own).
@@ -178,8 +185,8 @@ def cell_text(cell: Cell) -> str:
     return " / ".join(parts) if parts else ""
 
 
-def encoder_label(evidence: str, preset: str, epochs: object) -> str:
-    """How a row's encoder was obtained, in words."""
+def weights_label(evidence: str, preset: str, epochs: object) -> str:
+    """How a row's encoder weights were obtained, in words (the ``weights`` column)."""
     if evidence == "released-checkpoint":
         return "authors' file"
     if evidence == "random-init":
@@ -195,14 +202,16 @@ def method_label(method: str, variant: str) -> str:
 
 
 def _order(g: pd.DataFrame) -> pd.DataFrame:
-    return g.assign(_m=g.method.map(method_rank), _e=g.evidence.map(EVIDENCE_ORDER.index)).sort_values(
-        ["_e", "_m", "method", "variant", "stream", "setting", "schedule", "preset", "epochs", "bn", "mismatch"],
-        kind="stable", na_position="first").drop(columns=["_m", "_e"])
+    return g.assign(_m=g.method.map(method_rank), _e=g.evidence.map(EVIDENCE_ORDER.index),
+                    _c=g.encoder.map(encoder_rank)).sort_values(
+        ["_c", "encoder", "_e", "_m", "method", "variant", "stream", "setting", "schedule", "preset", "epochs", "bn",
+         "mismatch"], kind="stable", na_position="first").drop(columns=["_m", "_e", "_c"])
 
 
 # ------------------------------------------------------------------------------- synthetic tables
-SYN_LABELS = ["method", "stream", "encoder", "BN", "setting"]
-ROW_KEY = ("method", "variant", "stream", "setting", "schedule", "evidence", "preset", "epochs", "bn", "frames", "mismatch")
+SYN_LABELS = ["method", "stream", "encoder", "weights", "BN", "setting"]
+ROW_KEY = ("method", "encoder", "variant", "stream", "setting", "schedule", "evidence", "preset", "epochs", "bn", "frames",
+           "mismatch")
 
 
 def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> tuple[list[Row], list[str]]:
@@ -220,8 +229,9 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
         k = dict(zip(list(ROW_KEY) + ["data_label"], key))
         setting = ", ".join(x for x in (k["setting"], k["schedule"], k["mismatch"],
                                         f"data {k['data_label']}" if k["data_label"] else "") if x)
-        row = Row([method_label(k["method"], k["variant"]), k["stream"], encoder_label(k["evidence"], k["preset"], k["epochs"]),
-                   k["bn"], setting or "–"], kind="reference" if k["evidence"] in ("random-init", "supervised") else "recipe")
+        row = Row([method_label(k["method"], k["variant"]), k["stream"], encoder_title(k["encoder"]),
+                   weights_label(k["evidence"], k["preset"], k["epochs"]), k["bn"], setting or "–"],
+                  kind="reference" if k["evidence"] in ("random-init", "supervised") else "recipe")
         for r in g.itertuples():
             gain, above = None, ""
             if r.evidence not in ("random-init", "supervised"):
@@ -238,16 +248,17 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
         detail = ", ".join(x for x in (k["schedule"], k["mismatch"], f"data {k['data_label']}" if k["data_label"] else "")
                            if x)
         row.meta = {**recipe_meta(k, max(r.stat.n for r in g.itertuples())), "name": row.labels[0],
-                    "extra": [row.labels[2] + (f", {detail}" if detail else ""), k["bn"]]}
+                    "extra": [row.labels[2], row.labels[3] + (f", {detail}" if detail else ""), k["bn"]]}
         rows.append(row)
     return rows, columns
 
 
 def recipe_meta(key: dict, n: int) -> dict:
     """What :mod:`leaderboard.ranking` reads of a recipe row (see :class:`Row`): which recipe it
-    is, so a ranked table keeps the current recipe's rows and moves the others under *other runs*."""
+    is, so a ranked table keeps the current recipe's rows and moves the others under *other runs*,
+    and its encoder, so it ranks each encoder apart."""
     epochs = None if key["epochs"] is None or pd.isna(key["epochs"]) else int(key["epochs"])
-    return {"method": key["method"], "stream": key["stream"], "setting": key["setting"],
+    return {"method": key["method"], "encoder": key["encoder"], "stream": key["stream"], "setting": key["setting"],
             "option": method_option(key["method"], key["variant"]),
             "recipe": (key["evidence"], key["preset"], epochs), "n": n, "bn": key["bn"], "schedule": key["schedule"],
             "mismatch": key["mismatch"], "evidence": key["evidence"]}
@@ -292,7 +303,7 @@ def protocol_tables(g: pd.DataFrame, group: str) -> list[Table]:
         tables.append(Table(f"{PROTOCOL_TITLE.get(protocol, protocol)} — {group}", slug(f"{group}-{protocol}"),
                             f"{PROTOCOL_NOTES.get(protocol, '')} {'' if protocol in UNTRAINED else SYNTHETIC_METRIC}".strip(),
                             SYN_LABELS, columns, [column_title(c) for c in columns],
-                            rows, extra_columns=["encoder", "BN"]))
+                            rows, extra_columns=["encoder", "weights", "BN"]))
     return tables
 
 
@@ -374,7 +385,7 @@ def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
 
 
 # ------------------------------------------------------------------------------------ real data
-REAL_LABELS = ["method", "variant", "stream", "backbone", "frames"]
+REAL_LABELS = ["method", "variant", "stream", "encoder", "backbone", "frames"]
 
 
 def _stream_code(stream: str) -> str:
@@ -417,9 +428,12 @@ def official(recipe: pd.Series, claim: pd.Series) -> bool:
 
 
 def claim_matches(claim: pd.Series, recipe: pd.Series) -> bool:
-    """The recipe measured what the claim states: same method, protocol, setting, benchmark,
-    split, stream, and frames where the claim gives them."""
+    """The recipe measured what the claim states: same method on the encoder the paper ran (the
+    method's default: a run on another encoder is another network, never a reproduction), protocol,
+    setting, benchmark, split, stream, and frames where the claim gives them."""
     if not claim.suite_method or recipe.method != claim.suite_method:
+        return False
+    if recipe.encoder != default_encoder(claim.suite_method):
         return False
     dataset = dataset_of(claim.benchmark, claim.split)
     frames_ok = not claim.frames or int(claim.frames) == int(recipe.frames)
@@ -480,7 +494,7 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
     """What sets a non-official recipe apart, for its ↳ label."""
     parts = []
     if claim is None or not claim.reproduce or recipe.evidence != claim.reproduce:
-        parts.append(encoder_label(recipe.evidence, recipe.preset, recipe.epochs))
+        parts.append(weights_label(recipe.evidence, recipe.preset, recipe.epochs))
     if recipe.variant:
         parts.append(recipe.variant)
     if recipe.bn != "training":
@@ -495,9 +509,9 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
 
 
 #: A real-data table's parts while it is built, by (protocol, setting): ``lines``, a row per claim
-#: line (method, variant, stream, backbone, frames); ``extra``, the ↳ rows under a line (by (line
-#: key, label)) and the rows of recipes no claim fits (by their recipe key, starting ``~suite``);
-#: ``notes``, what the table says under it.
+#: line (method, variant, stream, backbone, frames; its encoder read from the backbone); ``extra``,
+#: the ↳ rows under a line (by (line key, label)) and the rows of recipes no claim fits (by their
+#: recipe key, starting ``~suite``); ``notes``, what the table says under it.
 Sections = dict[tuple[str, str], dict]
 
 
@@ -505,15 +519,24 @@ def _section(sections: Sections, protocol: str, setting: str) -> dict:
     return sections.setdefault((protocol, setting), {"lines": {}, "extra": {}, "notes": []})
 
 
+def claim_encoder_text(backbone: str) -> str:
+    """A claim's ``encoder`` cell: the suite encoder its backbone is (``ST-GCN(h16)`` → ST-GCN),
+    else the paper's own backbone as it names it (BiGRU), "–" where the source names none."""
+    encoder = backbone_encoder(backbone)
+    return encoder_title(encoder) if encoder else (backbone or "–")
+
+
 def _claim_rows(claims: pd.DataFrame, sections: Sections) -> None:
     """A row per claim line, a cell per benchmark holding the reported number; a note where the
     claim's sources disagree."""
     for _, claim in claims.iterrows():
         sec = _section(sections, claim.protocol, claim.setting)
+        enc = claim_encoder_text(claim.backbone)
         line = sec["lines"].setdefault(claim.line_key, Row(
-            [claim.method, claim.variant, claim.stream or "–", claim.backbone or "–", claim.frames or "–"],
+            [claim.method, claim.variant, claim.stream or "–", enc, claim.backbone or "–", claim.frames or "–"],
             meta={"name": claim.variant, "method": claim.method, "stream": claim.stream,
-                  "extra": [claim.backbone or "–", claim.frames or "–"]}))
+                  "encoder": backbone_encoder(claim.backbone),
+                  "extra": [enc, claim.backbone or "–", claim.frames or "–"]}))
         dataset = dataset_of(claim.benchmark, claim.split)
         line.cells[dataset] = Cell(reported=float(claim.value), reported_text=claim.value_text if "value_text" in claim
                                    else f"{claim.value:g}", flags=claim_flags(claim), tolerance=claim.tolerance,
@@ -550,8 +573,8 @@ def _place(recipe: pd.Series, claim: pd.Series, sec: dict) -> None:
         return
     label = f"data {data_id(recipe.fingerprint)}" if off else _difference(recipe, claim) + note
     sub = sec["extra"].setdefault((claim.line_key, label), Row(
-        [f"↳ {claim.method}", f"{claim.variant}: {label}", claim.stream or "–", claim.backbone or "–",
-         str(recipe.frames)], kind="variant"))
+        [f"↳ {claim.method}", f"{claim.variant}: {label}", claim.stream or "–", encoder_title(recipe.encoder),
+         claim.backbone or "–", str(recipe.frames)], kind="variant"))
     sub.cells[recipe.dataset] = Cell(agg=agg, delta=delta, verdict=verdict if off else "unchecked", title=records)
 
 
@@ -597,20 +620,20 @@ def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
 
 def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
     """The recipes no claim fits (the suite's own runs, e.g. on NW-UCLA): a row per recipe (its
-    cells by benchmark), labelled with its network; random-init and supervised recipes are
-    reference rows named by that network (:func:`reference_name`)."""
+    cells by benchmark), labelled with its encoder and network; random-init and supervised recipes
+    are reference rows named by that network (:func:`reference_name`)."""
     for ri, r in rec.iterrows():
         if ri in placed:
             continue
         sec = _section(sections, r.cprotocol, r.csetting)
         kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
         key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
-               r.frames)
-        net = r.network if isinstance(r.network, str) else "–"
+               r.frames, r.encoder)  # the evidence stays k[4] (real_tables reads it)
+        net, enc = r.network if isinstance(r.network, str) else "–", encoder_title(r.encoder)
         name, difference = METHOD_NAME.get(r.method, r.method), _difference(r, None)
-        row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, net, str(r.frames)], kind=kind, meta={
+        row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, enc, net, str(r.frames)], kind=kind, meta={
             **recipe_meta(r, 0), "stream": r.cstream, "setting": "", "name": f"{name} ({difference})",
-            "extra": [net, str(r.frames)], "seeds": ()}))
+            "extra": [enc, net, str(r.frames)], "seeds": ()}))
         row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
         row.meta["n"] = max(row.meta["n"], r.stat.n)
         row.meta["seeds"] = tuple(sorted(set(row.meta["seeds"]) | set(r.seed_list)))
@@ -620,15 +643,17 @@ def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
 
 
 def _section_table(protocol: str, setting: str, sec: dict, supervised: list[Row]) -> Table:
-    """One section as a table: each claim line with its ↳ rows, then the suite's own rows, then the
-    reference rows (and, under semi-supervised, the supervised network on the benchmarks it measures)."""
+    """One section as a table: each claim line with its ↳ rows, then the suite's own rows (by
+    encoder: ST-GCN's first), then the reference rows (by encoder, then as the methods; and, under
+    semi-supervised, the supervised network on the benchmarks it measures)."""
     rows: list[Row] = []
     for key, line in sec["lines"].items():
         rows.append(line)
         rows += [row for k, row in sec["extra"].items() if len(k) == 2 and k[0] == key]  # ~suite keys are longer
-    rows += [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
+    suite = [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "suite"]
+    rows += sorted(suite, key=lambda row: encoder_rank(row.meta["encoder"]))
     references = [row for k, row in sec["extra"].items() if k[0] == "~suite" and row.kind == "reference"]
-    rows += sorted(references, key=lambda row: method_rank(row.meta["method"]))  # ST-GCN's first, as the methods
+    rows += sorted(references, key=lambda row: (encoder_rank(row.meta["encoder"]), method_rank(row.meta["method"])))
     if protocol in WITH_SUPERVISED:  # on the benchmarks the table measures, as the synthetic tables do
         measured = {c for row in rows for c in row.cells}
         rows += [row for row in supervised if row not in rows and measured & set(row.cells)]
@@ -637,7 +662,8 @@ def _section_table(protocol: str, setting: str, sec: dict, supervised: list[Row]
     title = PROTOCOL_TITLE.get(protocol, protocol) + (f", {setting} labels" if protocol == "semi" else
                                                        (f", {setting}" if setting else ""))
     return Table(title, slug(f"real-{protocol}-{setting}"), PROTOCOL_NOTES.get(protocol, ""), REAL_LABELS,
-                 columns, [column_title(c) for c in columns], rows, sec["notes"], extra_columns=["backbone", "frames"])
+                 columns, [column_title(c) for c in columns], rows, sec["notes"],
+                 extra_columns=["encoder", "backbone", "frames"])
 
 
 def real_tables(reported: pd.DataFrame, df: pd.DataFrame) -> list[Table]:

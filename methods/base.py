@@ -20,7 +20,7 @@ from torch import nn
 from datasets.feeder import ViewFn
 from datasets.skeleton import to_stream
 from methods.distributed import gather
-from methods.encoders import build_encoder
+from methods.encoders import build_encoder, encoder_class
 
 
 def step_decay(lr: float, epoch: int, milestones: tuple[int, ...]) -> float:
@@ -34,7 +34,8 @@ def step_decay(lr: float, epoch: int, milestones: tuple[int, ...]) -> float:
 class Preset:
     """An optimisation recipe, identified by its numbers alone. ``paper`` is the official one;
     ``quick`` fits the embedded data on a CPU and ``cpu`` a small real benchmark (why each differs
-    from the paper: :mod:`methods.presets`, and the method's docstring for its own override)."""
+    from the paper: :mod:`methods.presets`, and the method's docstring for its own override). An
+    encoder other than ST-GCN trains each with its own optimiser (:func:`methods.presets.for_encoder`)."""
 
     name: str
     epochs: int
@@ -49,9 +50,15 @@ class Preset:
     key_init: str | None = None  # overrides MethodConfig.key_init when set
     temperature: float | None = None  # overrides MethodConfig.temperature when set (quick recipes only)
     mining_epoch: int = 0  # CrosSCLR/AimCLR mine neighbours for epochs > this (0: never)
+    #: ``sgd`` (every paper's) or a timm optimiser name (``adamw``: the transformer's recipe).
+    optimizer: str = "sgd"
+    #: ``step`` (:func:`step_decay` at ``milestones``) or ``cosine`` (timm's, after ``warmup_epochs``).
+    schedule: str = "step"
+    warmup_epochs: int = 0
 
     def lr_at(self, epoch: int) -> float:
-        """:func:`step_decay` of the recipe's LR (the official ``adjust_lr``)."""
+        """:func:`step_decay` of the recipe's LR (the official ``adjust_lr``); a ``cosine`` schedule
+        is timm's and lives with the optimiser (:func:`methods.train.loop.epoch_lrs`)."""
         return step_decay(self.lr, epoch, self.milestones)
 
 
@@ -76,8 +83,8 @@ class MethodConfig:
     layout: str = "ntu25"
 
     def encoder_kwargs(self) -> dict:
-        return {"hidden_channels": self.hidden_channels, "out_channels": self.out_channels,
-                "graph": self.graph, "dropout": self.dropout, "layout": self.layout}
+        """The constructor arguments of ``encoder``: the fields it is built from (its ``config_fields``)."""
+        return {name: getattr(self, name) for name in encoder_class(self.encoder).config_fields}
 
     def to_dict(self) -> dict:
         return asdict(self)

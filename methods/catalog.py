@@ -8,6 +8,7 @@ import json
 import sys
 
 from methods import METHODS
+from methods.encoders import ENCODERS
 from methods.neighbours import VOTE_TEMPERATURE
 from utils.files import atomic_write_text
 from utils.paths import REPO_ROOT
@@ -17,15 +18,16 @@ CATALOG_FILE = REPO_ROOT / "leaderboard" / "registry.json"
 
 def catalog() -> dict:
     """Each method's name, title and untrained network (encoder, graph, widths, frames), its own
-    options (``--option`` keys) and streams, in the registry's order; and the protocol defaults a
-    table compares settings with."""
+    options (``--option`` keys) and streams, in the registry's order; each encoder's title and the
+    method-config fields it is built from; and the protocol defaults a table compares settings with."""
     methods = []
     for cls in METHODS.values():
         c = cls.default_config
         methods.append({"name": cls.name, "title": cls.title, "encoder": c.encoder, "graph": c.graph,
                         "hidden_channels": c.hidden_channels, "out_channels": c.out_channels, "frames": c.frames,
                         "options": sorted(c.extra), "streams": list(cls.streams)})
-    return {"methods": methods, "knn_vote_temperature": VOTE_TEMPERATURE}
+    encoders = {name: {"title": cls.title, "fields": list(cls.config_fields)} for name, cls in ENCODERS.items()}
+    return {"methods": methods, "encoders": encoders, "knn_vote_temperature": VOTE_TEMPERATURE}
 
 
 def catalog_text() -> str:

@@ -141,6 +141,8 @@ class LoadedEncoder:
     encoder_kwargs: dict = field(default_factory=dict)  # how the backbone was built (graph, widths)
     #: the skeleton layout the encoder was built for (datasets.layouts); ntu25 where the file predates layouts
     skeleton: str = "ntu25"
+    #: the registered encoder (:data:`methods.encoders.ENCODERS`) the file holds; every official file's is ST-GCN
+    name: str = "stgcn"
 
 
 def skeleton_of(encoder_kwargs: dict, meta: dict | None = None) -> str:
@@ -198,7 +200,7 @@ def load_checkpoint(path: Path, stream: str | None = None, map_location: str = "
     kwargs = {**kwargs, "layout": skeleton}
     encoder = build_encoder(name, **kwargs)
     load_state_strict(encoder, state, source, rename)
-    return LoadedEncoder(encoder.eval(), key_layout, meta, dict(kwargs), skeleton)
+    return LoadedEncoder(encoder.eval(), key_layout, meta, dict(kwargs), skeleton, name)
 
 
 def _check_stream(path: Path, fmt: str, meta: dict, stream: str | None) -> None:

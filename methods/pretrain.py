@@ -17,6 +17,7 @@ import torch
 from datasets.benchmarks import CPU_SIZED, DEFAULT_DATASET
 from datasets.skeleton import STREAMS
 from methods import available, distributed
+from methods.encoders import ENCODERS
 from methods.encoders.dropout import MASKS
 from methods.train import TrainConfig, train
 from methods.train.config import AUGMENT, MONITOR_EVERY, PRECISIONS, parse_options
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"recipe (default: quick on synthetic data, cpu on {', '.join(CPU_SIZED)}, else paper)")
     ap.add_argument("--epochs", type=positive_int, help="override the preset's epochs")
     ap.add_argument("--stream", default="joint", choices=STREAMS)
+    ap.add_argument("--encoder", choices=list(ENCODERS),
+                    help="the backbone every method trains (default: the method's own, ST-GCN); a transformer "
+                         "trains with AdamW and a cosine schedule in place of the recipe's SGD")
     seeds = ap.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=seed_int, default=0,
                        help="pretraining seed, 0 to 2**32 - 1 (default: %(default)s)")
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                             options=options, save_every=args.save_every, restart=args.restart,
                             knn_every=args.knn_every, sync_bn=args.sync_bn, precision=args.precision,
                             recompute=args.recompute, dropout_masks=args.dropout_masks, augment=args.augment,
-                            compile_encoders=args.compile, require_run=args.resume)
+                            compile_encoders=args.compile, require_run=args.resume, encoder=args.encoder)
             if distributed.launched_world().main:
                 print(f"encoder checkpoint: {path}")
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

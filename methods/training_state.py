@@ -41,6 +41,9 @@ BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS, "augment": "loader"}
 #: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run; and
 #: ``note``, prose that states of older versions carried in their preset (a preset is its numbers).
 EXTENSIBLE = ("epochs", "note")
+#: Preset fields added later (the transformer's optimiser, issue 28), with what every state written
+#: before them trained with: SGD under step decay, no warm-up.
+BEFORE_PRESET = {"optimizer": "sgd", "schedule": "step", "warmup_epochs": 0}
 
 
 def capture_rng(batch_rng: np.random.Generator | None = None) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def check_training_state(state: dict, path: Path, meta: dict) -> None:
             raise ValueError(f"training state {path} belongs to another run: its {key} is "
                              f"{_short(have.get(key, BEFORE_FIELD.get(key)))}, this run's is {_short(meta.get(key))}; "
                              f"{_FRESH}, or pass another --out")
-    preset, want = dict(have.get("preset") or {}), dict(meta.get("preset") or {})
+    preset, want = {**BEFORE_PRESET, **(have.get("preset") or {})}, {**BEFORE_PRESET, **(meta.get("preset") or {})}
     for key in EXTENSIBLE:
         preset.pop(key, None)
         want.pop(key, None)

@@ -21,6 +21,7 @@ import torch
 from datasets import DEFAULT_DATASET
 from datasets.skeleton import STREAMS
 from methods import available
+from methods.encoders import ENCODERS
 from protocols.common import BN_STATISTICS, D, S, check_results_dir, each_seed
 from results.provenance import parse_device
 from utils.cli import seed_int, seed_list
@@ -43,6 +44,9 @@ def add_common_arguments(ap: argparse.ArgumentParser, streams: tuple[str, ...] =
                     help="BN statistics of the evaluated encoder: 'training' keeps the checkpoint's (as the official "
                          "code), 'precise' re-estimates them on the clean training set first, as the random-init "
                          "baseline always is (default: %(default)s)")
+    ap.add_argument("--encoder", choices=list(ENCODERS),
+                    help="the backbone: a registered encoder in place of the method's own (default: the method's, "
+                         "ST-GCN, or a --checkpoint's own); random-init, pretraining and checkpoints follow it")
     ap.add_argument("--allow-mismatch", action="store_true",
                     help="evaluate a checkpoint whose recorded method, frames, graph or head differ from --method's "
                          "(refused by default; the record names every difference)")

@@ -27,6 +27,7 @@ from datasets.store import Split, benchmark_layout, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
 from methods.checkpoint import check_skeleton, load_checkpoint
+from methods.encoders import ENCODERS
 from methods.encoders.batchnorm import recalibrate_batchnorm
 from methods.encoders.features import encoder_fingerprint
 from methods.train import TrainConfig, train
@@ -148,6 +149,8 @@ class ProtocolSpec(DataSpec):
     bn: str = spec_field("training", choices=BN_STATISTICS)
     #: evaluate a checkpoint whose recorded method, frames, graph or head differ (recorded)
     allow_mismatch: bool = False
+    #: a registered encoder in place of the method's own (None: the method's, or a checkpoint's own)
+    encoder: str | None = spec_field(None, choices=tuple(ENCODERS))
     seed: int = spec_field(0, check=as_option(seed_int))
     #: the command line's ``--seeds``: one run (and record) per seed, each a spec of its own (:func:`each_seed`)
     run_seeds: tuple[int, ...] | None = spec_field(None, check=as_list_option(seed_list))
@@ -232,6 +235,8 @@ class Encoder:
     skeleton: str = "ntu25"
     #: the pretraining run's held-out KNN monitor curve (:func:`monitor_curve`), when its run folder kept one
     pretraining_curve: dict | None = None
+    #: the registered encoder (:data:`methods.encoders.ENCODERS`): records name it, the leaderboard groups by it
+    backbone: str = "stgcn"
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -279,7 +284,9 @@ def data_layout(spec: DataSpec, frames: int) -> str:
 def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
     """``--checkpoint random|PATH``, else the zoo entry, else (or with ``--pretrain``) pretraining.
 
-    ``--stream`` picks the encoder of a multi-stream file (CrosSCLR); an official file has no
+    ``--encoder`` builds (random), pretrains or asks a checkpoint for another registered encoder than
+    the method's own (the zoo holds the methods' own only); a checkpoint of another is refused
+    (:func:`refuse_other_encoder`). ``--stream`` picks the encoder of a multi-stream file (CrosSCLR); an official file has no
     meta, so its preset and epochs stay unknown (None) in the record. The encoder is for the
     benchmark's skeleton layout: a random one is built for it, the zoo (``ntu25`` data only) is
     skipped for another, and a checkpoint's layout is recorded (``Encoder.skeleton``) for
@@ -288,15 +295,18 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
     """
     method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
+    own = method_cls.default_config.encoder
     if spec.checkpoint == "random":
         layout = data_layout(spec, frames)
         torch.manual_seed(spec.seed)
-        module = build_backbone(replace(method_cls.default_config, layout=layout))
-        return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
+        module = build_backbone(replace(method_cls.default_config, layout=layout, encoder=spec.encoder or own))
+        return Encoder(module.eval(), "random", None, None, 0, encoder_fingerprint(module), skeleton=layout,
+                       backbone=spec.encoder or own)
     if spec.checkpoint:
         source, path, preset, epochs = "checkpoint", Path(spec.checkpoint), None, None
-    else:
-        zoo = None if spec.pretrain else zoo_entry(method_cls.name, spec.dataset, spec.stream)
+    else:  # the zoo holds the methods' own encoders
+        zoo = None if spec.pretrain or spec.encoder not in (None, own) else \
+            zoo_entry(method_cls.name, spec.dataset, spec.stream)
         if zoo is not None:  # the zoo holds ntu25 encoders; other data are pretrained on instead
             zoo = zoo_entry(method_cls.name, spec.dataset, spec.stream, data_layout(spec, frames))
         if zoo is not None:
@@ -305,7 +315,7 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
             preset, epochs = recipe.get("preset", {}).get("name"), recipe.get("epochs")
         else:
             name = default_preset(spec.dataset)
-            preset, epochs = name, resolve_preset(method_cls, name, None).epochs
+            preset, epochs = name, resolve_preset(method_cls, name, None, spec.encoder).epochs
             source = "pretrained"
             if spec.dataset in SYNTHETIC:  # real data have no zoo: pretraining them is what the user asked for
                 print(f"no zoo entry for {method_cls.name} on {spec.dataset} ({spec.stream}): pretraining with the "
@@ -316,8 +326,10 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
             # continue starts one (require_run stays False). The default run folder is named by the
             # data's fingerprint, so other files under this dataset id get their own run, never this one's
             path = train(TrainConfig(method_cls.name, spec.dataset, preset=name, resume=True, seed=spec.seed,
-                                     data_root=spec.data_root, stream=spec.stream, device=device))
+                                     data_root=spec.data_root, stream=spec.stream, device=device,
+                                     encoder=spec.encoder))
     loaded = load_checkpoint(path, stream=spec.stream)
+    refuse_other_encoder(path, loaded.name, spec.encoder)
     meta = loaded.meta
     mismatch = checkpoint_mismatch(method_cls, meta, loaded.encoder_kwargs)
     refuse_mismatch(path, mismatch, spec.allow_mismatch)
@@ -326,7 +338,15 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.checkpoint_format,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
-                   mismatch or None, loaded.skeleton, run_curve(Path(path), meta))
+                   mismatch or None, loaded.skeleton, run_curve(Path(path), meta), loaded.name)
+
+
+def refuse_other_encoder(path: Path, held: str, asked: str | None) -> None:
+    """Refuse a checkpoint of another encoder than ``--encoder`` asks for: its weights fit only the
+    network they were trained in. Without ``--encoder`` a checkpoint is evaluated as what it holds."""
+    if asked is not None and held != asked:
+        raise ValueError(f"checkpoint {path} holds a {held} encoder, not {asked}: pass --encoder {held} (or no "
+                         f"--encoder) to evaluate it, or a checkpoint pretrained with --encoder {asked}")
 
 
 def run_curve(checkpoint: Path, meta: dict) -> dict | None:
@@ -390,12 +410,15 @@ def num_classes_of(manifest: dict, train: Split, val: Split) -> int:
     return int(manifest.get("num_classes") or int(max(train.labels.max(), val.labels.max())) + 1)
 
 
-def same_encoder(method: str) -> list[str]:
-    """The methods whose untrained encoder is ``method``'s: the same encoder, graph and widths (so
-    on the same data and frames a random-init run of any of them is the floor of all of them)."""
+def same_encoder(method: str, encoder: str | None = None) -> list[str]:
+    """The methods whose untrained ``encoder`` (default: the method's own) is ``method``'s: the same
+    network built from the same config fields (ST-GCN's graph and widths; a transformer's are the
+    same for every method), so on the same data and frames a random-init run of any of them is the
+    floor of all of them."""
     def network(name: str) -> tuple:
         c = get_method(name).default_config
-        return c.encoder, c.graph, c.hidden_channels, c.out_channels
+        c = replace(c, encoder=encoder or c.encoder)
+        return c.encoder, tuple(sorted(c.encoder_kwargs().items()))
     return [m for m in available() if network(m) == network(method)] if method in available() else []
 
 
@@ -416,6 +439,7 @@ def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, ma
         "preprocessing": manifest.get("preprocessing"), "body_selection": manifest.get("body_selection"),
         "layout": benchmark_layout(manifest).name,
         "synthetic": dataset in SYNTHETIC, "data": data_provenance(folder, manifest),
+        "encoder": encoder.backbone,
         "checkpoint": {"source": encoder.source, "path": encoder.path, "sha256": encoder.fingerprint,
                        "layout": encoder.checkpoint_format},
         "pretrain_wall_s": encoder.pretrain_wall_s, "pretrain_seed": encoder.pretrain_seed,
@@ -430,13 +454,13 @@ def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, ma
     record["record_path"] = str(path)
     if not spec.json and protocol != "difficulty":
         known = reference_records(spec.results_dir)
-        print(reference_line(record, known, same_encoder(record["method"])))
+        print(reference_line(record, known, same_encoder(record["method"], record["encoder"])))
         beside = metrics.get("standardised_top1")
         if beside is not None:  # an official probe's record carries the standardised probe's figure too
             other = {**record, "metrics": {"top1": beside}, "protocol_config": {**protocol_config,
                                                                                  "probe": "standardised"}}
             print(f"standardised probe on the same features: top1 {beside:.2f}; "
-                  + reference_line(other, known, same_encoder(record["method"])))
+                  + reference_line(other, known, same_encoder(record["method"], record["encoder"])))
             print("how to read: the headline top1 is the official probe (SGD at LR 3.0 on the raw features, the "
                   "papers' protocol), which depends on how the features are conditioned; the standardised probe "
                   "does not. Compare each figure with its own random-init reference.")

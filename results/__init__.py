@@ -359,7 +359,7 @@ def record_problems(record: object) -> list[str]:
         problems.append(f"wall_s {_shown(record['wall_s'])} is not a finite number >= 0")
     if record.get("pretrain_wall_s") is not None and not _finite_from(record["pretrain_wall_s"], 0):
         problems.append(f"pretrain_wall_s {_shown(record['pretrain_wall_s'])} is not a finite number >= 0")
-    for key in ("preset", "created", "bn_statistics"):
+    for key in ("preset", "created", "bn_statistics", "encoder"):
         value = record.get(key)
         if value is not None and not isinstance(value, str):
             problems.append(f"{key} {_shown(value)} is not a string")
@@ -454,6 +454,15 @@ def data_key(record: dict) -> str:
     return data.get("fingerprint") or ""
 
 
+#: The encoder of a record that does not name one: every record before issue 28 is of ST-GCN.
+DEFAULT_ENCODER = "stgcn"
+
+
+def record_encoder(record: dict) -> str:
+    """The registered encoder a record's features came from (its ``encoder`` field, else ST-GCN)."""
+    return record.get("encoder") or DEFAULT_ENCODER
+
+
 def reference_line(record: dict, records: list[dict], same_encoder: Collection[str] = ()) -> str:
     """Where a result sits between its benchmark's floor and ceiling: the random-init runs of the
     same protocol, probe and stream on the same data (the newest per init seed; mean ± sd over
@@ -462,14 +471,16 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
     number alone says nothing until the untrained encoder and the supervised network are beside
     it (issue 12 item 5). Random-init runs of the record's method count, and of the methods in
     ``same_encoder`` (those whose untrained encoder is the same network: ST-GCN at the same frames
-    for SkeletonCLR, AimCLR and CrosSCLR), named when another method ran them."""
+    for SkeletonCLR, AimCLR and CrosSCLR), named when another method ran them; of the record's
+    encoder (:func:`record_encoder`) only."""
     key = data_key(record)
     methods = {record["method"], *same_encoder}
+    network = record_encoder(record)
     probe = (record.get("protocol_config") or {}).get("probe")
 
     def newest_per_seed(protocol: str, stream: str | None, same_probe: bool = False) -> list[dict]:
         found = [r for r in records if r.get("protocol") == protocol and r.get("method") in methods
-                 and (r.get("checkpoint") or {}).get("source") == "random"
+                 and (r.get("checkpoint") or {}).get("source") == "random" and record_encoder(r) == network
                  and data_key(r) == key and r.get("frames", record.get("frames")) == record.get("frames")
                  and (stream is None or r.get("stream") == stream) and "top1" in r.get("metrics", {})
                  and (not same_probe or (r.get("protocol_config") or {}).get("probe") == probe)]
@@ -481,6 +492,7 @@ def reference_line(record: dict, records: list[dict], same_encoder: Collection[s
     def command(protocol: str) -> str:
         options = "" if record.get("stream", "joint") == "joint" else f" --stream {record['stream']}"
         options += "" if record.get("dataset") == DEFAULT_DATASET else f" --dataset {record.get('dataset')}"
+        options += "" if network == DEFAULT_ENCODER else f" --encoder {network}"
         return f"`python -m protocols.{protocol} --method {record['method']}{options} --checkpoint random`"
 
     def ran_as(r: dict) -> list[str]:

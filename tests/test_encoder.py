@@ -122,7 +122,7 @@ def test_compiled_blocks_compute_the_eager_encoder(tiny_root, tmp_path):
     import copy
     import json
 
-    from methods.encoders.stgcn import compile_blocks
+    from methods.encoders import compile_blocks
     from methods.pretrain import pretrain
 
     torch.manual_seed(0)

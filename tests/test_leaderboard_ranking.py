@@ -120,15 +120,16 @@ def test_the_markdown_ranks_links_papers_and_pins_references(tmp_path):
     text = build(recs, tmp_path / "lb").read_text()
     section = text.split("#### Linear evaluation — synthetic v3")[1].split("####")[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
-    assert rows[0] == "| # | method | stream | synthetic xsub ▼ | encoder | BN | paper | code |"
+    assert rows[0] == "| # | method | stream | synthetic xsub ▼ | encoder | weights | BN | paper | code |"
+    assert "(▼, descending) within each stream group." in section  # one encoder: no encoder blocks
     assert rows[1].startswith("| **Single stream** |")
-    assert rows[2].startswith("| 1 | AimCLR | joint | 40.00 (n=1), Δinit +20.00 | quick preset, 3 ep | training | "
+    assert rows[2].startswith("| 1 | AimCLR | joint | 40.00 (n=1), Δinit +20.00 | ST-GCN | quick preset, 3 ep | training | "
                               "[Contrastive Learning from Extremely Augmented Skeleton Sequences")
     assert rows[2].endswith("| [Levigty/AimCLR](https://github.com/Levigty/AimCLR) |")
-    assert rows[3].startswith("| 2 | SkeletonCLR | joint | 30.00 (n=1), Δinit +10.00 | quick preset, 3 ep | training | "
+    assert rows[3].startswith("| 2 | SkeletonCLR | joint | 30.00 (n=1), Δinit +10.00 | ST-GCN | quick preset, 3 ep | training | "
                               "[3D Human Action Representation Learning via Cross-View")
     assert rows[4].startswith("| **Reference rows (not ranked)** |")
-    assert rows[5] == "| ref. | _SkeletonCLR_ | joint | 20.00 (n=1) | random init | precise | – | – |"
+    assert rows[5] == "| ref. | _SkeletonCLR_ | joint | 20.00 (n=1) | ST-GCN | random init | precise | – | – |"
 
 
 def test_the_suites_own_runs_name_their_network_and_the_references_are_named_by_it(reported, papers, tmp_path):
@@ -153,14 +154,14 @@ def test_the_suites_own_runs_name_their_network_and_the_references_are_named_by_
     boards = boards_of(real_tables(reported, records_frame(read_records(recs))), papers)
     linear = boards["Linear evaluation — NW-UCLA (reproduced by the suite)"]
     rows = {(r.row.meta["name"], tuple(r.row.meta["extra"])) for g in linear.groups for r in g.rows}
-    assert ("AimCLR (cpu preset, 50 ep)", ("ST-GCN(h16)", "50")) in rows
-    assert ("SkeleMixCLR+ (cpu preset, 50 ep)", ("ST-GCN(h16), 2s-AGCN graph", "64")) in rows
+    assert ("AimCLR (cpu preset, 50 ep)", ("ST-GCN", "ST-GCN(h16)", "50")) in rows
+    assert ("SkeleMixCLR+ (cpu preset, 50 ep)", ("ST-GCN", "ST-GCN(h16), 2s-AGCN graph", "64")) in rows
     assert ranked(linear)["Reference rows (not ranked)"] == [
         (None, "untrained ST-GCN (init seeds 0–2, precise BN)", 41.0)]
     finetune = boards["Fine-tune — NW-UCLA (reproduced by the suite)"]
     assert ranked(finetune) == {"Reference rows (not ranked)": [
         (None, "supervised ST-GCN (from random init, 60 of 110 epochs)", None)]}
-    assert finetune.groups[0].pinned and finetune.groups[0].rows[0].row.meta["extra"] == ["ST-GCN(h16)", "50"]
+    assert finetune.groups[0].pinned and finetune.groups[0].rows[0].row.meta["extra"] == ["ST-GCN", "ST-GCN(h16)", "50"]
 
 
 def test_seeds_are_said_as_a_range_where_they_run_on():
@@ -193,3 +194,80 @@ def test_a_switched_method_option_is_a_diagnostic_and_a_preset_field_is_not():
     rows = [Row(["CrosSCLR"], {}, kind="recipe", meta={**meta, "method": "CrosSCLR", "option": False}),
             Row(["CrosSCLR [shared_head=False]"], {}, kind="recipe", meta={**meta, "method": "CrosSCLR", "option": True})]
     assert [r.labels[0] for r in current_rows(rows)] == ["CrosSCLR"]
+
+
+def test_each_encoder_is_ranked_apart_st_gcn_first_with_its_own_current_recipe_and_references(papers, tmp_path):
+    """The transformer's run (50) beats every ST-GCN run but never ranks against them: each encoder
+    is a block of its own (ST-GCN first), with its own current recipe (the transformer's single
+    3-epoch run is ranked in its block, the ST-GCN block's is the 8-epoch recipe) and its own
+    untrained network pinned after it."""
+    recs = tmp_path / "records"
+    for seed, top1 in ((0, 30.0), (1, 32.0), (2, 34.0)):
+        write_record(synthetic_record(epochs=8, pretrain_seed=seed, metrics={"top1": top1, "top5": 80.0},
+                                      checkpoint={"source": "checkpoint", "path": None, "sha256": f"s{seed}"}), recs)
+    write_record(synthetic_record(metrics={"top1": 90.0, "top5": 99.0}), recs)  # ST-GCN, 3 epochs: a diagnostic
+    write_record(synthetic_record(encoder="transformer", metrics={"top1": 50.0, "top5": 80.0}), recs)
+    write_record(synthetic_record(checkpoint=RANDOM, preset=None, epochs=None, pretrain_seed=None,
+                                  metrics={"top1": 20.0, "top5": 50.0}), recs)
+    write_record(synthetic_record(method="aimclr", encoder="transformer", checkpoint=RANDOM, preset=None, epochs=None,
+                                  pretrain_seed=None, metrics={"top1": 25.0, "top5": 50.0}), recs)
+    [(_, tables)] = synthetic_tables(records_frame(read_records(recs)))
+    linear = boards_of(tables, papers)["Linear evaluation — synthetic v3"]
+    assert ranked(linear) == {"ST-GCN — Single stream": [(1, "SkeletonCLR", 32.0)],
+                              "ST-GCN — Reference rows (not ranked)": [(None, "SkeletonCLR", 20.0)],
+                              "Transformer — Single stream": [(1, "SkeletonCLR", 50.0)],
+                              "Transformer — Reference rows (not ranked)": [(None, "AimCLR", 25.0)]}
+    assert [g.pinned for g in linear.groups] == [False, True, False, True]
+    assert [cell_text(r.cells["synthetic-xsub"]) for r in linear.other.rows] == ["90.00 (n=1), Δinit +70.00"]
+    section = build(recs, tmp_path / "lb").read_text().split("#### Linear evaluation — synthetic v3")[1].split("####")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| **ST-GCN — Single stream** |")
+    assert "(▼, descending) within each encoder and stream group." in section
+    assert "| 1 | SkeletonCLR | joint | 50.00 (n=1), Δinit +25.00 | Transformer | quick preset, 3 ep | training | " \
+        in section
+    assert "| ref. | _AimCLR_ | joint | 25.00 (n=1) | Transformer | random init | precise | – | – |" in section
+
+
+def test_the_suites_runs_on_a_real_benchmark_are_ranked_per_encoder_and_named_by_it(reported, papers, tmp_path):
+    """On NW-UCLA the transformer's runs are a block after ST-GCN's, its row names the encoder and
+    the network (Transformer: no width, no graph), and its pinned floor is the untrained
+    transformer, whichever method ran it."""
+    recs = tmp_path / "records"
+    ucla = {"dataset": "nwucla-xview", "split": "xview", "data": {"fingerprint": "e" * 64, "format": "nwucla"},
+            "preset": "cpu", "epochs": 50, "pretrain_seed": 0, "method": "skeletonclr",
+            "checkpoint": {"source": "pretrained", "path": None, "sha256": "p", "layout": "skelebench-encoder"}}
+    untrained = {**ucla, "preset": None, "epochs": None, "pretrain_seed": None, "checkpoint": RANDOM,
+                 "bn_statistics": "precise"}
+    write_record(real_record(**ucla, metrics={"top1": 70.0, "top5": 95.0}), recs)
+    write_record(real_record(**{**ucla, "encoder": "transformer"}, metrics={"top1": 72.0, "top5": 95.0}), recs)
+    write_record(real_record(**{**ucla, "encoder": "transformer", "method": "aimclr",
+                                "checkpoint": {**ucla["checkpoint"], "sha256": "q"}},
+                             metrics={"top1": 66.0, "top5": 95.0}), recs)
+    write_record(real_record(**untrained, metrics={"top1": 40.0, "top5": 80.0}), recs)
+    for seed in (0, 1):
+        write_record(real_record(**{**untrained, "encoder": "transformer", "method": "crossclr", "seed": seed},
+                                 metrics={"top1": 30.0 + seed, "top5": 80.0}), recs)
+    linear = boards_of(real_tables(reported, records_frame(read_records(recs))), papers)[
+        "Linear evaluation — NW-UCLA (reproduced by the suite)"]
+    assert ranked(linear) == {
+        "ST-GCN — Single stream": [(1, "SkeletonCLR (cpu preset, 50 ep)", 70.0)],
+        "ST-GCN — Reference rows (not ranked)": [(None, "untrained ST-GCN (init seed 0, precise BN)", 40.0)],
+        "Transformer — Single stream": [(1, "SkeletonCLR (cpu preset, 50 ep)", 72.0),
+                                        (2, "AimCLR (cpu preset, 50 ep)", 66.0)],
+        "Transformer — Reference rows (not ranked)": [(None, "untrained Transformer (init seeds 0, 1, precise BN)",
+                                                       30.5)]}
+    assert linear.extra_columns == ["encoder", "backbone", "frames"]
+    assert linear.groups[2].rows[0].row.meta["extra"] == ["Transformer", "Transformer", "50"]
+    assert linear.groups[0].rows[0].row.meta["extra"] == ["ST-GCN", "ST-GCN(h16)", "50"]
+
+
+def test_claims_on_the_papers_backbones_rank_with_st_gcn_and_name_their_encoder(reported, papers, tmp_path):
+    """Today's literature tables keep one ranking (no block titles): the claims whose backbone is
+    no suite encoder (CMD's BiGRU) rank with the ST-GCN claims, as the papers rank them, and the
+    encoder column says which is which."""
+    ntu = boards_of(real_tables(reported, records_frame(read_records(tmp_path))), papers)[
+        "Linear evaluation — NTU-60/120"]
+    assert [g.title for g in ntu.groups] == ["Single stream", "Multi-stream (score fusion of streams)"]
+    extra = {r.row.meta["name"]: r.row.meta["extra"] for r in ntu.groups[0].rows}
+    assert extra["CMD"] == ["BiGRU", "BiGRU", "–"] and extra["ISC"] == ["–", "–", "–"]
+    assert extra["AimCLR (released model)"] == ["ST-GCN", "ST-GCN(h16)", "50"]

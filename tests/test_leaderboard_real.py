@@ -51,9 +51,9 @@ def test_released_file_runs_reproduce_the_released_claim(reported, tmp_path):
     assert row.reproduced == pytest.approx(74.3) and row.sd == pytest.approx(0.4243, abs=1e-4)
     assert row.delta == pytest.approx(-0.04) and row.passed and row.tolerance == 1.0
     rows = rows_of(reported, recs)
-    assert rows["AimCLR · AimCLR (released model) · J · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
+    assert rows["AimCLR · AimCLR (released model) · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
         "74.34 / 74.30 ± 0.42 (n=2) Δ −0.04 ✓"
-    assert rows["AimCLR · AimCLR (paper) · J · ST-GCN(h16) · 50"]["ntu60-xsub"] == "74.3* / –"  # not its evidence
+    assert rows["AimCLR · AimCLR (paper) · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == "74.3* / –"  # not its evidence
     assert not chk.passed.eq(False).any()
 
 
@@ -64,10 +64,10 @@ def test_variants_are_rows_of_their_own_never_checked(reported, tmp_path):
     write_record(record(variant={"normalise_blur": True}, checkpoint={**OFFICIAL_FILE, "sha256": "b"},
                         metrics={"top1": 60.0, "top5": 95.0, "best_top1": 61.0}), recs)
     rows = rows_of(reported, recs)
-    assert rows["AimCLR · AimCLR (released model) · J · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
+    assert rows["AimCLR · AimCLR (released model) · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
         "74.34 / 74.00 (n=1) Δ −0.34 ✓"
-    assert rows["↳ AimCLR · AimCLR (released model): precise BN · J · ST-GCN(h16) · 50"]["ntu60-xsub"] == "71.00 (n=1) Δ −3.34 ·"
-    assert rows["↳ AimCLR · AimCLR (released model): [normalise_blur=True] · J · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
+    assert rows["↳ AimCLR · AimCLR (released model): precise BN · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == "71.00 (n=1) Δ −3.34 ·"
+    assert rows["↳ AimCLR · AimCLR (released model): [normalise_blur=True] · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
         "61.00 (n=1) Δ −13.34 ·"
     assert len(checks(reported, records_frame(read_records(recs)))) == 1  # only the official recipe is tested
 
@@ -77,7 +77,7 @@ def test_a_failing_claim_is_marked(reported, tmp_path):
     write_record(record(metrics={"top1": 70.0, "top5": 95.0, "best_top1": 72.0}), recs)
     chk = checks(reported, records_frame(read_records(recs)))
     assert not chk.passed.iloc[0] and chk.delta.iloc[0] == pytest.approx(-2.34)
-    assert rows_of(reported, recs)["AimCLR · AimCLR (released model) · J · ST-GCN(h16) · 50"]["ntu60-xsub"].endswith("✗")
+    assert rows_of(reported, recs)["AimCLR · AimCLR (released model) · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"].endswith("✗")
 
 
 def test_paper_preset_runs_go_to_the_paper_claim(reported, tmp_path):
@@ -95,9 +95,9 @@ def test_fusions_of_best_logits_reproduce_the_3s_claim(reported, tmp_path):
         write_record(record(protocol="ensemble", stream="joint+motion+bone", metrics={"top1": top1, "top5": 96.0},
                             protocol_config={"fused_protocol": "linear", "logits": logits}), recs)
     rows = rows_of(reported, recs)
-    assert rows["AimCLR · 3s-AimCLR (released models) · J+M+B · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
+    assert rows["AimCLR · 3s-AimCLR (released models) · J+M+B · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == \
         "79.18 / 79.00 (n=1) Δ −0.18 ✓"
-    assert rows["↳ AimCLR · 3s-AimCLR (released models): final logits · J+M+B · ST-GCN(h16) · 50"]["ntu60-xsub"] == "78.00 (n=1) Δ −1.18 ·"
+    assert rows["↳ AimCLR · 3s-AimCLR (released models): final logits · J+M+B · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == "78.00 (n=1) Δ −1.18 ·"
 
 
 def test_two_preparations_of_one_benchmark_never_mix(reported, tmp_path):
@@ -107,14 +107,33 @@ def test_two_preparations_of_one_benchmark_never_mix(reported, tmp_path):
                         metrics={"top1": 50.0, "top5": 90.0, "best_top1": 52.0}), recs)
     rows = rows_of(reported, recs)
     cells = {k: v["ntu60-xsub"] for k, v in rows.items() if "released model" in k and "(n=1)" in v.get("ntu60-xsub", "")}
-    assert "↳ AimCLR · AimCLR (released model): data eeeeeeee · J · ST-GCN(h16) · 50" in cells
+    assert "↳ AimCLR · AimCLR (released model): data eeeeeeee · J · ST-GCN · ST-GCN(h16) · 50" in cells
     assert sorted(cells.values()) == ["52.00 (n=1) Δ −22.34 ✗", "74.34 / 74.00 (n=1) Δ −0.34 ✓"]
     assert len(checks(reported, records_frame(read_records(recs)))) == 2  # both are checked, separately
 
 
 def test_flags_of_the_reported_numbers(reported, tmp_path):
     rows = rows_of(reported, tmp_path)  # no records at all
-    assert rows["ISC · ISC · J · – · –"]["ntu60-xview"] == "85.2‡"  # the authors' README; a later paper disagrees
-    assert rows["HiCLR · 3s-HiCLR (paper) · J+M+B · – · –"]["ntu60-xsub"] == "80.4*"  # only a later paper's table
-    assert rows["AimCLR · 3s-AimCLR (paper) · J+M+B · ST-GCN(h16) · 50"]["pku1-xsub"] == "87.8‡* / –"
-    assert rows["SkeleMixCLR · SkeleMixCLR+ · J · ST-GCN(h16) · 64"]["ntu60-xsub"] == "80.7 / –"
+    assert rows["ISC · ISC · J · – · – · –"]["ntu60-xview"] == "85.2‡"  # the authors' README; a later paper disagrees
+    assert rows["HiCLR · 3s-HiCLR (paper) · J+M+B · – · – · –"]["ntu60-xsub"] == "80.4*"  # only a later paper's table
+    assert rows["AimCLR · 3s-AimCLR (paper) · J+M+B · ST-GCN · ST-GCN(h16) · 50"]["pku1-xsub"] == "87.8‡* / –"
+    assert rows["SkeleMixCLR · SkeleMixCLR+ · J · ST-GCN · ST-GCN(h16) · 64"]["ntu60-xsub"] == "80.7 / –"
+
+
+def test_a_run_on_another_encoder_never_reproduces_a_claim(reported, tmp_path):
+    """AimCLR's paper ran ST-GCN: a paper-preset AimCLR run on the transformer is another network,
+    so it neither fills nor sits under the claim, is never checked, and is a row of its own named
+    by its encoder; the same run on ST-GCN (a record without the field) still is the reproduction."""
+    recs = tmp_path / "records"
+    paper = dict(preset="paper", epochs=300, pretrain_seed=0,
+                 checkpoint={"source": "checkpoint", "path": "r/encoder.pt", "sha256": "p", "layout": "skelebench"})
+    write_record(record(**paper, encoder="transformer", metrics={"top1": 73.0, "top5": 95.0, "best_top1": 73.5}), recs)
+    assert checks(reported, records_frame(read_records(recs))).empty
+    rows = rows_of(reported, recs)
+    assert rows["AimCLR · AimCLR (paper) · J · ST-GCN · ST-GCN(h16) · 50"]["ntu60-xsub"] == "74.3* / –"
+    assert rows["AimCLR · paper preset, 300 ep · J · Transformer · Transformer · 50"] == {"ntu60-xsub": "73.00 (n=1)"}
+    assert not any(k.startswith("↳") for k in rows)
+    write_record(record(**{**paper, "checkpoint": {**paper["checkpoint"], "sha256": "s"}},
+                        metrics={"top1": 72.0, "top5": 95.0, "best_top1": 72.5}), recs)
+    chk = checks(reported, records_frame(read_records(recs)))
+    assert chk.variant.tolist() == ["AimCLR (paper)"] and chk.reproduced.tolist() == [72.5]

@@ -193,3 +193,38 @@ def test_labels_stay_short():
     assert len(plots.clip(long)) == plots.LABEL_MAX and plots.clip(long).endswith("…")
     assert all(len(line) <= plots.LABEL_MAX for line in plots.wrap("probability a two-person sample is swapped")
                .splitlines())
+
+
+def test_a_transformer_run_is_a_bar_and_a_series_of_its_own_with_its_own_untrained_tick():
+    """The same method on two encoders: two bars, two seeds rows, two robustness series, each with
+    its own encoder untrained (the transformer's: any method's random-init transformer) and, for the
+    supervised line, the network by name."""
+    trained = dict(checkpoint={"source": "pretrained", "path": "p", "sha256": "t"})
+    untrained = dict(checkpoint={"source": "random", "path": None, "sha256": "r"}, preset=None, epochs=0,
+                     pretrain_seed=None, bn_statistics="precise")
+    recs = [record(_path="/x/1.json", **trained),
+            record(_path="/x/2.json", encoder="transformer", metrics={"top1": 60.0}, **trained)]
+    recs += [record(_path=f"/x/r{s}.json", seed=s, metrics={"top1": 38.0 + 2 * s}, **untrained) for s in (0, 1, 2)]
+    recs.append(record(_path="/x/t.json", method="aimclr", encoder="transformer", metrics={"top1": 25.0}, **untrained))
+    recs.append(record(_path="/x/sup.json", protocol="finetune", encoder="transformer", metrics={"top1": 55.0},
+                       **{**untrained, "bn_statistics": "trained"}))
+    df = records_frame(recs)
+    probes = plots.probes_frame(df, "nwucla-xview")
+    assert probes.bar.tolist() == ["SkeletonCLR\ncpu 10 ep", "SkeletonCLR · Transformer\ncpu 10 ep"]
+    assert probes["mean"].tolist() == [70.0, 60.0] and probes.untrained.tolist() == [40.0, 25.0]
+    assert probes.untrained_n.tolist() == [3, 1]
+    assert plots.supervised_levels(df, "nwucla-xview").label.tolist() == ["supervised Transformer (one run)"]
+    seeds = plots.seeds_frame(df)  # the supervised transformer is no ST-GCN ceiling
+    assert seeds.recipe.tolist() == ["J · cpu 10 ep", "Transformer · J · cpu 10 ep"]
+    assert seeds.random_init.tolist() == [40.0, 25.0] and seeds.supervised.fillna(-1).tolist() == [-1, 55.0]
+    assert plots.network_name("skelemixclr") == "AGCN" and plots.network_name("skelemixclr", "transformer") == \
+        "Transformer"
+    rob = [record(_path=f"/x/b{i}.json", protocol="robustness", encoder=enc, checkpoint={"source": "pretrained",
+                  "path": "p", "sha256": str(i)}, metrics={"top1": 30.0, "top5": 60.0,
+                                                           "robustness": {"gaussian_noise": {"4": 20.0 + i}}})
+           for i, enc in enumerate(("stgcn", "transformer"))]
+    assert sorted(set(plots.robustness_frame(records_frame(rob)).recipe)) == [
+        "SkeletonCLR · J · cpu 10 ep", "SkeletonCLR · Transformer · J · cpu 10 ep"]
+    curve = {**record(encoder="transformer"), "pretraining_curve": CURVE}
+    assert set(plots.curves_frame([], [curve, {**record(), "pretraining_curve": CURVE}]).series) == {
+        "SkeletonCLR · cpu 10 ep", "SkeletonCLR · Transformer · cpu 10 ep"}

@@ -71,17 +71,17 @@ def test_leaderboard_front_tables_from_records(tmp_path):
     write_record(record(variant={"temperature": 0.2, "shared_head": False}, metrics={"top1": 50.0, "top5": 80.0},
                         checkpoint={"source": "checkpoint", "path": None, "sha256": "z"}), recs)
     rows = _rows(recs)["Linear evaluation — synthetic v2"]
-    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1), Δinit +21.50"}
-    assert rows["SkeletonCLR · joint · random init · precise · –"] == {"synthetic-xsub": "40.00 (n=1)"}
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1), Δinit +21.50"}
+    assert rows["SkeletonCLR · joint · ST-GCN · random init · precise · –"] == {"synthetic-xsub": "40.00 (n=1)"}
     # a variant is its own row, compared with the same random init, never averaged into the default
-    assert rows["SkeletonCLR [shared_head=False, temperature=0.2] · joint · quick preset, 36 ep · training · –"] == \
+    assert rows["SkeletonCLR [shared_head=False, temperature=0.2] · joint · ST-GCN · quick preset, 36 ep · training · –"] == \
         {"synthetic-xsub": "50.00 (n=1), Δinit +10.00"}
     text = build(recs, tmp_path / "lb").read_text()
     syn = text.split("## Embedded synthetic data")[1]
     assert "ntu60" not in syn  # a real-data record never lands in the synthetic tables
     assert (tmp_path / "lb" / "index.html").is_file() and (tmp_path / "lb" / "records.csv").is_file()
     # real data: the quick-preset run is no reproduction of the paper claim: a ↳ row under it, Δ shown, not tested
-    assert ("| ↳ SkeletonCLR | SkeletonCLR: quick preset, 36 ep, top1 (no best_top1 recorded) | J | ST-GCN(h16) | 50 | "
+    assert ("| ↳ SkeletonCLR | SkeletonCLR: quick preset, 36 ep, top1 (no best_top1 recorded) | J | ST-GCN | ST-GCN(h16) | 50 | "
             "67.10 (n=1) Δ −1.20 · |") in text
 
 
@@ -95,9 +95,9 @@ def test_mean_and_sd_over_seeds_by_hand(tmp_path):
     write_record(record(pretrain_seed=0, bn_statistics="precise", metrics={"top1": 75.0, "top5": 90.0}), recs)
     rows = _rows(recs)["Linear evaluation — synthetic v2"]
     # mean 64, sd sqrt((6² + 6² + 0²) / 2) = 6, Δinit 64 − 60, 2 of 3 runs above 60
-    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"]["synthetic-xsub"] == \
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · –"]["synthetic-xsub"] == \
         "64.00 ± 6.00 (n=3), Δinit +4.00 (2/3 above)"
-    assert rows["SkeletonCLR · joint · quick preset, 36 ep · precise · –"]["synthetic-xsub"] == \
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · precise · –"]["synthetic-xsub"] == \
         "75.00 (n=1), Δinit +15.00"
 
 
@@ -125,8 +125,8 @@ def test_records_on_other_data_never_mix(tmp_path):
                          "Linear evaluation — synthetic, unversioned"}
     assert list(rows["Linear evaluation — synthetic v3"].values()) == [{"synthetic-xsub": "5.50 (n=1)"}]
     v2 = rows["Linear evaluation — synthetic v2"]
-    assert v2["SkeletonCLR · joint · quick preset, 36 ep · training · data ffffffff"] == {"synthetic-xsub": "61.50 (n=1)"}
-    assert v2["SkeletonCLR · joint · quick preset, 36 ep · training · data cccccccc"] == {"synthetic-xsub": "33.00 (n=1)"}
+    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data ffffffff"] == {"synthetic-xsub": "61.50 (n=1)"}
+    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data cccccccc"] == {"synthetic-xsub": "33.00 (n=1)"}
     text = build(recs, tmp_path / "lb").read_text()
     assert text.index("generator version 3") < text.index("generator version 2") < text.index("generator version unknown")
 
@@ -143,15 +143,15 @@ def test_one_table_per_protocol_with_the_supervised_reference(tmp_path):
     rows = _rows(recs)
     assert {"Linear evaluation — synthetic v2", "KNN (frozen features) — synthetic v2", "Semi-supervised — synthetic v2",
             "Fine-tune — synthetic v2"} == set(rows)
-    supervised = "SkeletonCLR · joint · supervised (finetune from random init) · precise · –"
+    supervised = "SkeletonCLR · joint · ST-GCN · supervised (finetune from random init) · precise · –"
     for title in rows:  # the supervised network is a row of its own protocol family only, not under frozen features
         if title.startswith(("Semi-supervised", "Fine-tune")):
             assert rows[title][supervised] == {"synthetic-xsub": "90.00 (n=1)"}
         else:
             assert supervised not in rows[title]
     semi = rows["Semi-supervised — synthetic v2"]
-    assert semi["SkeletonCLR · joint · quick preset, 36 ep · training · 1%"] == {"synthetic-xsub": "20.00 (n=1)"}
-    assert semi["SkeletonCLR · joint · quick preset, 36 ep · training · 10%"] == {"synthetic-xsub": "40.00 (n=1)"}
+    assert semi["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · 1%"] == {"synthetic-xsub": "20.00 (n=1)"}
+    assert semi["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · 10%"] == {"synthetic-xsub": "40.00 (n=1)"}
 
 
 def test_a_probe_variant_is_its_own_recipe(tmp_path):
@@ -159,8 +159,8 @@ def test_a_probe_variant_is_its_own_recipe(tmp_path):
     write_record(record(protocol_config={"probe": "official"}), recs)
     write_record(record(protocol_config={"probe": "standardised"}, metrics={"top1": 90.0, "top5": 99.0}), recs)
     rows = _rows(recs)["Linear evaluation — synthetic v2"]
-    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1)"}
-    assert rows["SkeletonCLR · joint · quick preset, 36 ep · training · standardised probe"] == \
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "61.50 (n=1)"}
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · standardised probe"] == \
         {"synthetic-xsub": "90.00 (n=1)"}
 
 
@@ -261,3 +261,72 @@ def test_reference_line_takes_the_untrained_encoder_of_a_method_with_the_same_ne
         "references on these data: random init 23.73 (run as skeletonclr), supervised 28.00 (10 epochs, run as "
         "skeletonclr)")
     assert "random init not run" in reference_line(aim, [floor, ceiling, aim])
+
+
+def test_a_transformer_recipe_is_its_own_row_compared_with_the_transformer_untrained(tmp_path):
+    """The same method on ST-GCN and on the transformer is two recipes; each Δinit is against its
+    own encoder untrained: the transformer's floor is any method's random-init transformer (here
+    AimCLR's, 30), never SkeletonCLR's own random-init ST-GCN (40). Records without the field are ST-GCN."""
+    recs = tmp_path / "records"
+    write_record(record(), recs)  # no encoder field: the method's default, ST-GCN
+    write_record(record(checkpoint=RANDOM, preset=None, epochs=0, metrics={"top1": 40.0, "top5": 80.0}), recs)
+    write_record(record(encoder="transformer", checkpoint={"source": "zoo", "path": None, "sha256": "t"},
+                        metrics={"top1": 55.0, "top5": 80.0}), recs)
+    write_record(record(method="aimclr", encoder="transformer", checkpoint=RANDOM, preset=None, epochs=0,
+                        metrics={"top1": 30.0, "top5": 70.0}), recs)
+    df = records_frame(read_records(recs))
+    assert sorted(zip(df.method, df.encoder, df.network, df.top1)) == [
+        ("aimclr", "transformer", "Transformer", 30.0), ("skeletonclr", "stgcn", "ST-GCN(h16)", 40.0),
+        ("skeletonclr", "stgcn", "ST-GCN(h16)", 61.5), ("skeletonclr", "transformer", "Transformer", 55.0)]
+    rows = _rows(recs)["Linear evaluation — synthetic v2"]
+    assert rows["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · –"] == \
+        {"synthetic-xsub": "61.50 (n=1), Δinit +21.50"}
+    assert rows["SkeletonCLR · joint · Transformer · quick preset, 36 ep · training · –"] == \
+        {"synthetic-xsub": "55.00 (n=1), Δinit +25.00"}
+    assert rows["AimCLR · joint · Transformer · random init · precise · –"] == {"synthetic-xsub": "30.00 (n=1)"}
+    assert list(rows)[0].startswith("SkeletonCLR · joint · ST-GCN")  # ST-GCN's rows first
+    build(recs, tmp_path / "lb")
+    import pandas as pd
+
+    csv = pd.read_csv(tmp_path / "lb" / "records.csv")
+    assert list(csv.columns[:7]) == ["record", "data_group", "dataset", "data", "method", "encoder", "variant"]
+    assert list(zip(csv.method, csv.encoder)) == [("skeletonclr", "stgcn"), ("skeletonclr", "stgcn"),
+                                                  ("skeletonclr", "transformer"), ("aimclr", "transformer")]
+
+
+def test_a_transformer_random_init_is_no_st_gcn_floor_and_two_encoders_are_two_runs(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(method="aimclr", metrics={"top1": 45.0, "top5": 80.0}), recs)
+    write_record(record(encoder="transformer", checkpoint=RANDOM, preset=None, epochs=0,
+                        metrics={"top1": 30.0, "top5": 70.0}), recs)
+    rows = _rows(recs)["Linear evaluation — synthetic v2"]
+    assert rows["AimCLR · joint · ST-GCN · quick preset, 36 ep · training · –"] == {"synthetic-xsub": "45.00 (n=1)"}
+    # the same run key but for the encoder: two runs, neither supersedes the other
+    write_record(record(encoder="transformer", metrics={"top1": 50.0, "top5": 80.0}, created="2026-11-25T11:00:00Z"),
+                 recs)
+    write_record(record(metrics={"top1": 60.0, "top5": 80.0}, created="2026-11-25T12:00:00Z"), recs)
+    df = records_frame(read_records(recs))
+    assert sorted(zip(df.method, df.encoder, df.top1)) == [("aimclr", "stgcn", 45.0), ("skeletonclr", "stgcn", 60.0),
+                                                          ("skeletonclr", "transformer", 30.0),
+                                                          ("skeletonclr", "transformer", 50.0)]
+
+
+def test_the_registry_names_encoders_and_which_methods_share_an_untrained_one():
+    from leaderboard.frame import backbone_encoder, network, record_encoder
+    from leaderboard.registry import encoder_titles, same_encoder
+
+    assert encoder_titles() == {"stgcn": "ST-GCN", "transformer": "Transformer", "transformer-large": "Transformer-L"}
+    # ST-GCN: the same graph and widths; the transformer reads no method field, so every method shares it
+    assert same_encoder("aimclr") == ["aimclr", "crossclr", "skeletonclr"]
+    assert "skeletonclr" not in same_encoder("skelemixclr", "stgcn")
+    assert same_encoder("skelemixclr", "transformer") == ["aimclr", "crossclr", "skelemixclr", "skelemixclr-v1",
+                                                          "skeletonclr"]
+    assert same_encoder("aimclr", "no-such-encoder") == ["aimclr"] and same_encoder("no-such-method") == []
+    assert network("skeletonclr") == "ST-GCN(h16)" and network("skelemixclr") == "ST-GCN(h16), 2s-AGCN graph"
+    assert network("skelemixclr", {"hidden_channels": 32}, "transformer") == "Transformer"
+    assert network("aimclr", None, "transformer-large") == "Transformer-L"
+    assert record_encoder({"method": "aimclr"}) == "stgcn"
+    assert record_encoder({"method": "aimclr", "encoder": "transformer"}) == "transformer"
+    assert [backbone_encoder(b) for b in ("ST-GCN(h16)", "ST-GCN, 2s-AGCN graph", "Transformer-L", "Transformer",
+                                          "BiGRU", "ST-GCN++", "–", None)] == [
+        "stgcn", "stgcn", "transformer-large", "transformer", "", "", "", ""]

@@ -148,7 +148,7 @@ def test_the_leaderboard_cli_dispatches_table(capsys: pytest.CaptureFixture) -> 
 
 
 def test_a_pretraining_steps_collapse_warning_is_read_from_its_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(table, "run_folder", lambda method, benchmark, root, seed: tmp_path / f"{method}-s{seed}")
+    monkeypatch.setattr(table, "run_folder", lambda method, benchmark, root, seed, encoder=None: tmp_path / f"{method}-s{seed}")
     (tmp_path / "aimclr-s1").mkdir()
     (tmp_path / "aimclr-s1" / "run.json").write_text('{"warning": "the held-out KNN monitor did not rise"}')
     pre = Step("pretrain", ("methods.pretrain", "--method", "aimclr", "--dataset", "nwucla-xview", "--data-root", "d",

@@ -101,6 +101,11 @@ class STGCN(nn.Module):
     and ``num_joints`` default to the layout's; given, they must agree with it.
     """
 
+    #: How tables name the network.
+    title = "ST-GCN"
+    #: The :class:`methods.base.MethodConfig` fields this encoder is built from.
+    config_fields = ("hidden_channels", "out_channels", "graph", "dropout", "layout")
+
     def __init__(
         self,
         in_channels: int | None = None,
@@ -160,14 +165,3 @@ class STGCN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.feature_map(x), x.shape[-1])
 
-
-def compile_blocks(model: nn.Module) -> int:
-    """``torch.compile`` every ST-GCN block of ``model`` in place (``--compile``; issue 15 item 2);
-    returns how many. Blocks rather than encoders: methods call ``feature_map`` as well as the
-    encoder itself, and every block is called as a module either way. The state dict is unchanged.
-    Compiled dropout draws from Inductor's own generator, so a compiled run is not the eager run's
-    random stream; the arithmetic is the same up to fused rounding."""
-    blocks = [m for m in model.modules() if isinstance(m, STGCNBlock)]
-    for block in blocks:
-        block.compile()
-    return len(blocks)

@@ -12,7 +12,9 @@ from datasets.benchmarks import CPU_SIZED, DEFAULT_DATASET, SYNTHETIC
 from datasets.skeleton import STREAMS
 from methods import get_method
 from methods.base import MoCoMethod, Preset
+from methods.encoders import encoder_class
 from methods.encoders.dropout import MASKS
+from methods.presets import for_encoder
 
 #: Where the augmented views are drawn (:mod:`datasets.augment_batch`).
 AUGMENT = ("loader", "device")
@@ -58,6 +60,8 @@ class TrainConfig:
     augment: str | None = None
     compile_encoders: bool = False
     require_run: bool = False
+    #: A registered encoder in place of the method's own (``--encoder``; None: the method's, ST-GCN).
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
         method_cls = get_method(self.method)  # an unknown method: its ValueError names the known ones
@@ -72,6 +76,10 @@ class TrainConfig:
                 raise ValueError(f"unknown {what} {value!r}; choose {', '.join(allowed)}")
         if self.save_every < 0 or self.snapshot_every < 0 or (self.workers or 0) < 0:
             raise ValueError("--save-every, --snapshot-every and --workers must not be negative")
+        if self.encoder is not None:
+            encoder_class(self.encoder)  # an unknown encoder: its ValueError names the registered ones
+            if self.encoder == method_cls.default_config.encoder:  # asked for by name: the same run, the same folder
+                object.__setattr__(self, "encoder", None)
         self.recipe()  # an unknown preset or fewer than one epoch, refused by the one check of both
         if self.out is not None and Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file, not a folder; pass a run folder (it is created when missing)")
@@ -87,9 +95,16 @@ class TrainConfig:
         streams = self.method_cls.streams
         return streams[0] if streams else self.stream
 
+    @property
+    def encoder_name(self) -> str:
+        """The encoder the run trains: ``encoder``, else the method's own."""
+        return self.encoder or self.method_cls.default_config.encoder
+
     def recipe(self) -> Preset:
-        """The preset the run trains with: the asked one (or the dataset's default), ``epochs`` applied."""
-        return resolve_preset(self.method_cls, self.preset or default_preset(self.dataset), self.epochs)
+        """The preset the run trains with: the asked one (or the dataset's default), ``epochs`` applied,
+        as the encoder trains it."""
+        return resolve_preset(self.method_cls, self.preset or default_preset(self.dataset), self.epochs,
+                              self.encoder_name)
 
     def monitor_every(self) -> int:
         """Epochs between two KNN monitors (0: off)."""
@@ -106,8 +121,9 @@ def default_preset(dataset: str) -> str:
     return "cpu" if dataset in CPU_SIZED else "paper"
 
 
-def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None) -> Preset:
-    """A method's preset by name, with ``epochs`` in place of its own when given."""
+def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None, encoder: str | None = None) -> Preset:
+    """A method's preset by name, with ``epochs`` in place of its own when given, as ``encoder``
+    (default: the method's own) trains it (:func:`methods.presets.for_encoder`)."""
     try:
         p = method_cls.presets[preset]
     except KeyError:
@@ -116,7 +132,7 @@ def resolve_preset(method_cls: type[MoCoMethod], preset: str, epochs: int | None
         if epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {epochs}")
         p = replace(p, epochs=epochs)
-    return p
+    return for_encoder(p, encoder or method_cls.default_config.encoder)
 
 
 def parse_options(pairs: list[str] | None) -> dict:
@@ -134,10 +150,12 @@ def parse_options(pairs: list[str] | None) -> dict:
     return options
 
 
-def method_config_overrides(method_cls: type[MoCoMethod], stream: str, options: dict | None) -> dict:
-    """Config overrides for a run: the stream, and ``options`` merged into the method's defaults;
-    an option the method does not have is refused (a typo must not train the default silently)."""
-    overrides: dict = {"stream": stream}
+def method_config_overrides(method_cls: type[MoCoMethod], stream: str, options: dict | None,
+                            encoder: str | None = None) -> dict:
+    """Config overrides for a run: the stream, the encoder when given, and ``options`` merged into
+    the method's defaults; an option the method does not have is refused (a typo must not train
+    the default silently)."""
+    overrides: dict = {"stream": stream, **({"encoder": encoder} if encoder else {})}
     if options:
         defaults = method_cls.default_config.extra
         unknown = sorted(set(options) - set(defaults))

@@ -41,15 +41,17 @@ def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
 
 
 def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None,
-             data: str | None = None) -> str:
-    """The name of a run's default folder; ``data`` (the data fingerprint) adds ``-d<12 hex digits>``."""
+             data: str | None = None, encoder: str | None = None) -> str:
+    """The name of a run's default folder; ``data`` (the data fingerprint) adds ``-d<12 hex digits>``,
+    an ``encoder`` other than the method's own (None) ``-<encoder>`` after the stream."""
     opts = "".join(f"+{k}={v}" for k, v in sorted((options or {}).items()))
     tag = f"-d{data[:DATA_TAG]}" if data else ""
-    return f"{method}-{dataset}-{stream}-{preset.name}-e{preset.epochs}-s{seed}{tag}{opts}"
+    net = f"-{encoder}" if encoder else ""
+    return f"{method}-{dataset}-{stream}{net}-{preset.name}-e{preset.epochs}-s{seed}{tag}{opts}"
 
 
 def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed: int,
-                    options: dict | None = None, data: str | None = None) -> Path:
+                    options: dict | None = None, data: str | None = None, encoder: str | None = None) -> Path:
     """The cache's run folder of a recipe on the data of fingerprint ``data``.
 
     The data are part of the name rather than a reason to refuse: the protocols pretrain into
@@ -61,8 +63,8 @@ def default_run_dir(method: str, dataset: str, stream: str, preset: Preset, seed
     An explicit ``--out`` is checked instead (:func:`check_run_folder`).
     """
     runs = cache_dir("runs")
-    folder = runs / run_name(method, dataset, stream, preset, seed, options, data)
-    legacy = runs / run_name(method, dataset, stream, preset, seed, options)
+    folder = runs / run_name(method, dataset, stream, preset, seed, options, data, encoder)
+    legacy = runs / run_name(method, dataset, stream, preset, seed, options, encoder=encoder)
     if data and not folder.exists() and legacy.is_dir() and recorded_data(legacy) == data:
         return legacy
     return folder
@@ -87,11 +89,13 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
 
 
 def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: str | None = None,
-                     require_run: bool = False) -> bool:
+                     require_run: bool = False, encoder: str | None = None) -> bool:
     """Whether ``out`` already holds this run finished (reuse it). Refuses to overwrite a run:
     an unfinished one without ``--resume``, or a finished one of another length; refuses a run
     trained on other data than ``data`` (their fingerprint), finished or not, whatever ``resume``
-    says; and with ``require_run`` (the user's ``--resume``) a folder with no run to continue."""
+    says; a finished run of another encoder than ``encoder``; and with ``require_run`` (the user's
+    ``--resume``) a folder with no run to continue. (An unfinished run of another encoder is refused
+    when its state is loaded: the encoder is part of the run's configuration.)"""
     done = out / RUN_FILE
     if done.is_file() and final.is_file():
         try:
@@ -101,6 +105,10 @@ def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: st
             raise ValueError(f"{done} is unreadable; start afresh with --restart, which moves the run folder aside") from None
         if data is not None and record.get("data_fingerprint") != data:
             raise ValueError(other_data(out, "a finished run", record.get("data_fingerprint"), data))
+        trained_encoder = (record.get("config") or {}).get("encoder", "stgcn")
+        if encoder is not None and trained_encoder != encoder:
+            raise ValueError(f"{out} holds a finished run of the {trained_encoder} encoder, not {encoder}; pass "
+                             f"--encoder {trained_encoder} to use it, or another --out for a {encoder} run")
         if trained == epochs:
             return True
         if not resume:

@@ -17,6 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2
 from torch.utils.data import DataLoader
 
 from datasets import load_benchmark
@@ -28,9 +30,9 @@ from datasets.store import Split, benchmark_layout
 from methods import distributed
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import TRAINING_FORMAT, DiskFull, atomic_save, is_disk_full
+from methods.encoders import compile_blocks
 from methods.encoders.dropout import DEFAULT_MASKS, set_dropout_masks
 from methods.encoders.recompute import set_recompute
-from methods.encoders.stgcn import compile_blocks
 from methods.train.config import TrainConfig, method_config_overrides
 from methods.train.folder import (
     LOG_FILE,
@@ -64,11 +66,32 @@ from utils.files import atomic_write_text
 from utils.progress import progress
 
 
-def build_optimizer(model: MoCoMethod, preset: Preset) -> torch.optim.SGD:
-    """The preset's SGD over the trained parameters (the key encoders follow by momentum)."""
+def build_optimizer(model: MoCoMethod, preset: Preset) -> torch.optim.Optimizer:
+    """The preset's optimiser over the trained parameters (the key encoders follow by momentum):
+    the papers' SGD, or timm's factory for another (``adamw``: weight decay off for biases and
+    norms, as timm groups them)."""
+    if preset.optimizer != "sgd":
+        return create_optimizer_v2(model, opt=preset.optimizer, lr=preset.lr, weight_decay=preset.weight_decay)
     params = [p for p in model.parameters() if p.requires_grad]
     return torch.optim.SGD(params, lr=preset.lr, momentum=preset.sgd_momentum, weight_decay=preset.weight_decay,
                            nesterov=preset.nesterov)
+
+
+def epoch_lrs(optimizer: torch.optim.Optimizer, preset: Preset) -> Callable[[int], float]:
+    """The LR of each 1-based epoch: the preset's step decay, or timm's cosine schedule after a
+    linear warm-up. Either is a function of the epoch alone, so a resumed run trains at the LRs
+    an uninterrupted one would."""
+    if preset.schedule == "step":
+        return preset.lr_at
+    if preset.schedule != "cosine":
+        raise ValueError(f"unknown schedule {preset.schedule!r}; choose step or cosine")
+    scheduler, _ = create_scheduler_v2(optimizer, sched="cosine", num_epochs=preset.epochs,
+                                       warmup_epochs=preset.warmup_epochs, warmup_lr=preset.lr / 100)
+
+    def lr(epoch: int) -> float:
+        scheduler.step(epoch - 1)  # timm counts epochs from 0
+        return optimizer.param_groups[0]["lr"]
+    return lr
 
 
 def default_workers(device: torch.device, augment: str) -> int:
@@ -116,7 +139,7 @@ def train(config: TrainConfig) -> Path:
     if config.sync_bn and device.type != "cuda":
         raise ValueError("--sync-bn needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel); without it each "
                          "process normalises with its own share of the batch")
-    overrides = method_config_overrides(method_cls, config.own_stream, config.options)
+    overrides = method_config_overrides(method_cls, config.own_stream, config.options, config.encoder)
     # the data first: a run is of these very files, and its folder is reused or resumed only for them
     # (the encoder is built for the benchmark's skeleton layout: its manifest's, ntu25 where absent)
     train_split, _, manifest = load_benchmark(config.dataset, method_cls.default_config.frames, config.data_root)
@@ -124,11 +147,12 @@ def train(config: TrainConfig) -> Path:
     name_stream = run_stream(method_cls, config.stream)
     explicit = config.out is not None
     out = Path(config.out) if explicit else default_run_dir(method_cls.name, config.dataset, name_stream, preset,
-                                                            config.seed, config.options, data)
+                                                            config.seed, config.options, data, config.encoder)
     final = out / encoder_file(config.stream, config.own_stream)
     if world.main and (pid := lock_holder(out)) is not None:
         raise ValueError(in_use(out, pid))
-    if not config.restart and check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run):
+    if not config.restart and check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
+                                                  config.encoder_name):
         return final
     lock = RunLock(out) if world.main else None
     trainer = None
@@ -138,11 +162,13 @@ def train(config: TrainConfig) -> Path:
             if config.restart:
                 lock = restart_run_folder(lock)
         distributed.barrier()
-        if check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run):
+        if check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
+                              config.encoder_name):
             return final  # another process finished it meanwhile
         if not explicit and world.main and not (out / "last.pt").is_file():
-            base = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed)
-            opts = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed, config.options)[len(base):]
+            base = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed, encoder=config.encoder)
+            opts = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed, config.options,
+                            encoder=config.encoder)[len(base):]
             note_other_data(out, base, opts, data)
         trainer = Trainer(config, preset, world, device, out, train_split, manifest, data, overrides)
         trainer.run()
@@ -191,6 +217,7 @@ class Trainer:
         self.steps = min(len(train_split) // preset.batch_size, config.max_steps or len(train_split))
         self.meta = self.run_metadata(manifest, data)
         self.optimizer = build_optimizer(model, preset)
+        self.lr_at = epoch_lrs(self.optimizer, preset)
         self.epoch, self.step, self.history, self.wall, self.sums = 1, 0, [], 0.0, {}
         if state is not None:
             check_training_state(state, self.last, self.meta)
@@ -275,7 +302,7 @@ class Trainer:
                             disable=not self.world.main)
         self.session_start, self.done_this_session = time.time(), 0
         while self.epoch <= p.epochs:
-            lr = p.lr_at(self.epoch)
+            lr = self.lr_at(self.epoch)
             self.train_epoch(lr)
             self.end_epoch(lr)
             self.epoch, self.step, self.sums = self.epoch + 1, 0, {}

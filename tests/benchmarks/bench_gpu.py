@@ -15,9 +15,11 @@ import copy
 import numpy as np
 import pytest
 import torch
+from timm.layers import DropPath
 
 from datasets import augment_batch as B
 from methods import get_method
+from methods.presets import for_encoder
 from methods.train.loop import build_optimizer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -25,21 +27,24 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 BATCH = 128
 
 
-def model_and_views(name: str, batch: int):
+def model_and_views(name: str, batch: int, encoder: str = "stgcn"):
     cls = get_method(name)
     torch.manual_seed(0)
-    model = cls.from_preset(cls.presets["paper"]).train()
-    for m in model.modules():  # the same function on both devices: no dropout draws
+    model = cls.from_preset(cls.presets["paper"], encoder=encoder).train()
+    for m in model.modules():  # the same function on both devices: no dropout or stochastic-depth draws
         if isinstance(m, torch.nn.Dropout):
             m.p = 0.0
+        if isinstance(m, DropPath):
+            m.drop_prob = 0.0
     x = np.random.default_rng(0).normal(0.0, 0.3, size=(batch, 3, model.config.frames, 25, 2)).astype(np.float32)
     rng = np.random.default_rng(1)
     return model, [torch.from_numpy(np.stack([view(s, rng) for s in x])) for view in model.views()]
 
 
+@pytest.mark.parametrize("encoder", ["stgcn", "transformer"])
 @pytest.mark.parametrize("name", ["skeletonclr", "skelemixclr"])
-def test_the_gpu_step_gives_the_cpu_loss(name):
-    model, views = model_and_views(name, 32)
+def test_the_gpu_step_gives_the_cpu_loss(name, encoder):
+    model, views = model_and_views(name, 32, encoder)
     gpu = copy.deepcopy(model).cuda()
     model.set_epoch(1), gpu.set_epoch(1)  # the same batch-level draws (SkeleMix regions)
     cpu_loss, _ = model.training_step(views, 1)
@@ -52,14 +57,15 @@ def test_the_gpu_step_gives_the_cpu_loss(name):
     assert bf16_loss.item() == pytest.approx(cpu_loss.item(), rel=5e-2)
 
 
+@pytest.mark.parametrize("encoder", ["stgcn", "transformer"])
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("name", ["skeletonclr", "aimclr", "crossclr", "skelemixclr"])
 @pytest.mark.benchmark(group="GPU pretraining step, batch 128")
-def test_gpu_step(benchmark, name, precision):
-    model, views = model_and_views(name, BATCH)
+def test_gpu_step(benchmark, name, precision, encoder):
+    model, views = model_and_views(name, BATCH, encoder)
     model = model.cuda()
     views = [v.cuda() for v in views]
-    optimizer = build_optimizer(model, get_method(name).presets["paper"])
+    optimizer = build_optimizer(model, for_encoder(get_method(name).presets["paper"], encoder))
 
     def step() -> None:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
