@@ -53,6 +53,20 @@ def test_the_plan_prepares_measures_floor_and_ceiling_then_every_seed_then_rebui
                                                                   table.EPOCH_S["skeletonclr"])
 
 
+def test_the_plan_on_another_encoder_runs_every_step_on_it(tmp_path: Path) -> None:
+    steps = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr", "aimclr", "skelemixclr"], (0,), (0,),
+                 True, tmp_path / "rec", encoder="transformer")
+    runs = [s for s in steps if not s.argv[0].startswith(("datasets", "leaderboard"))]
+    assert runs and all(s.argv[s.argv.index("--encoder") + 1] == "transformer" for s in runs)
+    # the transformer is the same network for every method: one floor per frame count (50, and 64 for SkeleMixCLR)
+    assert table.floor_methods(["skeletonclr", "aimclr", "skelemixclr"], "transformer") == ["skeletonclr",
+                                                                                           "skelemixclr"]
+    floor = [s.label for s in steps if s.label.startswith("untrained")]
+    assert floor[0] == "untrained Transformer, init seed 0: official"
+    assert floor[3] == "untrained Transformer at 64 frames, init seed 0: official"
+    assert any(s.label == "supervised Transformer from random init" for s in steps)
+
+
 def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> None:
     steps = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
     assert not any(s.done() for s in steps)  # nothing prepared yet: no step is done, and asking raises nothing
