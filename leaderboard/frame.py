@@ -27,7 +27,6 @@ from pathlib import Path
 import pandas as pd
 
 from leaderboard.registry import (
-    default_encoder,
     encoder_fields,
     encoder_titles,
     method_order,
@@ -36,7 +35,7 @@ from leaderboard.registry import (
     same_encoder,
     vote_temperature,
 )
-from results import data_key, variant_label
+from results import data_key, record_encoder, variant_label
 
 #: Layout names of the authors' checkpoints (:data:`methods.official.CHECKPOINT_FORMATS`; a test keeps the
 #: two equal). A record whose encoder came from such a file counts as evidence about the
@@ -59,16 +58,6 @@ RUN_KEY = ("method", "encoder", "variant", "dataset", "fingerprint", "stream", "
 #: The columns of a recipe: records equal in these are seeds of one recipe.
 RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "encoder", "variant", "stream", "protocol",
               "setting", "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
-
-
-def record_encoder(record: dict) -> str:
-    """The registry name of the encoder a record's features came from: its ``encoder`` field (a
-    value that is not a name kept as text, an unknown encoder rather than a guess); a record from
-    before records named it ran the method's default (the registry's; a variant that set
-    ``encoder`` says so)."""
-    variant = record.get("variant") if isinstance(record.get("variant"), dict) else {}
-    named = record.get("encoder", variant.get("encoder"))
-    return str(named) if named not in (None, "") else default_encoder(str(record.get("method", "")))
 
 
 def encoder_title(encoder: str) -> str:

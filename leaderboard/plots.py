@@ -34,12 +34,11 @@ from leaderboard.frame import (
     encoder_title,
     method_rank,
     recipes,
-    record_encoder,
     untrained_baseline,
 )
 from leaderboard.registry import default_encoder, encoder_fields, methods
 from leaderboard.render import Plot
-from results import variant_label
+from results import record_encoder, variant_label
 from results.curves import monitor_curve
 
 RC = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,

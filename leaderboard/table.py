@@ -35,7 +35,7 @@ from datasets.integrity import fingerprint
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.encoders import ENCODERS, encoder_class
-from methods.train.config import default_preset, resolve_preset
+from methods.train import TrainConfig
 from methods.train.folder import RUN_FILE, default_run_dir, encoder_file, run_stream
 from results import portable, read_records, records_dir
 from utils.cli import ArgumentParser, seed_list
@@ -109,11 +109,11 @@ def prepared(root: Path, benchmark: str, frames: int) -> bool:
 def run_folder(method: str, benchmark: str, root: Path, seed: int, encoder: str | None = None) -> Path:
     """The cache's run folder that ``methods.pretrain`` (and a protocol without ``--checkpoint``)
     uses for this method, benchmark, seed and ``--encoder`` under the default recipe."""
-    cls = get_method(method)
-    preset = resolve_preset(cls, default_preset(benchmark), None, encoder)
+    config = TrainConfig(method, benchmark, data_root=root, seed=seed, encoder=encoder)
+    cls = config.method_cls
     _, _, manifest = load_benchmark(benchmark, cls.default_config.frames, root)
-    return default_run_dir(cls.name, benchmark, run_stream(cls, "joint"), preset, seed, None, fingerprint(manifest),
-                           None if encoder == cls.default_config.encoder else encoder)
+    return default_run_dir(cls.name, benchmark, run_stream(cls, "joint"), config.recipe(), seed, None,
+                           fingerprint(manifest), config.encoder)
 
 
 def finished(folder: Path, method: str) -> bool:
@@ -170,7 +170,7 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
         for method in methods:
             cls = get_method(method)
             root = frames_root(data_root, cls.default_config.frames)
-            epochs = resolve_preset(cls, default_preset(benchmark), None, encoder).epochs
+            epochs = TrainConfig(method, benchmark, encoder=encoder).recipe().epochs
             argv = ("methods.pretrain", "--method", method, "--dataset", benchmark, "--data-root", str(root), *net,
                     "--seed", str(seed))
             steps.append(Step(f"pretrain {method} seed {seed} ({epochs} epochs)", argv,

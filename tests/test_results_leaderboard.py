@@ -312,8 +312,9 @@ def test_a_transformer_random_init_is_no_st_gcn_floor_and_two_encoders_are_two_r
 
 
 def test_the_registry_names_encoders_and_which_methods_share_an_untrained_one():
-    from leaderboard.frame import backbone_encoder, network, record_encoder
+    from leaderboard.frame import backbone_encoder, network
     from leaderboard.registry import encoder_titles, same_encoder
+    from results import record_encoder
 
     assert encoder_titles() == {"stgcn": "ST-GCN", "transformer": "Transformer", "transformer-large": "Transformer-L"}
     # ST-GCN: the same graph and widths; the transformer reads no method field, so every method shares it
