@@ -346,8 +346,8 @@ DIFFICULTY_ROWS = {
 
 def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
     """One table of the group's ``difficulty`` records: a row per figure (the known ones first,
-    named, then any other numeric metric under its key), a column per benchmark and data
-    fingerprint, mean ± sd over the samples (the seeds a record summarises, and the records).
+    named, then any other numeric metric under its key), a column per benchmark, data
+    fingerprint and encoder (an untrained transformer is not an untrained ST-GCN), mean ± sd over the samples (the seeds a record summarises, and the records).
     A record re-measured with the same seed supersedes the older one (the untrained encoders'
     checksums differ between machines and code versions, so the run key alone keeps both), as a
     supervised row run to the full schedule supersedes a shortened one. Epoch counts are not
@@ -355,25 +355,30 @@ def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
     d = g[g.protocol == "difficulty"] if not g.empty else g
     if d.empty:
         return []
-    d = d.sort_values("created", kind="stable").drop_duplicates(["dataset", "fingerprint", "seed"], keep="last")
+    d = d.sort_values("created", kind="stable").drop_duplicates(["dataset", "fingerprint", "encoder", "seed"],
+                                                                 keep="last")
     d = d.assign(_flat=[metric_samples(m) for m in d.metrics])
-    columns = sorted({(ds, fp) for ds, fp in zip(d.dataset, d.fingerprint)})
-    several = {ds for ds, _ in columns if sum(c[0] == ds for c in columns) > 1}
-    titles = [column_title(ds) + (f" (data {data_id(fp)})" if ds in several else "") for ds, fp in columns]
+    columns = sorted({(ds, fp, enc) for ds, fp, enc in zip(d.dataset, d.fingerprint, d.encoder)},
+                     key=lambda c: (c[0], c[1], encoder_rank(c[2])))
+    data = sorted({(ds, fp) for ds, fp, _ in columns})
+    several = {ds for ds, _ in data if sum(c[0] == ds for c in data) > 1}
+    named = len({enc for *_, enc in columns}) > 1  # the encoder is named where the table holds several
+    titles = [column_title(ds) + (f" (data {data_id(fp)})" if ds in several else "")
+              + (f", {encoder_title(enc)}" if named else "") for ds, fp, enc in columns]
     keys = sorted({k for f in d._flat for k in f if not k.endswith(".epochs")})
     keys = [k for k in DIFFICULTY_ROWS if k in keys] + [k for k in keys if k not in DIFFICULTY_ROWS]
     rows, notes = [], []
     for key in keys:
         row = Row([DIFFICULTY_ROWS.get(key, key)], kind="reference")
-        for (ds, fp), title in zip(columns, titles):
-            col = d[(d.dataset == ds) & (d.fingerprint == fp)]
+        for (ds, fp, enc), title in zip(columns, titles):
+            col = d[(d.dataset == ds) & (d.fingerprint == fp) & (d.encoder == enc)]
             pairs = [(v, rec) for f, rec in zip(col._flat, col.record) for v in f.get(key, [])]
             agg = aggregate([v for v, _ in pairs], [rec for _, rec in pairs])
             if agg is not None:
                 row.cells[title] = Cell(agg=agg, title="records: " + ", ".join(dict.fromkeys(agg.records)))
         rows.append(row)
-    for (ds, fp), title in zip(columns, titles):
-        col = d[(d.dataset == ds) & (d.fingerprint == fp)]
+    for (ds, fp, enc), title in zip(columns, titles):
+        col = d[(d.dataset == ds) & (d.fingerprint == fp) & (d.encoder == enc)]
         epochs = sorted({int(v) for f in col._flat for k, vs in f.items() if k.endswith(".epochs") for v in vs})
         if epochs:
             notes.append(f"{title}: the supervised encoder trained {', '.join(map(str, epochs))} epochs.")

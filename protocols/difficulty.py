@@ -37,6 +37,7 @@ from datasets import DEFAULT_DATASET, benchmark_folder, data_provenance
 from datasets.store import benchmark_layout, load_split, read_manifest
 from methods import available, get_method
 from methods.base import build_backbone
+from methods.encoders import ENCODERS
 from methods.encoders.features import encoder_fingerprint
 from methods.neighbours import accuracy, euclidean_nearest, knn_metrics
 from protocols.cli import run_cli
@@ -56,7 +57,7 @@ from protocols.common import (
 )
 from protocols.feature_cache import cached_features
 from protocols.linear import LinearConfig, fit_probe, standardised_probe
-from results import data_key, reference_records
+from results import data_key, record_encoder, reference_records
 from utils.cli import ArgumentParser, positive_int, seed_list
 
 
@@ -96,12 +97,12 @@ def raw_baselines(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, v
     }
 
 
-def supervised_reference(records: list[dict], fingerprint: str, method: str) -> dict | None:
-    """The newest finetune-from-random record of ``method`` on the benchmark ``fingerprint`` (its
-    :func:`results.data_key`)."""
+def supervised_reference(records: list[dict], fingerprint: str, method: str, encoder: str = "stgcn") -> dict | None:
+    """The newest finetune-from-random record of ``method`` on ``encoder`` on the benchmark
+    ``fingerprint`` (its :func:`results.data_key`): the ceiling of the same network as the floor."""
     found = [r for r in records if r.get("protocol") == "finetune" and r.get("method") == method
              and (r.get("checkpoint") or {}).get("source") == "random"
-             and data_key(r) == fingerprint]
+             and data_key(r) == fingerprint and record_encoder(r) == encoder]
     if not found:
         return None
     best = max(found, key=lambda r: r.get("created", ""))
@@ -111,12 +112,13 @@ def supervised_reference(records: list[dict], fingerprint: str, method: str) -> 
 
 @dataclass(frozen=True, kw_only=True)
 class DifficultySpec(DataSpec):
-    """A difficulty report of ``dataset``: the random-init rows of ``method``'s encoder over the
-    init ``seeds``, its linear classifier's ``epochs`` (None: the method's official config), and
-    the lbfgs iteration cap of the logistic regressions. Method-agnostic otherwise, so ``method``
-    has a default here."""
+    """A difficulty report of ``dataset``: the random-init rows of ``method``'s encoder (or of the
+    registered ``encoder`` in its place) over the init ``seeds``, its linear classifier's
+    ``epochs`` (None: the method's official config), and the lbfgs iteration cap of the logistic
+    regressions. Method-agnostic otherwise, so ``method`` has a default here."""
 
     method: str = spec_field("skeletonclr", check=known_method)
+    encoder: str | None = spec_field(None, choices=tuple(ENCODERS))
     seeds: tuple[int, ...] = spec_field((0, 1, 2), check=as_list_option(seed_list))
     epochs: int | None = count_field()
     logistic_iterations: int = count_field(1000)
@@ -133,6 +135,7 @@ def evaluate(spec: DifficultySpec, device: torch.device) -> dict:
     t0 = time.time()
     method_cls = get_method(spec.method)
     frames = method_cls.default_config.frames
+    backbone = spec.encoder or method_cls.default_config.encoder
     folder = benchmark_folder(spec.dataset, frames, spec.data_root)
     train, val, manifest = load_split(folder, "train"), load_split(folder, "val"), read_manifest(folder)
     num_classes = num_classes_of(manifest, train, val)
@@ -143,8 +146,9 @@ def evaluate(spec: DifficultySpec, device: torch.device) -> dict:
     config = LinearConfig(epochs=spec.epochs or method_cls.linear_epochs)
     for seed in spec.seeds:
         torch.manual_seed(seed)
-        module = build_backbone(replace(method_cls.default_config, layout=layout)).eval()
-        encoder = Encoder(module, "random", None, None, 0, encoder_fingerprint(module), skeleton=layout)
+        module = build_backbone(replace(method_cls.default_config, layout=layout, encoder=backbone)).eval()
+        encoder = Encoder(module, "random", None, None, 0, encoder_fingerprint(module), skeleton=layout,
+                          backbone=backbone)
         precise_bn(encoder, train, "joint", device)
         fingerprints.append(encoder.fingerprint)
         train_f, _ = cached_features(module, folder, "train", train, "joint", device)
@@ -156,17 +160,20 @@ def evaluate(spec: DifficultySpec, device: torch.device) -> dict:
     metrics.update(random_linear=mean_sd(linear), random_linear_standardised=mean_sd(standardised),
                    random_knn=mean_sd(knn))
     fingerprint = data_provenance(folder, manifest)["identity"]
-    supervised = supervised_reference(reference_records(spec.results_dir), fingerprint, method_cls.name)
+    supervised = supervised_reference(reference_records(spec.results_dir), fingerprint, method_cls.name, backbone)
     metrics["supervised"] = supervised
     if supervised is None:
+        flag = f" --encoder {backbone}" if spec.encoder else ""
         print(f"no supervised reference on these data yet: run `python -m protocols.finetune --method "
-              f"{method_cls.name} --dataset {spec.dataset} --checkpoint random` and this report again", file=sys.stderr)
+              f"{method_cls.name} --dataset {spec.dataset} --checkpoint random{flag}` and this report again",
+              file=sys.stderr)
     protocol_config = {"seeds": list(spec.seeds), "encoder": "random-init backbone of --method, BN re-estimated",
                        "encoder_sha256": fingerprints, "linear": {"epochs": config.epochs, "lr": config.lr},
                        "logistic": f"sklearn StandardScaler + LogisticRegression(C=1, lbfgs, max_iter={spec.logistic_iterations})",
                        "raw_1nn": "Euclidean, FAISS IndexFlatL2", "knn": "cosine 1-NN", "num_classes": num_classes,
                        "train_size": len(train), "val_size": len(val)}
-    encoder = Encoder(torch.nn.Identity(), "random", None, None, 0, fingerprints[0], bn_statistics="precise")
+    encoder = Encoder(torch.nn.Identity(), "random", None, None, 0, fingerprints[0], bn_statistics="precise",
+                      backbone=backbone)
     # the record is the joint stream's at the first init seed
     record_spec = recast(spec, ProtocolSpec, stream="joint", seed=spec.seeds[0])
     return finish(record_spec, "difficulty", encoder, folder, manifest, frames, metrics, protocol_config,
@@ -180,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--method", default="skeletonclr",
                     help=f"whose encoder architecture and frame count to use for the random-init and supervised rows "
                          f"(default: %(default)s; one of: {', '.join(available())})")
+    ap.add_argument("--encoder", choices=list(ENCODERS),
+                    help="a registered encoder in place of the method's own for the random-init and supervised rows "
+                         "(default: the method's)")
     ap.add_argument("--seeds", type=seed_list, default=(0, 1, 2), help="init seeds of the random encoder (default: 0,1,2)")
     ap.add_argument("--epochs", type=positive_int, help="linear classifier epochs (default: the method's official config)")
     ap.add_argument("--logistic-iterations", type=positive_int, default=1000,

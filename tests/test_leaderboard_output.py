@@ -148,6 +148,20 @@ def test_a_remeasured_difficulty_record_supersedes_the_older_one(tmp_path):
     assert "trained 110 epochs." in section and "10, 110" not in section
 
 
+def test_difficulty_records_of_two_encoders_are_two_columns(tmp_path):
+    """An untrained transformer is not an untrained ST-GCN: the same benchmark and seed measured
+    on each encoder keeps both, a column each, the encoder named."""
+    recs = tmp_path / "records"
+    for encoder, top1 in (("stgcn", 45.0), ("transformer", 28.0)):
+        write_record(record(protocol="difficulty", encoder=encoder,
+                            checkpoint={"source": "random", "path": None, "sha256": encoder},
+                            metrics={"raw_logistic": 55.0, "random_knn": {"mean": top1, "sd": 0.0, "values": [top1]}}),
+                     recs)
+    section = build(recs, tmp_path / "lb").read_text().split("#### Difficulty — synthetic v3")[1].split("####")[0]
+    assert "| baseline | synthetic xsub, ST-GCN | synthetic xsub, Transformer |" in section
+    assert "| untrained encoder, cosine 1-NN | 45.00 (n=1) | 28.00 (n=1) |" in section
+
+
 def test_robustness_records_make_a_table_and_curves(tmp_path):
     recs = tmp_path / "records"
     write_record(record(protocol="robustness", metrics={

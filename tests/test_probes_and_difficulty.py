@@ -78,6 +78,9 @@ def test_supervised_reference_takes_the_newest_random_init_finetune_on_the_same_
                rec("5", 90.0, protocol="linear")]
     assert supervised_reference(records, "a", "skeletonclr") == {"top1": 60.0, "epochs": 3, "record": "2.json"}
     assert supervised_reference(records, "c", "skeletonclr") is None
+    transformer = dict(rec("6", 40.0), encoder="transformer")  # another network's ceiling
+    assert supervised_reference([*records, transformer], "a", "skeletonclr")["top1"] == 60.0
+    assert supervised_reference([*records, transformer], "a", "skeletonclr", "transformer")["top1"] == 40.0
 
 
 def test_difficulty_report_end_to_end(tiny_root, tmp_path, capsys):
@@ -95,6 +98,19 @@ def test_difficulty_report_end_to_end(tiny_root, tmp_path, capsys):
     assert m["supervised"] is None and "protocols.finetune" in out.err
     assert "max_iter=20" in rec["protocol_config"]["logistic"]
     assert rec["protocol_config"]["seeds"] == [0, 1] and len(set(rec["protocol_config"]["encoder_sha256"])) == 2
+
+
+def test_difficulty_report_on_another_encoder_names_it(tiny_root, tmp_path, capsys):
+    argv = ["--data-root", str(tiny_root), "--seeds", "0", "--epochs", "1", "--logistic-iterations", "5",
+            "--encoder", "transformer", "--results-dir", str(tmp_path), "--json"]
+    assert difficulty.main(argv) == 0
+    out = capsys.readouterr()
+    rec = json.loads(out.out.strip().splitlines()[-1])
+    assert rec["encoder"] == "transformer" and "--checkpoint random --encoder transformer" in out.err
+    stgcn = difficulty.run(difficulty.DifficultySpec(data_root=str(tiny_root), seeds=(0,), epochs=1, logistic_iterations=5,
+                                                     results_dir=str(tmp_path), device="cpu"))
+    assert stgcn["encoder"] == "stgcn"
+    assert stgcn["protocol_config"]["encoder_sha256"] != rec["protocol_config"]["encoder_sha256"]
 
 
 @pytest.fixture(scope="module")
