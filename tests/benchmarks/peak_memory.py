@@ -1,6 +1,6 @@
 """Peak memory of a few pretraining steps at a preset's batch (docs/performance.md, "Memory"):
 
-    python -m tests.benchmarks.peak_memory --method skelemixclr --preset paper --steps 2 [--recompute]
+    python -m tests.benchmarks.peak_memory --method skelemixclr --preset paper --steps 2 [--recompute] [--encoder transformer]
 
 Prints the process's peak resident memory; run it under ``/usr/bin/time -v`` for the CPU times.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from methods.encoders import ENCODERS
 from methods.pretrain import pretrain
 
 
@@ -25,13 +26,14 @@ def main() -> None:
     ap.add_argument("--dataset", default="synthetic-xsub")
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--recompute", action="store_true")
+    ap.add_argument("--encoder", choices=list(ENCODERS), help="in place of the method's own (default: the method's)")
     args = ap.parse_args()
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         pretrain(args.method, args.dataset, args.preset, epochs=1, out=Path(tmp) / "run", max_steps=args.steps,
-                 knn_every=0, device=torch.device("cpu"), recompute=args.recompute)
+                 knn_every=0, device=torch.device("cpu"), recompute=args.recompute, encoder=args.encoder)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
-    print(f"{args.method} {args.preset} steps {args.steps} recompute {args.recompute}: "
+    print(f"{args.method} {args.encoder or 'own encoder'} {args.preset} steps {args.steps} recompute {args.recompute}: "
           f"peak RSS {peak:.2f} GiB, wall {time.time() - t0:.0f} s")
 
 
