@@ -347,7 +347,8 @@ DIFFICULTY_ROWS = {
 def difficulty_tables(g: pd.DataFrame, group: str) -> list[Table]:
     """One table of the group's ``difficulty`` records: a row per figure (the known ones first,
     named, then any other numeric metric under its key), a column per benchmark, data
-    fingerprint and encoder (an untrained transformer is not an untrained ST-GCN), mean ± sd over the samples (the seeds a record summarises, and the records).
+    fingerprint and encoder (an untrained transformer is not an untrained ST-GCN), mean ± sd over
+    the samples (the seeds a record summarises, and the records).
     A record re-measured with the same seed supersedes the older one (the untrained encoders'
     checksums differ between machines and code versions, so the run key alone keeps both), as a
     supervised row run to the full schedule supersedes a shortened one. Epoch counts are not

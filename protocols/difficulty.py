@@ -57,7 +57,7 @@ from protocols.common import (
 )
 from protocols.feature_cache import cached_features
 from protocols.linear import LinearConfig, fit_probe, standardised_probe
-from results import data_key, record_encoder, reference_records
+from results import DEFAULT_ENCODER, data_key, record_encoder, reference_records
 from utils.cli import ArgumentParser, positive_int, seed_list
 
 
@@ -97,7 +97,8 @@ def raw_baselines(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, v
     }
 
 
-def supervised_reference(records: list[dict], fingerprint: str, method: str, encoder: str = "stgcn") -> dict | None:
+def supervised_reference(records: list[dict], fingerprint: str, method: str,
+                         encoder: str = DEFAULT_ENCODER) -> dict | None:
     """The newest finetune-from-random record of ``method`` on ``encoder`` on the benchmark
     ``fingerprint`` (its :func:`results.data_key`): the ceiling of the same network as the floor."""
     found = [r for r in records if r.get("protocol") == "finetune" and r.get("method") == method
@@ -167,7 +168,7 @@ def evaluate(spec: DifficultySpec, device: torch.device) -> dict:
         print(f"no supervised reference on these data yet: run `python -m protocols.finetune --method "
               f"{method_cls.name} --dataset {spec.dataset} --checkpoint random{flag}` and this report again",
               file=sys.stderr)
-    protocol_config = {"seeds": list(spec.seeds), "encoder": "random-init backbone of --method, BN re-estimated",
+    protocol_config = {"seeds": list(spec.seeds), "encoder": f"random-init {backbone} of --method, BN re-estimated",
                        "encoder_sha256": fingerprints, "linear": {"epochs": config.epochs, "lr": config.lr},
                        "logistic": f"sklearn StandardScaler + LogisticRegression(C=1, lbfgs, max_iter={spec.logistic_iterations})",
                        "raw_1nn": "Euclidean, FAISS IndexFlatL2", "knn": "cosine 1-NN", "num_classes": num_classes,
