@@ -79,19 +79,25 @@ def require_finite(sample: np.ndarray, where: str) -> np.ndarray:
     return sample
 
 
-def layout_frames(sample: np.ndarray, frames: int, layout: str | Layout) -> np.ndarray:
+def layout_frames(sample: np.ndarray, frames: int, layout: str | Layout, normalise: str = "frame") -> np.ndarray:
     """One raw ``(C, T, V, M)`` clip of ``layout`` → the stored float32 ``(C, frames, V, M)``: the
     official processor of the contrastive methods (methods.md §4 step 2) with the layout's
     valid-length rule, centre joint and shoulders (:func:`datasets.preprocess.preprocess_sample`),
-    so a method sees NW-UCLA as it sees NTU."""
-    return preprocess.preprocess_sample(np.asarray(sample, dtype=np.float32), frames, layout=get_layout(layout))
+    so a method sees NW-UCLA as it sees NTU; ``normalise="clip"`` centres the clip once instead
+    of every frame and does not turn it (:func:`datasets.preprocess.clip_normalise`)."""
+    return preprocess.preprocess_sample(np.asarray(sample, dtype=np.float32), frames, layout=get_layout(layout),
+                                        normalise=normalise)
 
 
-def layout_preprocessing_text(frames: int, layout: str | Layout, raw_frames: int) -> str:
+def layout_preprocessing_text(frames: int, layout: str | Layout, raw_frames: int, normalise: str = "frame") -> str:
     """The manifest's ``preprocessing`` line for a layout benchmark."""
     lay = get_layout(layout)
     if frames == raw_frames:
         return f"none: raw values, zero-padded to {raw_frames} frames after the last frame, no resampling"
+    if normalise == "clip":
+        return (f"clip normalisation on layout {lay.name}: every frame relative to joint {lay.center + 1} "
+                f"({lay.joint_names[lay.center]}) of the first frame, no rotation, then cv2 INTER_LINEAR resize of "
+                f"the valid frames to {frames}")
     if lay.is_3d:
         return (
             f"NTUMotionProcessor (methods.md §4 step 2) on layout {lay.name}: relative to joint "

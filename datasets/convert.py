@@ -92,14 +92,15 @@ class ConversionJob:
     outputs: dict[Key, str] = field(default_factory=dict)
     targets: list[list[list[tuple[Key, int]]]] = field(default_factory=list)  # unit → sample → (key, row)
     layout: str = "ntu25"
+    normalise: str = "frame"  # "layout" mode only: datasets.preprocess.NORMALISATIONS
 
 
-def finalize(sample: np.ndarray, frames: int, mode: str, layout: str = "ntu25") -> np.ndarray:
+def finalize(sample: np.ndarray, frames: int, mode: str, layout: str = "ntu25", normalise: str = "frame") -> np.ndarray:
     """One ``(C, T, V, M)`` sample → the stored ``(C, frames, V, M)`` float32 (NTU: ``(3, ·, 25, 2)``)."""
     if mode == "preprocess":
         return preprocess_sample(sample, frames)
     if mode == "layout":
-        return layout_frames(sample, frames, layout)
+        return layout_frames(sample, frames, layout, normalise)
     t = sample.shape[1]
     if mode == "copy":
         if t != frames:
@@ -137,7 +138,7 @@ def _worker_run(task: tuple[int, int]) -> tuple[int, list[tuple[int, str]]]:
             samples = _JOB.source.load(i)
             for sample, dests in zip(samples, _JOB.targets[i], strict=True):
                 try:
-                    out = finalize(sample, _JOB.frames, _JOB.mode, _JOB.layout)
+                    out = finalize(sample, _JOB.frames, _JOB.mode, _JOB.layout, _JOB.normalise)
                 except ValueError as err:
                     raise ValueError(f"{_JOB.source.describe(i)}: {err}") from None
                 for key, row in dests:

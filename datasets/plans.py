@@ -307,8 +307,9 @@ def clipset_warnings(cs: ClipSet) -> None:
     )
 
 
-def plan_clipset(cs: ClipSet, frames: int) -> Plan:
-    """One job over every clip of ``cs``; each clip is written to every benchmark part that lists it."""
+def plan_clipset(cs: ClipSet, frames: int, normalise: str = "frame") -> Plan:
+    """One job over every clip of ``cs``; each clip is written to every benchmark part that lists it
+    (``normalise``: :data:`datasets.preprocess.NORMALISATIONS`)."""
     targets: list[list[list[tuple[Key, int]]]] = [[[]] for _ in cs.names]
     benches: dict[str, BenchmarkPlan] = {}
     for bid, parts in cs.parts.items():
@@ -330,7 +331,7 @@ def plan_clipset(cs: ClipSet, frames: int) -> Plan:
         cs = _subset_clipset(cs, used)
         targets = [targets[u] for u in keep]
     mode = "pad" if frames == RAW_LAYOUT_FRAMES else "layout"
-    job = ConversionJob(cs.source, frames, mode, {}, targets, cs.layout)
+    job = ConversionJob(cs.source, frames, mode, {}, targets, cs.layout, normalise)
     return Plan(benches, job, [cs.source.describe(i) for i in range(len(cs.source))], cs)
 
 

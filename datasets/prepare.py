@@ -45,6 +45,7 @@ from datasets.plans import (
     plans_from_formats,
     read_clipset,
 )
+from datasets.preprocess import NORMALISATIONS
 from datasets.splits import (
     BENCHMARKS,
     NUM_CLASSES,
@@ -137,7 +138,7 @@ def _execute(
                 preprocessing = _preprocessing_text(frames, plan.job.mode)
             else:
                 bid, split, rule, classes = bench, bench.rsplit("-", 1)[-1], cs.split_rules[bench], cs.num_classes
-                preprocessing = layout_preprocessing_text(frames, cs.layout, RAW_LAYOUT_FRAMES)
+                preprocessing = layout_preprocessing_text(frames, cs.layout, RAW_LAYOUT_FRAMES, plan.job.normalise)
             manifest = {
                 "benchmark": bid,
                 "dataset": dataset,
@@ -157,6 +158,7 @@ def _execute(
             if cs is not None:
                 manifest["coordinates"] = cs.coordinates
                 manifest["reader_version"] = cs.reader_version
+                manifest["normalisation"] = plan.job.normalise
             done.append(w.commit(manifest))
             del writers[bench]
         return done
@@ -173,6 +175,7 @@ def prepare_layout(
     frames: int = 50,
     skip_bad: bool = False,
     workers: int = 1,
+    normalise: str = "frame",
 ) -> list[Path]:
     """Prepare a dataset of another skeleton layout (NW-UCLA, 2D NTU, Kinetics-skeleton, UTD-MHAD).
 
@@ -186,7 +189,7 @@ def prepare_layout(
         raise ValueError(f"{dataset} cannot be read from --format {fmt}; use {' or '.join(wanted)}")
     cs = read_clipset(dataset, fmt, roots)
     clipset_warnings(cs)
-    plan = plan_clipset(cs, frames)
+    plan = plan_clipset(cs, frames, normalise)
     return _execute(plan, dataset, fmt, out_dir, frames, workers, skip_bad, DATASET_TITLES[dataset])
 
 
@@ -199,6 +202,7 @@ def prepare(
     bodies: str = "stgcn",
     skip_bad: bool = False,
     workers: int | None = None,
+    normalise: str = "frame",
 ) -> list[Path]:
     """Prepare every benchmark of ``dataset`` found in ``input_path``; returns the folders written.
 
@@ -207,7 +211,8 @@ def prepare(
     (``stgcn``: the default, what the contrastive papers trained on; ``pyskl``: the denoised
     selection of pyskl/CTR-GCN); the other formats carry their own, which the manifest records.
     ``input_path`` may be several paths (crossclr: the position folder, then the ST-GCN folder
-    with the label pickles).
+    with the label pickles). ``normalise`` (the layout datasets only) is ``frame``, the official
+    processor, or ``clip`` (:func:`datasets.preprocess.clip_normalise`).
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
@@ -219,7 +224,13 @@ def prepare(
         raise ValueError(f"--frames must be 50, 64 or 300 (any 1..300 works); got {frames!r}")
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ValueError(f"--out {out_dir} is a file; give a folder (it is created if it does not exist)")
-    if dataset in LAYOUT_DATASETS or fmt in LAYOUT_FORMATS:
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"unknown --normalise {normalise!r}; choose one of {', '.join(NORMALISATIONS)}")
+    layout_input = dataset in LAYOUT_DATASETS or fmt in LAYOUT_FORMATS
+    if normalise != "frame" and (not layout_input or frames == RAW_LAYOUT_FRAMES):
+        raise ValueError(f"--normalise {normalise} applies to nwucla, kinetics, utdmhad and pyskl2d at 50 or 64 "
+                         "frames; NTU and PKU-MMD arrays keep the official processor, and 300 frames stores raw values")
+    if layout_input:
         if bodies != "stgcn":
             raise ValueError(f"--bodies applies to raw NTU files; {fmt} input carries its own person selection")
         roots = [Path(input_path)] if isinstance(input_path, (str, Path)) else [Path(p) for p in input_path]
@@ -227,7 +238,7 @@ def prepare(
             if not r.exists():
                 raise FileNotFoundError(f"input {r} does not exist")
         workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
-        return prepare_layout(dataset, fmt, roots, Path(out_dir), frames, skip_bad, workers)
+        return prepare_layout(dataset, fmt, roots, Path(out_dir), frames, skip_bad, workers, normalise)
     if bodies not in BODY_SELECTIONS:
         raise ValueError(f"unknown body selection {bodies!r}; choose one of {', '.join(BODY_SELECTIONS)}")
     if fmt != "raw" and bodies not in ("stgcn", FORMAT_BODIES[fmt]):
@@ -357,6 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
         "pyskl/CTR-GCN do). Other formats carry their own; the manifest records it",
     )
     p.add_argument(
+        "--normalise",
+        choices=NORMALISATIONS,
+        default="frame",
+        help="frame (default): the official processor, which centres every frame on its centre joint and turns "
+        "every frame to face the same way; clip: one origin for the whole clip, its first frame's centre joint, and "
+        "no turn, so the path the body walks and its turns stay in the data (nwucla, kinetics, utdmhad, pyskl2d; "
+        "docs/nwucla.md measures both)",
+    )
+    p.add_argument(
         "--skip-bad",
         action="store_true",
         help="skip malformed or truncated files (listed in the manifest) instead of stopping at the first",
@@ -408,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bodies=bodies,
             skip_bad=args.skip_bad,
             workers=args.workers,
+            normalise=args.normalise,
         )
     except (PrepareError, FormatError, ValueError, FileNotFoundError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -145,17 +145,44 @@ def y_rotation(sample: np.ndarray, shoulders: tuple[int, int] = (LEFT_SHOULDER, 
     return out
 
 
+#: ``frame``: the official processor, every frame centred and turned on its own; ``clip``: one
+#: origin for the whole clip, no turn (:func:`clip_normalise`).
+NORMALISATIONS = ("frame", "clip")
+
+
+def clip_normalise(x: np.ndarray, layout: str | Layout | None = None) -> np.ndarray:
+    """Centre a ``(C, T, V, M)`` clip once, on person 0's centre joint in its first frame.
+
+    The official processor centres every frame on its own centre joint and turns every frame so
+    its shoulders lie along x, which erases where the body goes and how it turns — the cues of
+    NW-UCLA's *walk around*, *sit down* and *stand up*. Here one origin serves every frame and
+    person, as in CTR-GCN's NW-UCLA feeder and 2s-AGCN's NTU pre-normalisation, and nothing is
+    turned: turning the clip once onto its first frame's shoulders scored lower on held-out
+    training views (docs/nwucla.md). Joints that are exactly zero (an absent person) stay zero.
+    """
+    lay = get_layout(layout)
+    x = np.array(x, dtype=np.float32)
+    coords = lay.coordinate_channels
+    present = np.any(x[:coords] != 0, axis=0)  # (T, V, M)
+    x[:coords] -= x[:coords, 0, lay.center, 0][:, None, None, None] * present
+    return x
+
+
 def preprocess_sample(sample: np.ndarray, frames: int, rotate: bool = True, resize: str = "ipp",
-                      layout: str | Layout | None = None) -> np.ndarray:
+                      layout: str | Layout | None = None, normalise: str = "frame") -> np.ndarray:
     """One raw ``(C, T_raw, V, M)`` sample → float32 ``(C, frames, V, M)`` as the official processor.
 
     ``resize`` picks the cv2 computation (see :func:`linear_resize_time`). ``layout`` (default
     ``ntu25``) gives the valid-length rule, the centre joint, the channels centred and whether
     the y-rotation applies (module docstring); ``rotate`` is ignored where it does not.
+    ``normalise="clip"`` replaces steps 2 and 4 by :func:`clip_normalise` before the resize
+    (``rotate`` does not apply).
 
     A sample whose person 0 never appears (valid length 0) becomes zeros; the official code
     would crash in ``cv2.resize`` there.
     """
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {normalise!r}; choose one of {', '.join(NORMALISATIONS)}")
     lay = get_layout(layout)
     sample = np.asarray(sample, dtype=np.float32)
     length = valid_length(sample, lay)
@@ -163,6 +190,9 @@ def preprocess_sample(sample: np.ndarray, frames: int, rotate: bool = True, resi
     if length == 0:
         return np.zeros((c, frames, v, m), dtype=np.float32)
     x = sample[:, :length]
+    if normalise == "clip":
+        x = clip_normalise(x, lay)
+        return np.ascontiguousarray(linear_resize_time(x.transpose(1, 0, 2, 3), frames, resize).transpose(1, 0, 2, 3))
     center = lay.center
     if lay.coordinate_channels == c:
         x = x - x[:, :, center : center + 1, :]

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from datasets import load_benchmark
 from datasets.benchmarks import CPU_SIZED
-from datasets.integrity import fingerprint
+from datasets.integrity import data_identity, fingerprint
+from datasets.preprocess import NORMALISATIONS
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.encoders import ENCODERS, encoder_class
@@ -101,9 +102,25 @@ def frames_root(data_root: Path, frames: int) -> Path:
     return data_root if frames == 50 else data_root / f"frames{frames}"
 
 
-def prepared(root: Path, benchmark: str, frames: int) -> bool:
-    """Whether ``root`` holds ``benchmark`` prepared at ``frames`` frames (its manifest says so)."""
-    return find_data_root([root], benchmark, frames) is not None
+def prepared(root: Path, benchmark: str, frames: int, normalise: str = "frame") -> bool:
+    """Whether ``root`` holds ``benchmark`` prepared at ``frames`` frames (its manifest says so).
+
+    A folder prepared with the other ``--normalise`` is refused rather than reused: its records
+    would belong to other data than the table was asked for.
+    """
+    if find_data_root([root], benchmark, frames) is None:
+        return False
+    made = json.loads((root / benchmark / "manifest.json").read_text()).get("normalisation", "frame")
+    if made != normalise:
+        raise ValueError(f"{root / benchmark} was prepared with --normalise {made}, not {normalise}; "
+                         "give another --data-root or remove that folder")
+    return True
+
+
+def data_identity_at(root: Path, benchmark: str) -> str | None:
+    """The data identity a record of a run on ``root/benchmark`` carries; None before it is prepared."""
+    manifest = root / benchmark / "manifest.json"
+    return data_identity(json.loads(manifest.read_text())) if manifest.is_file() else None
 
 
 def run_folder(method: str, benchmark: str, root: Path, seed: int, encoder: str | None = None) -> Path:
@@ -130,22 +147,28 @@ def recorded_as(argv: Sequence[str], data_root: Path) -> str:
 
 def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], seeds: Sequence[int],
          init_seeds: Sequence[int], supervised: bool, results: Path | None, train_clips: int = 1020,
-         encoder: str | None = None) -> list[Step]:
+         encoder: str | None = None, normalise: str = "frame") -> list[Step]:
     """The table's steps in the order they run: data, floor, ceiling, then seed by seed every
     method's pretraining and evaluations (so an interrupted table holds whole seeds), then the
     leaderboard. ``done`` checks use the records already in ``results``. ``encoder`` (``--encoder``)
-    runs every step on that encoder instead of the methods' own (its floor and ceiling too)."""
+    runs every step on that encoder instead of the methods' own (its floor and ceiling too);
+    ``normalise`` (``--normalise``) is how the benchmark is prepared."""
     benchmark = BENCHMARKS[source]
-    have = {r.get("command") for r in read_records(results)} if records_dir(results).is_dir() else set()
+    # a record counts for a step when its command and its data match: the same command on the
+    # benchmark prepared another way (--normalise) is another result
+    have = ({(r.get("command"), (r.get("data") or {}).get("identity")) for r in read_records(results)}
+            if records_dir(results).is_dir() else set())
     out = ["--results-dir", str(results)] if results is not None else []
     net = ("--encoder", encoder) if encoder else ()
     title = encoder_class(encoder).title if encoder else "ST-GCN"
     steps: list[Step] = []
     for frames in sorted({get_method(m).default_config.frames for m in [*methods, FLOOR_METHOD]}):
         root = frames_root(data_root, frames)
+        how = ("--normalise", normalise) if normalise != "frame" else ()
         steps.append(Step(f"prepare {benchmark} at {frames} frames",
                           ("datasets.prepare", source, "--input", str(download), "--out", str(root), "--frames",
-                           str(frames)), EVAL_S["prepare"], lambda root=root, f=frames: prepared(root, benchmark, f)))
+                           str(frames), *how), EVAL_S["prepare"],
+                          lambda root=root, f=frames: prepared(root, benchmark, f, normalise)))
 
     def evaluations(method: str, seed: int, extra: tuple[str, ...], what: str) -> list[Step]:
         root = frames_root(data_root, get_method(method).default_config.frames)
@@ -153,7 +176,8 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
                 *out)
         argvs = {"official": ("protocols.linear", *base), "standardised": ("protocols.linear", *base, "--probe",
                  "standardised"), "knn": ("protocols.knn", *base)}
-        return [Step(f"{what} {name}", argv, EVAL_S[name], lambda c=recorded_as(argv, root): c in have)
+        return [Step(f"{what} {name}", argv, EVAL_S[name],
+                     lambda c=recorded_as(argv, root), r=root: (c, data_identity_at(r, benchmark)) in have)
                 for name, argv in argvs.items()]
 
     for floor in floor_methods(methods, encoder):
@@ -165,7 +189,8 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
         argv = ("protocols.finetune", "--method", FLOOR_METHOD, "--dataset", benchmark, "--data-root", str(data_root),
                 *net, *SUPERVISED, *out)
         steps.append(Step(f"supervised {title} from random init", argv, SUPERVISED_S,
-                          lambda c=recorded_as(argv, data_root): c in have))
+                          lambda c=recorded_as(argv, data_root): (c, data_identity_at(data_root, benchmark))
+                          in have))
     for seed in seeds:
         for method in methods:
             cls = get_method(method)
@@ -176,7 +201,7 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
             steps.append(Step(f"pretrain {method} seed {seed} ({epochs} epochs)", argv,
                               epochs * EPOCH_S[method] * train_clips,
                               lambda m=method, r=root, s=seed, f=cls.default_config.frames:
-                              prepared(r, benchmark, f) and finished(run_folder(m, benchmark, r, s, encoder), m)))
+                              prepared(r, benchmark, f, normalise) and finished(run_folder(m, benchmark, r, s, encoder), m)))
             steps += evaluations(method, seed, (), f"{method} seed {seed}:")
     board = ("leaderboard",) + (("--records", str(results), "--out", str(Path(results) / "leaderboard"))
                                 if results is not None else ("--mine",))
@@ -274,6 +299,9 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--encoder", choices=list(ENCODERS),
                     help="run the whole table on this encoder instead of the methods' own (ST-GCN): floor, ceiling, "
                          "pretrainings and evaluations")
+    ap.add_argument("--normalise", choices=NORMALISATIONS, default="frame",
+                    help="how the benchmark is prepared (`python -m datasets.prepare --normalise`): frame, the "
+                         "official processor (default), or clip, one origin per clip (docs/nwucla.md)")
     ap.add_argument("--results-dir", type=Path,
                     help="where the records go (default: your records folder in the cache, whose leaderboard "
                          "`python -m leaderboard --mine` rebuilds; else RESULTS_DIR, its leaderboard in "
@@ -303,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         steps = plan(args.source, args.input.resolve(), args.data_root.resolve(), methods, args.seeds,
-                     args.init_seeds, not args.no_supervised, args.results_dir, encoder=args.encoder)
+                     args.init_seeds, not args.no_supervised, args.results_dir, encoder=args.encoder,
+                     normalise=args.normalise)
         finished_steps = [step.done() for step in steps]
         for i, (step, done) in enumerate(zip(steps, finished_steps), 1):
             print(f"{i:3d}. {'   done' if done else clock(step.estimate_s)}  {step.label}")

@@ -137,6 +137,28 @@ def test_nwucla_command_line(tmp_path: Path, capsys) -> None:
     assert "no NW-UCLA clip files" in capsys.readouterr().err
 
 
+def test_nwucla_clip_normalisation(tmp_path: Path, capsys) -> None:
+    clips = write_ucla(tmp_path / "ucla")
+    rc = main(["nwucla", "--input", str(tmp_path / "ucla"), "--out", str(tmp_path / "out"), "--workers", "1",
+               "--normalise", "clip"])
+    capsys.readouterr()
+    out = tmp_path / "out" / "nwucla-xview"
+    m, train = read_manifest(out), load_split(out, "train")
+    assert rc == 0 and m["normalisation"] == "clip" and m["preprocessing"].startswith("clip normalisation")
+    k = train.names.index("a08_s02_e01_v02")
+    raw = clips["a08_s02_e01_v02"].astype(np.float32).transpose(2, 0, 1)[..., None]
+    np.testing.assert_array_equal(train.data[k], layout_frames(raw, 50, "kinect20", normalise="clip"))
+    assert np.abs(train.data[k, :, 0, 2, 0]).max() < 1e-6  # the first frame's shoulder centre is the origin
+    assert np.abs(train.data[k, :, -1, 2, 0]).max() > 1e-3  # later frames keep where it moved
+    (frame,) = quiet("nwucla", None, tmp_path / "ucla", tmp_path / "frame", workers=1)
+    assert read_manifest(frame)["normalisation"] == "frame"
+    assert main(["ntu60", "--format", "raw", "--input", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--normalise", "clip"]) == 2
+    assert "--normalise clip applies to nwucla, kinetics, utdmhad and pyskl2d" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="--normalise clip applies to .* 300 frames stores raw values"):
+        prepare("nwucla", None, tmp_path / "ucla", tmp_path / "o300", frames=300, normalise="clip")
+
+
 # --------------------------------------------------------------------------- pyskl 2D (COCO-17)
 
 NTU2D = {  # frame_dir → (label, persons, frames); xsub test performer P003, xview test camera C001

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from datasets.preprocess import linear_resize_time, preprocess_sample, valid_length, y_rotation
+from datasets.preprocess import clip_normalise, linear_resize_time, preprocess_sample, valid_length, y_rotation
 
 F32 = np.float32
 
@@ -207,6 +207,36 @@ def test_preprocess_sample_edge_cases() -> None:
     s[:, :60] = 1.0
     # padding length does not matter: the valid frames are what is resized
     np.testing.assert_array_equal(preprocess_sample(s, 50), preprocess_sample(s[:, :60], 50))
+
+
+def test_clip_normalise_keeps_the_path_and_the_turn() -> None:
+    """Hand computation on NTU's layout (centre joint 21, shoulders 5 and 9 1-based): a body walks
+    1 m along z and turns by 90°. Frame normalisation erases both; clip normalisation moves the
+    first frame's centre to the origin and keeps the walk and the turn."""
+    s = np.zeros((3, 2, 25, 2), F32)
+    s[:, 0, 20, 0] = (1.0, 1.0, 3.0)  # spine shoulder, the centre
+    s[:, 0, 4, 0] = (1.0, 1.0, 2.8)  # left shoulder: shoulders along z in frame 0
+    s[:, 0, 8, 0] = (1.0, 1.0, 3.2)
+    s[:, 1, 20, 0] = (1.0, 1.0, 4.0)  # frame 1: 1 m further along z, turned to face along x (shoulders along x)
+    s[:, 1, 4, 0] = (0.8, 1.0, 4.0)
+    s[:, 1, 8, 0] = (1.2, 1.0, 4.0)
+    s[:, :, 0, 0] = s[:, :, 20, 0] - np.array([[0], [0.5], [0]], F32)  # spine base, 0.5 m below: a valid frame
+    x = clip_normalise(s)
+    np.testing.assert_allclose(x[:, 0, 20, 0], (0, 0, 0), atol=1e-7)
+    np.testing.assert_allclose(x[:, 0, 4, 0], (0, 0, -0.2), atol=1e-6)
+    np.testing.assert_allclose(x[:, 1, 20, 0], (0, 0, 1.0), atol=1e-6)  # the walk
+    np.testing.assert_allclose(x[:, 1, 8, 0] - x[:, 1, 4, 0], (0.4, 0, 0), atol=1e-6)  # the turn
+    np.testing.assert_allclose(x[:, 1, 0, 0], (0, -0.5, 1.0), atol=1e-6)
+    assert not x[:, :, :, 1].any()  # the absent second person stays zero
+    assert not x[:, :, 1:4, 0].any()  # so do absent joints
+    # the official processor keeps neither: every frame's centre at 0, every frame's shoulders along x
+    frame = preprocess_sample(s, 2, resize="generic")
+    np.testing.assert_allclose(frame[:, 1, 20, 0], (0, 0, 0), atol=1e-7)
+    assert abs(frame[2, 0, 8, 0] - frame[2, 0, 4, 0]) < 0.01  # along x but for the official 1e-4 in the arccos
+    # through preprocess_sample: normalised on the valid frames, then resized as before
+    np.testing.assert_array_equal(preprocess_sample(s, 2, normalise="clip"), x)
+    with pytest.raises(ValueError, match="unknown normalisation 'body'; choose one of frame, clip"):
+        preprocess_sample(s, 2, normalise="body")
 
 
 def test_against_opencv_when_installed() -> None:

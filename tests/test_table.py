@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from datasets.integrity import fingerprint
 from leaderboard import table
 from leaderboard.table import Step, clock, execute, frames_root, plan, prepared
 from results import write_record
@@ -72,8 +73,12 @@ def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> 
     assert not any(s.done() for s in steps)  # nothing prepared yet: no step is done, and asking raises nothing
     # a prepared benchmark at the right frame count, and a record made by a step's very command
     (tmp_path / "data" / "nwucla-xview").mkdir(parents=True)
-    (tmp_path / "data" / "nwucla-xview" / "manifest.json").write_text(json.dumps({"frames": 50}))
+    manifest = {"frames": 50, "sha256": {"train_data.npy": "0" * 64}}
+    (tmp_path / "data" / "nwucla-xview" / "manifest.json").write_text(json.dumps(manifest))
     assert prepared(tmp_path / "data", "nwucla-xview", 50) and not prepared(tmp_path / "data", "nwucla-xview", 64)
+    with pytest.raises(ValueError, match=r"nwucla-xview was prepared with --normalise frame, not clip; give another "
+                                         r"--data-root or remove that folder"):
+        prepared(tmp_path / "data", "nwucla-xview", 50, "clip")
     knn = steps[3]
     assert knn.argv[0] == "protocols.knn"
     shipped = sorted((Path(__file__).parents[1] / "results" / "records").glob("*-finetune-nwucla-xview-joint.json"))
@@ -82,7 +87,17 @@ def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> 
     record["data"] = {**record["data"], "root": str(tmp_path / "data" / "nwucla-xview")}
     write_record(record, tmp_path / "rec")
     again = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
+    assert not again[3].done()  # the same command on other data (the shipped record's real NW-UCLA) is not this step
+    record["data"]["identity"] = fingerprint(manifest)
+    write_record(record, tmp_path / "rec")
+    again = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec")
     assert again[0].done() and again[3].done() and not again[1].done() and not again[2].done()
+    # --normalise clip prepares with the flag, and will not take the folder prepared the other way for done
+    clip = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), False, tmp_path / "rec",
+                normalise="clip")
+    assert clip[0].argv[-2:] == ("--normalise", "clip") and "--normalise" not in again[0].argv
+    with pytest.raises(ValueError, match="prepared with --normalise frame, not clip"):
+        clip[0].done()
 
 
 def test_frames_root_keeps_50_frames_at_the_data_root() -> None:
