@@ -90,7 +90,9 @@ def load_benchmark(dataset: str, frames: int, data_root: Path | str | None = Non
 
 def data_provenance(folder: Path, manifest: dict) -> dict:
     """Where a result's data came from, for its record: the verified fingerprint of the files,
-    the benchmark's identity (:func:`datasets.integrity.data_identity`), the folder, and the manifest's source, format and generator version (None values left out)."""
+    the benchmark's identity (:func:`datasets.integrity.data_identity`), the folder, and the manifest's
+    source, format, generator version and normalisation (``datasets.prepare --normalise``; None values
+    left out)."""
     provenance = {
         "fingerprint": verify_benchmark(folder),
         "identity": data_identity(manifest),
@@ -98,5 +100,6 @@ def data_provenance(folder: Path, manifest: dict) -> dict:
         "source": manifest.get("source"),
         "format": manifest.get("format"),
         "generator_version": manifest.get("generator_version"),
+        "normalisation": manifest.get("normalisation"),
     }
     return {key: value for key, value in provenance.items() if value is not None}

@@ -55,8 +55,9 @@ GRAPH_NAME = {"agcn": "2s-AGCN graph"}
 #: The columns that make two records the same run (the newest of them is kept).
 RUN_KEY = ("method", "encoder", "variant", "dataset", "fingerprint", "stream", "protocol", "setting", "schedule",
            "checkpoint", "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
-#: The columns of a recipe: records equal in these are seeds of one recipe.
-RECIPE_KEY = ("data_group", "dataset", "fingerprint", "frames", "method", "encoder", "variant", "stream", "protocol",
+#: The columns of a recipe: records equal in these are seeds of one recipe (``normalisation`` follows
+#: from the fingerprint; it is carried so the tables can name it).
+RECIPE_KEY = ("data_group", "dataset", "fingerprint", "normalisation", "frames", "method", "encoder", "variant", "stream", "protocol",
               "setting", "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
 
 
@@ -229,6 +230,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             "seed": _int_or_none(r.get("seed")), "frames": _int_or_none(r.get("frames")),
             "mismatch": "mismatch" if r.get("mismatch") else "", "synthetic": bool(r.get("synthetic")),
             "fingerprint": data_key(r), "generator_version": _int_or_none(data.get("generator_version")),
+            "normalisation": data.get("normalisation") or "",
             "data_group": data_group(r), "top1": m.get("top1"), "best_top1": m.get("best_top1"), "top5": m.get("top5"),
             "extra": second_metric(r), "logits": (r.get("protocol_config") or {}).get("logits", ""),
             "fused_protocol": (r.get("protocol_config") or {}).get("fused_protocol", ""),
@@ -240,6 +242,9 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         return df
     for col in ("epochs", "pretrain_seed", "seed", "frames", "generator_version"):
         df[col] = df[col].astype("Int64")
+    # records made before the manifest named its normalisation share the files of those made after
+    known = df[df.normalisation != ""].groupby("fingerprint").normalisation.first().to_dict()
+    df["normalisation"] = [known.get(f, "") for f in df.fingerprint]
     df = df.sort_values(["created", "record"], kind="stable")
     latest = df.groupby(list(RUN_KEY), dropna=False, sort=False).tail(1)
     return latest.sort_values(list(RECIPE_KEY) + ["pretrain_seed", "seed", "record"], na_position="first",
@@ -249,6 +254,12 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
 def data_id(fingerprint: str) -> str:
     """The first 8 hex digits of a data key (:func:`results.data_key`; "–" when the record names none)."""
     return fingerprint.removeprefix("generated-")[:8] if fingerprint else "–"
+
+
+def data_label(fingerprint: str, normalisation: str = "") -> str:
+    """:func:`data_id`, with the preparation named where it departs from the official processor
+    (``datasets.prepare --normalise clip``), so two rows of one benchmark say how they differ."""
+    return data_id(fingerprint) + (f", {normalisation}-normalised" if normalisation not in ("", "frame") else "")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from leaderboard.frame import (
     aggregate,
     backbone_encoder,
     data_id,
+    data_label,
     encoder_rank,
     encoder_title,
     group_rank,
@@ -223,7 +224,8 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
         return [], []
     rec = rec.copy()
     clash = rec.groupby(list(ROW_KEY) + ["dataset"], dropna=False).fingerprint.transform("nunique") > 1
-    rec["data_label"] = [data_id(f) if c else "" for f, c in zip(rec.fingerprint, clash)]
+    how = rec.normalisation if "normalisation" in rec else [""] * len(rec)
+    rec["data_label"] = [data_label(f, n) if c else "" for f, n, c in zip(rec.fingerprint, how, clash)]
     rows, columns = [], sorted(set(rec.dataset))
     for key, g in _order(rec).groupby(list(ROW_KEY) + ["data_label"], dropna=False, sort=False):
         k = dict(zip(list(ROW_KEY) + ["data_label"], key))

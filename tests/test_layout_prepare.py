@@ -318,3 +318,23 @@ def test_utdmhad_mat_files(tmp_path: Path) -> None:
     bad.write_bytes(bad.read_bytes()[:100])
     with pytest.raises(PrepareError, match=r"a5_s7_t2_skeleton\.mat: not a readable MATLAB file"):
         quiet("utdmhad", None, tmp_path / "utd", tmp_path / "o2", workers=1)
+
+
+def test_the_heldout_view_script_trains_on_view_1_and_scores_view_2_only(tmp_path: Path, capsys) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("heldout", Path(__file__).parents[1] / "scripts" /
+                                                  "nwucla_heldout_view.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    write_ucla(tmp_path / "ucla")
+    quiet("nwucla", None, tmp_path / "ucla", tmp_path / "data", workers=1)
+    train = load_split(tmp_path / "data" / "nwucla-xview", "train")
+    assert script.view_split(train, 2).names == ["a05_s04_e00_v02", "a08_s02_e01_v02"]
+    assert script.main(["--data-root", str(tmp_path / "data"), "--seeds", "0", "--epochs", "2", "--batch-size", "2",
+                        "--eval-every", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0, view-2 top-1 every 1 epochs: [" in out and "mean last top-1" in out
+    # two clips of view 2: every score is 0, 50 or 100
+    scores = [float(s) for s in out.split("[")[1].split("]")[0].split(",")]
+    assert len(scores) == 2 and set(scores) <= {0.0, 50.0, 100.0}

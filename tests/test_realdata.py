@@ -2,7 +2,8 @@
 
 DIR is where ``python -m leaderboard table nwucla`` (or ``python -m datasets.prepare nwucla``)
 prepared the public NW-UCLA download; pass a second ``--data-root=DIR/frames64`` for SkeleMixCLR's
-64 frames. Each test re-runs one shipped record's own command on the user's copy of the data and
+64 frames, and the folders prepared with ``--normalise clip`` for the records made on those (each
+record runs on the root whose files it was made on, and skips, saying so, when none is given). Each test re-runs one shipped record's own command on the user's copy of the data and
 asks for the same top-1 within :data:`TOLERANCE` points: the untrained floor, the supervised
 ceiling, and every method's pretraining seed 0 (the pretraining runs first where the cache lacks
 it: SkeletonCLR about 10 minutes on 2 CPU cores, SkeleMixCLR about 40). Select with ``-k``, e.g.
@@ -49,18 +50,28 @@ def record_id(rec: dict) -> str:
     who = (rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune"
            else f"untrained-{rec['method']}")  # the untrained network of that method (ST-GCN on its graph)
     probe = (rec.get("protocol_config") or {}).get("probe", "")
-    return f"{who}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
+    clip = "-clip" if (rec.get("data") or {}).get("normalisation") == "clip" else ""
+    return f"{who}{clip}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
 
 
-def data_root_for(config: pytest.Config, frames: int) -> Path:
+def data_root_for(config: pytest.Config, frames: int, data_fingerprint: str | None = None) -> Path:
+    """The ``--data-root`` holding the benchmark at ``frames`` frames, and, given a record's
+    ``data_fingerprint``, the very files it was made on (``--normalise frame`` and ``clip`` data
+    of one download differ)."""
     roots = config.getoption("--data-root")
     if not roots:
         pytest.skip("realdata needs the prepared NW-UCLA: pass --data-root=DIR (and --data-root=DIR/frames64), the "
                     "--data-root of `python -m leaderboard table nwucla --input DOWNLOAD --data-root DIR`")
-    root = find_data_root(roots, BENCHMARK, frames)
-    if root is None:
+    roots = [r for r in roots if find_data_root([r], BENCHMARK, frames) is not None]
+    if not roots:
         pytest.skip(f"no --data-root holds {BENCHMARK} at {frames} frames")
-    return root
+    if data_fingerprint is None:
+        return Path(roots[0])
+    same = [r for r in roots if fingerprint(read_manifest(Path(r) / BENCHMARK)) == data_fingerprint]
+    if not same:
+        pytest.skip(f"no --data-root holds the {BENCHMARK} files this record was made on (fingerprint "
+                    f"{data_fingerprint[:12]}): prepare the download with the record's --normalise into another folder")
+    return Path(same[0])
 
 
 def with_options(command: str, **values: str) -> list[str]:
@@ -89,7 +100,7 @@ def test_the_users_download_is_the_data_the_records_were_made_on(request):
 @pytest.mark.realdata
 @pytest.mark.parametrize("rec", shipped(), ids=record_id)
 def test_a_shipped_record_is_reproduced_within_3_points(request, tmp_path, rec):
-    root = data_root_for(request.config, int(rec["frames"]))
+    root = data_root_for(request.config, int(rec["frames"]), (rec.get("data") or {}).get("fingerprint"))
     cmd = with_options(rec["command"], data_root=str(root), results_dir=str(tmp_path))
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -131,6 +131,20 @@ def test_records_on_other_data_never_mix(tmp_path):
     assert text.index("generator version 3") < text.index("generator version 2") < text.index("generator version unknown")
 
 
+def test_a_row_on_clip_normalised_data_says_so_also_for_records_older_than_the_word(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(metrics={"top1": 61.5, "top5": 90.0}), recs)
+    clip = {"fingerprint": "d" * 64, "generator_version": 2}
+    write_record(record(data={**clip, "normalisation": "clip"}, pretrain_seed=0, metrics={"top1": 70.0, "top5": 90.0}),
+                 recs)
+    # made on the same files before records named the normalisation: labelled from its sibling
+    write_record(record(data=clip, pretrain_seed=1, metrics={"top1": 72.0, "top5": 90.0}), recs)
+    v2 = _rows(recs)["Linear evaluation — synthetic v2"]
+    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data dddddddd, clip-normalised"] == \
+        {"synthetic-xsub": "71.00 ± 1.41 (n=2)"}
+    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data ffffffff"] == {"synthetic-xsub": "61.50 (n=1)"}
+
+
 def test_one_table_per_protocol_with_the_supervised_reference(tmp_path):
     recs = tmp_path / "records"
     write_record(record(), recs)
