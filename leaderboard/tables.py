@@ -513,6 +513,8 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
         parts.append("mismatch allowed")
     if recipe.logits:
         parts.append(f"{recipe.logits} logits")
+    if getattr(recipe, "normalisation", "") not in ("", "frame", None):
+        parts.append(f"{recipe.normalisation}-normalised data")
     return ", ".join(parts) or "another run"
 
 
@@ -616,7 +618,9 @@ def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
     seeds 0–2, precise BN)``, ``supervised ST-GCN (from random init, 60 of 110 epochs, batch 16)``;
     any option, shortened schedule or mismatch of the run in the brackets."""
     net = re.sub(r"\(h\d+\)", "", recipe.network if isinstance(recipe.network, str) else "–")
-    options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else ""]
+    normalised = getattr(recipe, "normalisation", "")
+    options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else "",
+               f"{normalised}-normalised data" if normalised not in ("", "frame", None) else ""]
     if recipe.evidence == "supervised":
         parts = ["from random init", *options]
     else:
@@ -636,12 +640,14 @@ def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
         sec = _section(sections, r.cprotocol, r.csetting)
         kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
         key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
-               r.frames, r.encoder)  # the evidence stays k[4] (real_tables reads it)
+               r.frames, r.encoder, r.get("normalisation", ""))  # the evidence stays k[4] (real_tables reads it)
         net, enc = r.network if isinstance(r.network, str) else "–", encoder_title(r.encoder)
         name, difference = METHOD_NAME.get(r.method, r.method), _difference(r, None)
         row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, enc, net, str(r.frames)], kind=kind, meta={
             **recipe_meta(r, 0), "stream": r.cstream, "setting": "", "name": f"{name} ({difference})",
             "extra": [enc, net, str(r.frames)], "seeds": ()}))
+        if r.dataset in row.cells:  # another preparation of one benchmark: the first, most-run recipe keeps the cell
+            continue
         row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
         row.meta["n"] = max(row.meta["n"], r.stat.n)
         row.meta["seeds"] = tuple(sorted(set(row.meta["seeds"]) | set(r.seed_list)))

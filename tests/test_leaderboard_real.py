@@ -137,3 +137,20 @@ def test_a_run_on_another_encoder_never_reproduces_a_claim(reported, tmp_path):
                         metrics={"top1": 72.0, "top5": 95.0, "best_top1": 72.5}), recs)
     chk = checks(reported, records_frame(read_records(recs)))
     assert chk.variant.tolist() == ["AimCLR (paper)"] and chk.reproduced.tolist() == [72.5]
+
+
+def test_the_suites_own_rows_keep_each_preparation_apart_and_the_most_run_in_its_cell(reported, tmp_path):
+    """NW-UCLA prepared twice (``--normalise frame`` and ``clip``): a row each, and of two recipes
+    that still share a row the one with more runs keeps the cell (a newer single run used to take it)."""
+    recs = tmp_path / "records"
+    ucla = {"dataset": "nwucla-xview", "split": "xview", "method": "skeletonclr", "preset": "cpu", "epochs": 50,
+            "checkpoint": {"source": "pretrained", "path": None, "sha256": "p"}}
+    for seed, top1 in ((0, 70.0), (1, 72.0)):
+        write_record(record(**ucla, pretrain_seed=seed, metrics={"top1": top1, "top5": 95.0}), recs)
+    write_record(record(**ucla, pretrain_seed=0, data={"fingerprint": "c" * 64, "normalisation": "clip"},
+                        metrics={"top1": 41.0, "top5": 80.0}, created="2026-12-02T10:00:00Z"), recs)
+    write_record(record(**ucla, pretrain_seed=0, data={"fingerprint": "f" * 64}, metrics={"top1": 10.0, "top5": 50.0},
+                        created="2026-12-03T10:00:00Z"), recs)  # a third download, newest, one run
+    rows = {k: v["nwucla-xview"] for k, v in rows_of(reported, recs).items() if "nwucla-xview" in v}
+    assert rows == {"SkeletonCLR · cpu preset, 50 ep · J · ST-GCN · ST-GCN(h16) · 50": "71.00 ± 1.41 (n=2)",
+                    "SkeletonCLR · cpu preset, 50 ep, clip-normalised data · J · ST-GCN · ST-GCN(h16) · 50": "41.00 (n=1)"}
