@@ -57,8 +57,8 @@ RUN_KEY = ("method", "encoder", "variant", "dataset", "fingerprint", "stream", "
            "checkpoint", "checkpoint_sha", "bn", "pretrain_seed", "seed", "preset", "epochs")
 #: The columns of a recipe: records equal in these are seeds of one recipe (``normalisation`` follows
 #: from the fingerprint; it is carried so the tables can name it).
-RECIPE_KEY = ("data_group", "dataset", "fingerprint", "normalisation", "frames", "method", "encoder", "variant", "stream", "protocol",
-              "setting", "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
+RECIPE_KEY = ("data_group", "dataset", "fingerprint", "normalisation", "frames", "method", "encoder", "variant",
+              "stream", "protocol", "setting", "schedule", "evidence", "preset", "epochs", "bn", "mismatch")
 
 
 def encoder_title(encoder: str) -> str:
@@ -256,10 +256,17 @@ def data_id(fingerprint: str) -> str:
     return fingerprint.removeprefix("generated-")[:8] if fingerprint else "–"
 
 
+def prepared_as(normalisation: str | None) -> str:
+    """How a record's benchmark was prepared where it departs from the methods' official processor
+    (``datasets.prepare --normalise clip``: "clip-normalised data"; "" otherwise), so the rows, bars
+    and lines of one benchmark prepared two ways say how they differ."""
+    return "" if normalisation in ("", "frame", None) else f"{normalisation}-normalised data"
+
+
 def data_label(fingerprint: str, normalisation: str = "") -> str:
-    """:func:`data_id`, with the preparation named where it departs from the official processor
-    (``datasets.prepare --normalise clip``), so two rows of one benchmark say how they differ."""
-    return data_id(fingerprint) + (f", {normalisation}-normalised" if normalisation not in ("", "frame") else "")
+    """:func:`data_id`, with :func:`prepared_as` after it where it says something."""
+    note = prepared_as(normalisation)
+    return data_id(fingerprint) + (f", {note}" if note else "")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from leaderboard.frame import (
     encoder_rank,
     encoder_title,
     method_rank,
+    prepared_as,
     recipes,
     untrained_baseline,
 )
@@ -442,10 +443,10 @@ PROBES = (("linear", "", "official probe"), ("linear", "standardised probe", "st
 PROBE_COLUMNS = ["bar", "encoder_rank", "rank", "probe", "mean", "sd", "n", "untrained", "untrained_n"]
 
 
-def prepared_as(normalisation: str) -> str:
-    """What a bar or a level adds when its data left the official processor (``--normalise clip``):
-    one benchmark prepared two ways gives two bars of one method, which must not share a name."""
-    return "" if normalisation in ("", "frame") else f", {normalisation}-normalised"
+def _prepared(normalisation: str) -> str:
+    """A bar's or a level's tail naming another preparation of the benchmark (:func:`prepared_as`)."""
+    note = prepared_as(normalisation)
+    return f", {note}" if note else ""
 
 
 def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -468,7 +469,7 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
             bn = "" if r.bn == "training" else f", {r.bn} BN"
             tag = encoder_tag(r.method, r.encoder)
             bar = (f"{clip(method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else ''))}\n"
-                   f"{recipe_short(r.preset, r.epochs)}{bn}{prepared_as(r.normalisation)}")
+                   f"{recipe_short(r.preset, r.epochs)}{bn}{_prepared(r.normalisation)}")
             u = base.iloc[0].stat if len(base) else None
             rows.append((bar, encoder_rank(r.encoder), method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
                          u.mean if u else float("nan"), u.n if u else 0))
@@ -483,7 +484,7 @@ def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["label", "mean", "schedule"])
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
     sup = rec[rec.evidence == "supervised"]
-    rows = sorted({(f"supervised {network_name(r.method, r.encoder)}{prepared_as(r.normalisation)} "
+    rows = sorted({(f"supervised {network_name(r.method, r.encoder)}{_prepared(r.normalisation)} "
                     f"({runs_text(r.stat.n, spread=False)})", r.stat.mean, r.schedule) for r in sup.itertuples()})
     return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
 

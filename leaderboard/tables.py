@@ -44,6 +44,7 @@ from leaderboard.frame import (
     group_rank,
     method_option,
     method_rank,
+    prepared_as,
     recipes,
     untrained_baseline,
 )
@@ -513,9 +514,8 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
         parts.append("mismatch allowed")
     if recipe.logits:
         parts.append(f"{recipe.logits} logits")
-    if getattr(recipe, "normalisation", "") not in ("", "frame", None):
-        parts.append(f"{recipe.normalisation}-normalised data")
-    return ", ".join(parts) or "another run"
+    parts.append(prepared_as(getattr(recipe, "normalisation", "")))
+    return ", ".join(p for p in parts if p) or "another run"
 
 
 #: A real-data table's parts while it is built, by (protocol, setting): ``lines``, a row per claim
@@ -618,9 +618,8 @@ def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
     seeds 0–2, precise BN)``, ``supervised ST-GCN (from random init, 60 of 110 epochs, batch 16)``;
     any option, shortened schedule or mismatch of the run in the brackets."""
     net = re.sub(r"\(h\d+\)", "", recipe.network if isinstance(recipe.network, str) else "–")
-    normalised = getattr(recipe, "normalisation", "")
     options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else "",
-               f"{normalised}-normalised data" if normalised not in ("", "frame", None) else ""]
+               prepared_as(getattr(recipe, "normalisation", ""))]
     if recipe.evidence == "supervised":
         parts = ["from random init", *options]
     else:

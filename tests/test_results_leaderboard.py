@@ -140,7 +140,7 @@ def test_a_row_on_clip_normalised_data_says_so_also_for_records_older_than_the_w
     # made on the same files before records named the normalisation: labelled from its sibling
     write_record(record(data=clip, pretrain_seed=1, metrics={"top1": 72.0, "top5": 90.0}), recs)
     v2 = _rows(recs)["Linear evaluation — synthetic v2"]
-    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data dddddddd, clip-normalised"] == \
+    assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data dddddddd, clip-normalised data"] == \
         {"synthetic-xsub": "71.00 ± 1.41 (n=2)"}
     assert v2["SkeletonCLR · joint · ST-GCN · quick preset, 36 ep · training · data ffffffff"] == {"synthetic-xsub": "61.50 (n=1)"}
 
