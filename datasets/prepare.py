@@ -193,6 +193,17 @@ def prepare_layout(
     return _execute(plan, dataset, fmt, out_dir, frames, workers, skip_bad, DATASET_TITLES[dataset])
 
 
+def check_normalise(normalise: str, layout_input: bool, frames: int) -> None:
+    """Refuse a ``--normalise`` that is unknown or has nothing to act on: NTU and PKU-MMD keep the
+    methods' official processor (their published arrays are made by it), and 300 frames stores the
+    raw values, unnormalised."""
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"unknown --normalise {normalise!r}; choose one of {', '.join(NORMALISATIONS)}")
+    if normalise != "frame" and (not layout_input or frames == RAW_LAYOUT_FRAMES):
+        raise ValueError(f"--normalise {normalise} applies to nwucla, kinetics, utdmhad and pyskl2d at 50 or 64 "
+                         "frames; NTU and PKU-MMD arrays keep the official processor, and 300 frames stores raw values")
+
+
 def prepare(
     dataset: str,
     fmt: str | None,
@@ -224,12 +235,8 @@ def prepare(
         raise ValueError(f"--frames must be 50, 64 or 300 (any 1..300 works); got {frames!r}")
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ValueError(f"--out {out_dir} is a file; give a folder (it is created if it does not exist)")
-    if normalise not in NORMALISATIONS:
-        raise ValueError(f"unknown --normalise {normalise!r}; choose one of {', '.join(NORMALISATIONS)}")
     layout_input = dataset in LAYOUT_DATASETS or fmt in LAYOUT_FORMATS
-    if normalise != "frame" and (not layout_input or frames == RAW_LAYOUT_FRAMES):
-        raise ValueError(f"--normalise {normalise} applies to nwucla, kinetics, utdmhad and pyskl2d at 50 or 64 "
-                         "frames; NTU and PKU-MMD arrays keep the official processor, and 300 frames stores raw values")
+    check_normalise(normalise, layout_input, frames)
     if layout_input:
         if bodies != "stgcn":
             raise ValueError(f"--bodies applies to raw NTU files; {fmt} input carries its own person selection")
