@@ -201,7 +201,8 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
             steps.append(Step(f"pretrain {method} seed {seed} ({epochs} epochs)", argv,
                               epochs * EPOCH_S[method] * train_clips,
                               lambda m=method, r=root, s=seed, f=cls.default_config.frames:
-                              prepared(r, benchmark, f, normalise) and finished(run_folder(m, benchmark, r, s, encoder), m)))
+                              prepared(r, benchmark, f, normalise)
+                              and finished(run_folder(m, benchmark, r, s, encoder), m)))
             steps += evaluations(method, seed, (), f"{method} seed {seed}:")
     board = ("leaderboard",) + (("--records", str(results), "--out", str(Path(results) / "leaderboard"))
                                 if results is not None else ("--mine",))

@@ -225,8 +225,7 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
         return [], []
     rec = rec.copy()
     clash = rec.groupby(list(ROW_KEY) + ["dataset"], dropna=False).fingerprint.transform("nunique") > 1
-    how = rec.normalisation if "normalisation" in rec else [""] * len(rec)
-    rec["data_label"] = [data_label(f, n) if c else "" for f, n, c in zip(rec.fingerprint, how, clash)]
+    rec["data_label"] = [data_label(f, n) if c else "" for f, n, c in zip(rec.fingerprint, rec.normalisation, clash)]
     rows, columns = [], sorted(set(rec.dataset))
     for key, g in _order(rec).groupby(list(ROW_KEY) + ["data_label"], dropna=False, sort=False):
         k = dict(zip(list(ROW_KEY) + ["data_label"], key))
@@ -514,7 +513,7 @@ def _difference(recipe: pd.Series, claim: pd.Series | None) -> str:
         parts.append("mismatch allowed")
     if recipe.logits:
         parts.append(f"{recipe.logits} logits")
-    parts.append(prepared_as(getattr(recipe, "normalisation", "")))
+    parts.append(prepared_as(recipe.normalisation))
     return ", ".join(p for p in parts if p) or "another run"
 
 
@@ -619,7 +618,7 @@ def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
     any option, shortened schedule or mismatch of the run in the brackets."""
     net = re.sub(r"\(h\d+\)", "", recipe.network if isinstance(recipe.network, str) else "–")
     options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else "",
-               prepared_as(getattr(recipe, "normalisation", ""))]
+               prepared_as(recipe.normalisation)]
     if recipe.evidence == "supervised":
         parts = ["from random init", *options]
     else:
@@ -639,7 +638,7 @@ def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
         sec = _section(sections, r.cprotocol, r.csetting)
         kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
         key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
-               r.frames, r.encoder, r.get("normalisation", ""))  # the evidence stays k[4] (real_tables reads it)
+               r.frames, r.encoder, r.normalisation)  # the evidence stays k[4] (real_tables reads it)
         net, enc = r.network if isinstance(r.network, str) else "–", encoder_title(r.encoder)
         name, difference = METHOD_NAME.get(r.method, r.method), _difference(r, None)
         row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, enc, net, str(r.frames)], kind=kind, meta={
