@@ -121,6 +121,31 @@ def rotation_angles(n: int, gen: torch.Generator, device: torch.device, main_deg
     return u * torch.where(is_main, main_degrees, other_degrees)
 
 
+#: The random camera of CTR-GCN's NW-UCLA training feeder (``feeders/feeder_ucla.py``): a turn
+#: about x and one about y, each drawn in ±60°. Its draw of a scale in [0.5, 1.5] is left out: the
+#: feeder's per-clip min-max scaling that follows undoes it.
+CAMERA_DEGREES = 60.0
+
+
+def camera_angles(n: int, gen: torch.Generator, device: torch.device, degrees: float = CAMERA_DEGREES) -> torch.Tensor:
+    """``(N, 3)`` degrees about (x, y, z): U(−d, d) about x and y, none about z."""
+    u = torch.rand(n, 2, generator=gen, device=device, dtype=torch.float64)
+    return F.pad((2 * u - 1) * degrees, (0, 1))
+
+
+@dataclass(frozen=True)
+class BatchedCameraRotation:
+    """Each sample seen from a random camera (:func:`camera_angles`, about the prepared origin).
+    Supervised training's augmentation for cross-view benchmarks, where the test camera is one the
+    training clips never saw; it has no per-sample counterpart in :mod:`datasets.augment`, since no
+    contrastive method's official pipeline uses it. Every channel must be a 3D coordinate."""
+
+    degrees: float = CAMERA_DEGREES
+
+    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return linear_map_at(rotation_matrices(camera_angles(x.shape[0], gen, x.device, self.degrees)), x)
+
+
 def spatial_flip_at(x: torch.Tensor, flip: torch.Tensor, permutation: tuple[int, ...]) -> torch.Tensor:
     """The joint relabelling of :func:`datasets.augment.spatial_flip` on the samples where ``flip``."""
     flipped = x[:, :, :, list(permutation)]

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datasets.augment_batch import BatchedNormalView, view_generator
+from datasets.augment_batch import BatchedCameraRotation, BatchedNormalView, BatchView, view_generator
 from datasets.integrity import fingerprint
 from datasets.skeleton import to_stream
 from datasets.store import Split, benchmark_layout
@@ -67,10 +67,12 @@ from utils.progress import progress
 CLIPS = ("norm", "official", "off")
 #: How the network runs while it trains (methods.md §7.2).
 BN_MODES = ("eval", "train")
-#: What the training clips go through: ``none`` (the official protocols: the clips as they are) or
-#: ``normal`` (the pretraining's normal view, temporal crop then shear, drawn per sample on the
-#: device from a generator keyed by the step's position, so a resumed run draws the same views).
-AUGMENTS = ("none", "normal")
+#: What the training clips go through: ``none`` (the official protocols: the clips as they are),
+#: ``normal`` (the pretraining's normal view, temporal crop then shear) or ``rotate`` (a random
+#: camera, ±60° about x and y: CTR-GCN's NW-UCLA feeder, for cross-view benchmarks), drawn per
+#: sample on the device from a generator keyed by the step's position, so a resumed run draws the
+#: same views.
+AUGMENTS = ("none", "normal", "rotate")
 #: The training-state layout of a protocol run (not a pretraining ``last.pt``: a protocol never
 #: loads it as a checkpoint to evaluate).
 STATE_FORMAT = "skelebench-protocol-training"
@@ -267,6 +269,7 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
     ``config.augment="normal"`` the shear moves the first ``coordinates`` channels only (a 2D
     layout's score stays; None: every channel).
     """
+    view = training_view(config.augment, coordinates)  # a bad choice fails before any run folder exists
     positions = np.arange(len(train)) if indices is None else np.asarray(indices, dtype=np.int64)
     if len(positions) == 0:
         raise ValueError("the training set is empty; nothing to train on")
@@ -294,7 +297,6 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
                  + ("" if finished else f" after epoch {epoch - 1} of {config.epochs}"))
     resumed = state_path.is_file() and not finished
 
-    view = BatchedNormalView(coordinates) if config.augment == "normal" else None
     yv = torch.from_numpy(np.asarray(val.labels, dtype=np.int64))
     bar = progress(total=config.epochs, initial=epoch - 1, desc=desc, unit="epoch")
     while epoch <= config.epochs:
@@ -352,6 +354,19 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, config: Sup
         norms.append(optimisation_step(model, optimizer, loss, config.clip, config.max_grad))
         losses.append(float(loss.item()))
     return {"loss": sum(losses) / len(losses), "grad_norm": sum(norms) / len(norms)}
+
+
+def training_view(augment: str, coordinates: int | None) -> BatchView | None:
+    """The batched augmentation ``augment`` names (:data:`AUGMENTS`) for a layout whose first
+    ``coordinates`` channels are coordinates (None: all); None for ``none``."""
+    if augment == "normal":
+        return BatchedNormalView(coordinates)
+    if augment == "rotate":
+        if coordinates is not None:
+            raise ValueError(f"--augment rotate turns 3D coordinates; this layout has {coordinates} coordinates "
+                             "and a score per joint (2D): use --augment normal or none")
+        return BatchedCameraRotation()
+    return None
 
 
 def fit_metrics(curve: list[dict]) -> dict:
@@ -413,8 +428,9 @@ def add_training_arguments(ap: argparse.ArgumentParser) -> None:
                          "leaves few steps per epoch (NW-UCLA: 7)")
     ap.add_argument("--augment", choices=AUGMENTS,
                     help="what the training clips go through: 'none', the clips as they are (the official protocols), "
-                         "or 'normal', the pretraining's normal view (temporal crop, shear) per sample and step "
-                         "(default: none)")
+                         "'normal', the pretraining's normal view (temporal crop, shear) per sample and step, or "
+                         "'rotate', a random camera (±60° about x and y, CTR-GCN's NW-UCLA training), 3D layouts "
+                         "only (default: none)")
     ap.add_argument("--eval-every", type=positive_int, metavar="N",
                     help="evaluate on the test split every N epochs and at the end (default: 5, as the official "
                          "code; training is the same whatever N, only the best-over-evaluations figure depends on it)")

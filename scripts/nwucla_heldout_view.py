@@ -29,7 +29,7 @@ from datasets.store import Split  # noqa: E402
 from methods import get_method  # noqa: E402
 from methods.base import build_backbone  # noqa: E402
 from protocols.finetune import FINETUNE  # noqa: E402
-from protocols.supervised import scale_schedule, train_supervised  # noqa: E402
+from protocols.supervised import AUGMENTS, scale_schedule, train_supervised  # noqa: E402
 from utils.cli import ArgumentParser, positive_int, seed_list  # noqa: E402
 
 BENCHMARK = "nwucla-xview"
@@ -45,13 +45,14 @@ def view_split(train: Split, view: int) -> Split:
 
 
 def heldout_view_top1(data_root: Path, seed: int, epochs: int, batch_size: int, eval_every: int,
-                      device: torch.device) -> list[float]:
+                      device: torch.device, augment: str = "none") -> list[float]:
     """View-2 top-1 of the supervised network trained on view 1, at every evaluation."""
     config = get_method(METHOD).default_config
     train, _, manifest = load_benchmark(BENCHMARK, config.frames, data_root)
     fit_on, score_on = view_split(train, 1), view_split(train, 2)
     recipe, _ = scale_schedule(FINETUNE, epochs)
-    recipe = replace(recipe, batch_size=batch_size, bn_mode="train", eval_every=eval_every)
+    recipe = replace(recipe, batch_size=batch_size, bn_mode="train", eval_every=eval_every,
+                     augment=augment)
     torch.manual_seed(seed)
     backbone = build_backbone(replace(config, layout=manifest["layout"]))
     with tempfile.TemporaryDirectory() as run_dir:
@@ -67,13 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=seed_list, default=(0, 1), help="training seeds (default: 0,1)")
     ap.add_argument("--epochs", type=positive_int, default=30, help="epochs (default: %(default)s)")
     ap.add_argument("--batch-size", type=positive_int, default=16, help="clips per step (default: %(default)s)")
+    ap.add_argument("--augment", choices=AUGMENTS, default="none",
+                    help="what the view-1 clips go through (protocols.finetune --augment; default: %(default)s)")
     ap.add_argument("--eval-every", type=positive_int, default=10, help="epochs between scores (default: %(default)s)")
     args = ap.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     for root in args.data_root:
         finals = []
         for seed in args.seeds:
-            curve = heldout_view_top1(root, seed, args.epochs, args.batch_size, args.eval_every, device)
+            curve = heldout_view_top1(root, seed, args.epochs, args.batch_size, args.eval_every, device,
+                                      args.augment)
             finals.append(curve[-1])
             print(f"{root}: seed {seed}, view-2 top-1 every {args.eval_every} epochs: {curve}", flush=True)
         print(f"{root}: mean last top-1 {np.mean(finals):.2f} over seeds {list(args.seeds)}", flush=True)

@@ -57,6 +57,24 @@ def test_rotation_matrices_equal_numpy():
         np.testing.assert_allclose(got[i].numpy(), A.rotation_matrix(row), atol=1e-12)
 
 
+def test_camera_rotation_turns_about_x_and_y_within_60_degrees():
+    """The random camera: angles U(−60, 60) about x and y, none about z; each sample turned by its
+    own rotation about the origin (lengths kept); a quarter turn about y sends x to z by hand."""
+    angles = B.camera_angles(20000, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert angles.shape == (20000, 3) and angles[:, 2].abs().max() == 0
+    assert angles[:, :2].abs().max() <= 60 and angles[:, :2].min() < -59 and angles[:, :2].max() > 59
+    assert np.allclose(angles[:, :2].std(0).numpy(), 60 / np.sqrt(3), rtol=0.02)
+    x = batch(c=3)
+    turned = B.BatchedCameraRotation()(x, torch.Generator().manual_seed(1))
+    expected = B.linear_map_at(B.rotation_matrices(B.camera_angles(6, torch.Generator().manual_seed(1),
+                                                                   x.device)), x)
+    assert torch.allclose(turned, expected) and not torch.allclose(turned, x)
+    assert torch.allclose(turned.norm(dim=1), x.norm(dim=1))
+    quarter = B.rotation_matrices(torch.tensor([[0.0, 90.0, 0.0]]))[0]
+    assert torch.allclose(quarter @ torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
+                          torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), atol=1e-12)
+
+
 @pytest.mark.parametrize("normalise", [False, True])
 def test_blur_per_sample_equals_numpy(normalise):
     x = batch(n=3, c=3)

@@ -201,6 +201,7 @@ def test_semi_refusals(argv, message, tiny_root, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,field,expected", [([], "eval_every", 5), (["--eval-every", "25"], "eval_every", 25),
                                                   ([], "augment", "none"), (["--augment", "normal"], "augment", "normal"),
+                                                  (["--augment", "rotate"], "augment", "rotate"),
                                                   ([], "batch_size", 128), (["--batch-size", "16"], "batch_size", 16)])
 def test_training_options_reach_both_recipes(argv, field, expected):
     """The evaluation cadence, the augmentation and the batch size are options of both recipes alike."""
@@ -233,6 +234,23 @@ def test_augmented_training_draws_views_by_position_and_resumes_bit_identically(
     resumed = train_supervised(backbone, run_dir=tmp_path / "cut", config=augmented, **run)
     assert resumed.resumed and resumed.metrics == whole.metrics
     assert np.array_equal(resumed.logits.final, whole.logits.final)
-    with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
-        SupervisedConfig(augment="rotate")
+    with pytest.raises(ValueError, match="unknown augmentation 'mirror'"):
+        SupervisedConfig(augment="mirror")
+
+
+def test_camera_rotation_moves_the_loss_and_refuses_a_2d_layout(tiny_parts, tmp_path):
+    """``augment="rotate"`` trains on turned clips (the loss moves); a 2D layout (coordinates and
+    a score) is refused before a run folder is made, with the options that fit it."""
+    train, val = tiny_parts
+    torch.manual_seed(0)
+    backbone = build_backbone(get_method("skeletonclr").default_config).eval()
+    config = SupervisedConfig(epochs=1, lr=0.1, milestones=(1,), warmup_epochs=0, batch_size=8, bn_mode="train")
+    run = dict(train=train, val=val, num_classes=24, stream="joint", device=torch.device("cpu"), max_steps=2)
+    plain = train_supervised(backbone, run_dir=tmp_path / "plain", config=config, **run)
+    rotate = SupervisedConfig(**{**config.__dict__, "augment": "rotate"})
+    turned = train_supervised(backbone, run_dir=tmp_path / "turned", config=rotate, **run)
+    assert turned.metrics["curve"][0]["loss"] != plain.metrics["curve"][0]["loss"]
+    with pytest.raises(ValueError, match="2D.*--augment normal or none"):
+        train_supervised(backbone, run_dir=tmp_path / "2d", config=rotate, coordinates=2, **run)
+    assert not (tmp_path / "2d").exists()
 
