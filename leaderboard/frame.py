@@ -242,9 +242,10 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         return df
     for col in ("epochs", "pretrain_seed", "seed", "frames", "generator_version"):
         df[col] = df[col].astype("Int64")
-    # records made before the manifest named its normalisation share the files of those made after
+    # records made before the manifest named its normalisation share the files of those made after;
+    # the official processor ("frame") is what those earlier records mean by naming none, so it is ""
     known = df[df.normalisation != ""].groupby("fingerprint").normalisation.first().to_dict()
-    df["normalisation"] = [known.get(f, "") for f in df.fingerprint]
+    df["normalisation"] = ["" if known.get(f) == "frame" else known.get(f, "") for f in df.fingerprint]
     df = df.sort_values(["created", "record"], kind="stable")
     latest = df.groupby(list(RUN_KEY), dropna=False, sort=False).tail(1)
     return latest.sort_values(list(RECIPE_KEY) + ["pretrain_seed", "seed", "record"], na_position="first",
@@ -267,6 +268,18 @@ def data_label(fingerprint: str, normalisation: str = "") -> str:
     """:func:`data_id`, with :func:`prepared_as` after it where it says something."""
     note = prepared_as(normalisation)
     return data_id(fingerprint) + (f", {note}" if note else "")
+
+
+def data_clash_labels(rec: pd.DataFrame, key: list[str]) -> list[str]:
+    """Per recipe of ``rec``, its :func:`data_label` where recipes of the same ``key`` and dataset
+    come from more than one data identity, "" elsewhere. One download prepared on two CPUs can
+    differ in the last bits of its arrays (NumPy's and BLAS's kernels differ by CPU), and so in its
+    fingerprint: each table row, bar and line names its data then, rather than one run hiding the
+    other or two sharing a name."""
+    if rec.empty:
+        return []
+    clash = rec.groupby(list(key) + ["dataset"], dropna=False).fingerprint.transform("nunique") > 1
+    return [data_label(f, n) if c else "" for f, n, c in zip(rec.fingerprint, rec.normalisation, clash)]
 
 
 @dataclass(frozen=True)

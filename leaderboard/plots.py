@@ -29,6 +29,7 @@ from PIL import Image
 from leaderboard.frame import (
     METHOD_NAME,
     STREAM_CODE,
+    data_clash_labels,
     data_group,
     encoder_rank,
     encoder_title,
@@ -449,6 +450,11 @@ def _prepared(normalisation: str) -> str:
     return f", {note}" if note else ""
 
 
+#: What names a bar of :func:`probes_frame` (with the probe): recipes alike in these are one bar.
+BAR_KEY = ("method", "variant", "stream", "encoder", "evidence", "preset", "epochs", "bn", "normalisation", "protocol",
+           "setting")
+
+
 def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Per trained encoder (``bar``: method, its encoder where not the method's own, and recipe;
     ST-GCN's bars first) on a real ``dataset``, the top-1 of each probe of :data:`PROBES` over its
@@ -459,17 +465,19 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
     rec = rec[(rec.schedule == "") & (rec.mismatch == "")]
     randoms = rec[rec.evidence == "random-init"]
+    data = dict(zip(rec.index, data_clash_labels(rec, list(BAR_KEY))))
     rows = []
     for protocol, setting, label in PROBES:
         trained = rec[~rec.evidence.isin(("random-init", "supervised")) & (rec.protocol == protocol)
                       & (rec.setting == setting)]
         for r in trained.itertuples():
             base = untrained_baseline(randoms, r)
+            other_data = f", data {data[r.Index]}" if data[r.Index] else ""
             stream = "" if r.stream == "joint" else f" {STREAM_CODE.get(r.stream, r.stream)}"
             bn = "" if r.bn == "training" else f", {r.bn} BN"
             tag = encoder_tag(r.method, r.encoder)
             bar = (f"{clip(method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else ''))}\n"
-                   f"{recipe_short(r.preset, r.epochs)}{bn}{_prepared(r.normalisation)}")
+                   f"{recipe_short(r.preset, r.epochs)}{bn}{other_data or _prepared(r.normalisation)}")
             u = base.iloc[0].stat if len(base) else None
             rows.append((bar, encoder_rank(r.encoder), method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
                          u.mean if u else float("nan"), u.n if u else 0))
@@ -484,7 +492,9 @@ def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["label", "mean", "schedule"])
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
     sup = rec[rec.evidence == "supervised"]
-    rows = sorted({(f"supervised {network_name(r.method, r.encoder)}{_prepared(r.normalisation)} "
+    data = dict(zip(sup.index, data_clash_labels(sup, ["method", "encoder", "normalisation", "schedule"])))
+    rows = sorted({(f"supervised {network_name(r.method, r.encoder)}"
+                    f"{f', data {data[r.Index]}' if data[r.Index] else _prepared(r.normalisation)} "
                     f"({runs_text(r.stat.n, spread=False)})", r.stat.mean, r.schedule) for r in sup.itertuples()})
     return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
 

@@ -37,8 +37,8 @@ from leaderboard.frame import (
     Aggregate,
     aggregate,
     backbone_encoder,
+    data_clash_labels,
     data_id,
-    data_label,
     encoder_rank,
     encoder_title,
     group_rank,
@@ -224,8 +224,7 @@ def recipe_rows(rec: pd.DataFrame, randoms: pd.DataFrame, second: str = "") -> t
     if rec.empty:
         return [], []
     rec = rec.copy()
-    clash = rec.groupby(list(ROW_KEY) + ["dataset"], dropna=False).fingerprint.transform("nunique") > 1
-    rec["data_label"] = [data_label(f, n) if c else "" for f, n, c in zip(rec.fingerprint, rec.normalisation, clash)]
+    rec["data_label"] = data_clash_labels(rec, list(ROW_KEY))
     rows, columns = [], sorted(set(rec.dataset))
     for key, g in _order(rec).groupby(list(ROW_KEY) + ["data_label"], dropna=False, sort=False):
         k = dict(zip(list(ROW_KEY) + ["data_label"], key))
@@ -612,13 +611,14 @@ def seeds_text(seeds: Iterable[int]) -> str:
     return f"init seeds {s[0]}–{s[-1]}" if run else "init seeds " + ", ".join(map(str, s))
 
 
-def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
+def reference_name(recipe: pd.Series, seeds: Iterable[int], data: str = "") -> str:
     """A reference row named by its network, since no method is involved: ``untrained ST-GCN (init
     seeds 0–2, precise BN)``, ``supervised ST-GCN (from random init, 60 of 110 epochs, batch 16)``;
-    any option, shortened schedule or mismatch of the run in the brackets."""
+    any option, shortened schedule or mismatch of the run in the brackets, and its ``data`` where
+    another run of the same network is on other files (:func:`leaderboard.frame.data_clash_labels`)."""
     net = re.sub(r"\(h\d+\)", "", recipe.network if isinstance(recipe.network, str) else "–")
     options = [recipe.variant, recipe.schedule, "mismatch allowed" if recipe.mismatch else "",
-               prepared_as(recipe.normalisation)]
+               prepared_as(recipe.normalisation) if not data else f"data {data}"]
     if recipe.evidence == "supervised":
         parts = ["from random init", *options]
     else:
@@ -628,29 +628,35 @@ def reference_name(recipe: pd.Series, seeds: Iterable[int]) -> str:
     return f"{kind} {net}" + (f" ({detail})" if detail else "")
 
 
+#: What tells the suite's own rows apart (:func:`_own_rows`; the evidence is its fourth field).
+OWN_ROW_KEY = ("method", "variant", "cstream", "evidence", "preset", "epochs", "bn", "schedule", "logits", "frames",
+               "encoder", "normalisation")
+
+
 def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
     """The recipes no claim fits (the suite's own runs, e.g. on NW-UCLA): a row per recipe (its
     cells by benchmark), labelled with its encoder and network; random-init and supervised recipes
     are reference rows named by that network (:func:`reference_name`)."""
+    data = dict(zip(rec.index, data_clash_labels(rec, [*OWN_ROW_KEY, "cprotocol", "csetting"])))
     for ri, r in rec.iterrows():
         if ri in placed:
             continue
         sec = _section(sections, r.cprotocol, r.csetting)
         kind = "reference" if r.evidence in ("random-init", "supervised") else "suite"
-        key = ("~suite", r.method, r.variant, r.cstream, r.evidence, r.preset, r.epochs, r.bn, r.schedule, r.logits,
-               r.frames, r.encoder, r.normalisation)  # the evidence stays k[4] (real_tables reads it)
+        key = ("~suite", *(r[c] for c in OWN_ROW_KEY), data[ri])  # the evidence stays k[4] (real_tables reads it)
         net, enc = r.network if isinstance(r.network, str) else "–", encoder_title(r.encoder)
-        name, difference = METHOD_NAME.get(r.method, r.method), _difference(r, None)
+        name = METHOD_NAME.get(r.method, r.method)
+        difference = ", ".join(x for x in (_difference(r, None), f"data {data[ri]}" if data[ri] else "") if x)
         row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, enc, net, str(r.frames)], kind=kind, meta={
             **recipe_meta(r, 0), "stream": r.cstream, "setting": "", "name": f"{name} ({difference})",
             "extra": [enc, net, str(r.frames)], "seeds": ()}))
-        if r.dataset in row.cells:  # another preparation of one benchmark: the first, most-run recipe keeps the cell
+        if r.dataset in row.cells:  # two recipes the key does not tell apart: the first, most-run one keeps the cell
             continue
         row.cells[r.dataset] = Cell(agg=r.stat, title="records: " + ", ".join(r.stat.records))
         row.meta["n"] = max(row.meta["n"], r.stat.n)
         row.meta["seeds"] = tuple(sorted(set(row.meta["seeds"]) | set(r.seed_list)))
         if kind == "reference":
-            row.labels[:2] = [reference_name(r, row.meta["seeds"]), "–"]
+            row.labels[:2] = [reference_name(r, row.meta["seeds"], data[ri]), "–"]
             row.meta["name"] = row.labels[0]
 
 

@@ -139,9 +139,10 @@ def test_a_run_on_another_encoder_never_reproduces_a_claim(reported, tmp_path):
     assert chk.variant.tolist() == ["AimCLR (paper)"] and chk.reproduced.tolist() == [72.5]
 
 
-def test_the_suites_own_rows_keep_each_preparation_apart_and_the_most_run_in_its_cell(reported, tmp_path):
-    """NW-UCLA prepared twice (``--normalise frame`` and ``clip``): a row each, and of two recipes
-    that still share a row the one with more runs keeps the cell (a newer single run used to take it)."""
+def test_the_suites_own_rows_keep_each_preparation_and_each_data_apart(reported, tmp_path):
+    """NW-UCLA prepared twice (``--normalise frame`` and ``clip``): a row each; and a run on other
+    bytes of the same preparation (another CPU's arrays, its records naming ``frame``) a row of its
+    own named by its data, where it used to be hidden behind the most-run recipe's cell."""
     recs = tmp_path / "records"
     ucla = {"dataset": "nwucla-xview", "split": "xview", "method": "skeletonclr", "preset": "cpu", "epochs": 50,
             "checkpoint": {"source": "pretrained", "path": None, "sha256": "p"}}
@@ -149,8 +150,9 @@ def test_the_suites_own_rows_keep_each_preparation_apart_and_the_most_run_in_its
         write_record(record(**ucla, pretrain_seed=seed, metrics={"top1": top1, "top5": 95.0}), recs)
     write_record(record(**ucla, pretrain_seed=0, data={"fingerprint": "c" * 64, "normalisation": "clip"},
                         metrics={"top1": 41.0, "top5": 80.0}, created="2026-12-02T10:00:00Z"), recs)
-    write_record(record(**ucla, pretrain_seed=0, data={"fingerprint": "f" * 64}, metrics={"top1": 10.0, "top5": 50.0},
-                        created="2026-12-03T10:00:00Z"), recs)  # a third download, newest, one run
+    write_record(record(**ucla, pretrain_seed=0, data={"fingerprint": "f" * 64, "normalisation": "frame"},
+                        metrics={"top1": 10.0, "top5": 50.0}, created="2026-12-03T10:00:00Z"), recs)  # other bytes
     rows = {k: v["nwucla-xview"] for k, v in rows_of(reported, recs).items() if "nwucla-xview" in v}
-    assert rows == {"SkeletonCLR · cpu preset, 50 ep · J · ST-GCN · ST-GCN(h16) · 50": "71.00 ± 1.41 (n=2)",
+    assert rows == {"SkeletonCLR · cpu preset, 50 ep, data dddddddd · J · ST-GCN · ST-GCN(h16) · 50": "71.00 ± 1.41 (n=2)",
+                    "SkeletonCLR · cpu preset, 50 ep, data ffffffff · J · ST-GCN · ST-GCN(h16) · 50": "10.00 (n=1)",
                     "SkeletonCLR · cpu preset, 50 ep, clip-normalised data · J · ST-GCN · ST-GCN(h16) · 50": "41.00 (n=1)"}

@@ -185,6 +185,27 @@ def test_a_real_benchmarks_probes_figure_has_its_references_and_n():
     assert plots.plot_real_probes(plots.probes_frame(df.iloc[0:0], "nwucla-xview"), sup, "nwucla-xview") is None
 
 
+def test_one_benchmark_prepared_into_other_bytes_is_a_bar_and_a_line_of_its_own():
+    """The same download prepared on another CPU can differ in the last bits of its arrays (so in
+    its fingerprint): its runs are a bar named by its data, never a second bar of the same name
+    (which the figure could not draw), and records naming the official processor ("frame") and
+    records from before the manifest named any are one preparation."""
+    untrained = dict(checkpoint={"source": "random", "path": None, "sha256": "r"}, preset=None, epochs=0,
+                     pretrain_seed=None, bn_statistics="precise")
+    other = {"fingerprint": "e" * 64, "normalisation": "frame"}
+    recs = [record(_path="/x/1.json"), record(_path="/x/2.json", pretrain_seed=1, metrics={"top1": 72.0}),
+            record(_path="/x/3.json", pretrain_seed=2, metrics={"top1": 50.0}, data=other)]
+    recs += [record(_path=f"/x/s{s}.json", protocol="finetune", metrics={"top1": 67.0 + s}, data=data,
+                    **{**untrained, "bn_statistics": "trained"}) for s, data in ((0, {"fingerprint": "f" * 64}), (1, other))]
+    df = records_frame(recs)
+    probes = plots.probes_frame(df, "nwucla-xview")
+    assert probes.bar.tolist() == ["SkeletonCLR\ncpu 10 ep, data eeeeeeee", "SkeletonCLR\ncpu 10 ep, data ffffffff"]
+    assert probes["mean"].tolist() == [50.0, 71.0] and probes.n.tolist() == [1, 2]
+    sup = plots.supervised_levels(df, "nwucla-xview")
+    assert sup.label.tolist() == ["supervised ST-GCN, data eeeeeeee (one run)", "supervised ST-GCN, data ffffffff (one run)"]
+    assert plots.plot_real_probes(probes, sup, "nwucla-xview").png.startswith(PNG)
+
+
 def test_labels_stay_short():
     assert plots.method_name("crossclr", "[shared_head=False]") == "CrosSCLR no shared head"
     assert plots.method_name("skelemixclr", "[temperature=0.07]") == "SkeleMixCLR+ t=0.07"
