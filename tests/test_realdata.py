@@ -3,7 +3,8 @@
 DIR is where ``python -m leaderboard table nwucla`` (or ``python -m datasets.prepare nwucla``)
 prepared the public NW-UCLA download; pass a second ``--data-root=DIR/frames64`` for SkeleMixCLR's
 64 frames, and the folders prepared with ``--normalise clip`` for the records made on those (each
-record runs on the root whose files it was made on, and skips, saying so, when none is given). Each test re-runs one shipped record's own command on the user's copy of the data and
+record runs on the root whose files it was made on, or else on one prepared the same way, and skips,
+saying so, when none is given). Each test re-runs one shipped record's own command on the user's copy of the data and
 asks for the same top-1 within :data:`TOLERANCE` points: the untrained floor, the supervised
 ceiling, and every method's pretraining seed 0 (the pretraining runs first where the cache lacks
 it: SkeletonCLR about 10 minutes on 2 CPU cores, SkeleMixCLR about 40). Select with ``-k``, e.g.
@@ -54,10 +55,11 @@ def record_id(rec: dict) -> str:
     return f"{who}{clip}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
 
 
-def data_root_for(config: pytest.Config, frames: int, data_fingerprint: str | None = None) -> Path:
+def data_root_for(config: pytest.Config, frames: int, data: dict | None = None) -> Path:
     """The ``--data-root`` holding the benchmark at ``frames`` frames, and, given a record's
-    ``data_fingerprint``, the very files it was made on (``--normalise frame`` and ``clip`` data
-    of one download differ)."""
+    ``data``, the very files it was made on; failing those, files prepared the same way
+    (``--normalise frame`` and ``clip`` data of one download differ by far; the same preparation
+    made on another CPU differs in the last bits of the per-frame turn: docs/nwucla.md)."""
     roots = config.getoption("--data-root")
     if not roots:
         pytest.skip("realdata needs the prepared NW-UCLA: pass --data-root=DIR (and --data-root=DIR/frames64), the "
@@ -65,13 +67,15 @@ def data_root_for(config: pytest.Config, frames: int, data_fingerprint: str | No
     roots = [r for r in roots if find_data_root([r], BENCHMARK, frames) is not None]
     if not roots:
         pytest.skip(f"no --data-root holds {BENCHMARK} at {frames} frames")
-    if data_fingerprint is None:
+    if data is None:
         return Path(roots[0])
-    same = [r for r in roots if fingerprint(read_manifest(Path(r) / BENCHMARK)) == data_fingerprint]
-    if not same:
-        pytest.skip(f"no --data-root holds the {BENCHMARK} files this record was made on (fingerprint "
-                    f"{data_fingerprint[:12]}): prepare the download with the record's --normalise into another folder")
-    return Path(same[0])
+    manifests = {r: read_manifest(Path(r) / BENCHMARK) for r in roots}
+    same = [r for r, m in manifests.items() if fingerprint(m) == data.get("fingerprint")]
+    alike = [r for r, m in manifests.items() if m.get("normalisation", "frame") == (data.get("normalisation") or "frame")]
+    if not same + alike:
+        pytest.skip(f"no --data-root holds {BENCHMARK} prepared as this record's data were "
+                    f"(--normalise {data.get('normalisation') or 'frame'}): prepare the download so into another folder")
+    return Path((same + alike)[0])
 
 
 def with_options(command: str, **values: str) -> list[str]:
@@ -93,14 +97,16 @@ def test_the_users_download_is_the_data_the_records_were_made_on(request):
     ours = fingerprint(read_manifest(root / BENCHMARK))
     theirs = {(r.get("data") or {}).get("fingerprint") for r in shipped()}
     assert theirs, "no shipped NW-UCLA record"
-    assert ours in theirs, (f"{root / BENCHMARK} is not the download the records were made on (fingerprint {ours[:12]}"
-                            f" vs {', '.join(sorted(t[:12] for t in theirs if t))}): another release of NW-UCLA?")
+    if ours not in theirs:  # the accuracies below are then the check, within their tolerance
+        pytest.skip(f"{root / BENCHMARK} holds other bytes than the records' (fingerprint {ours[:12]} vs "
+                    f"{', '.join(sorted(t[:12] for t in theirs if t))}): another CPU's preparation of the same "
+                    "download (docs/nwucla.md) or another release of NW-UCLA")
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("rec", shipped(), ids=record_id)
 def test_a_shipped_record_is_reproduced_within_3_points(request, tmp_path, rec):
-    root = data_root_for(request.config, int(rec["frames"]), (rec.get("data") or {}).get("fingerprint"))
+    root = data_root_for(request.config, int(rec["frames"]), rec.get("data") or {})
     cmd = with_options(rec["command"], data_root=str(root), results_dir=str(tmp_path))
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
