@@ -273,7 +273,7 @@ def data_label(fingerprint: str, normalisation: str = "") -> str:
 def data_clash_labels(rec: pd.DataFrame, key: list[str]) -> list[str]:
     """Per recipe of ``rec``, its :func:`data_label` where recipes of the same ``key`` and dataset
     come from more than one data identity, "" elsewhere. One download prepared on two CPUs can
-    differ in the last bits of its arrays (NumPy's and BLAS's kernels differ by CPU), and so in its
+    differ in the last bits of its arrays (docs/nwucla.md: the per-frame turn's trigonometry), so in its
     fingerprint: each table row, bar and line names its data then, rather than one run hiding the
     other or two sharing a name."""
     if rec.empty:
