@@ -444,9 +444,11 @@ PROBES = (("linear", "", "official probe"), ("linear", "standardised probe", "st
 PROBE_COLUMNS = ["bar", "encoder_rank", "rank", "probe", "mean", "sd", "n", "untrained", "untrained_n"]
 
 
-def _prepared(normalisation: str) -> str:
-    """A bar's or a level's tail naming another preparation of the benchmark (:func:`prepared_as`)."""
-    note = prepared_as(normalisation)
+def _prepared(normalisation: str, data: str = "") -> str:
+    """A bar's or a level's tail naming another preparation of the benchmark (:func:`prepared_as`),
+    or its ``data`` where runs of one recipe are on other files too
+    (:func:`leaderboard.frame.data_clash_labels`, which names the preparation as well)."""
+    note = f"data {data}" if data else prepared_as(normalisation)
     return f", {note}" if note else ""
 
 
@@ -472,12 +474,11 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
                       & (rec.setting == setting)]
         for r in trained.itertuples():
             base = untrained_baseline(randoms, r)
-            other_data = f", data {data[r.Index]}" if data[r.Index] else ""
             stream = "" if r.stream == "joint" else f" {STREAM_CODE.get(r.stream, r.stream)}"
             bn = "" if r.bn == "training" else f", {r.bn} BN"
             tag = encoder_tag(r.method, r.encoder)
             bar = (f"{clip(method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else ''))}\n"
-                   f"{recipe_short(r.preset, r.epochs)}{bn}{other_data or _prepared(r.normalisation)}")
+                   f"{recipe_short(r.preset, r.epochs)}{bn}{_prepared(r.normalisation, data[r.Index])}")
             u = base.iloc[0].stat if len(base) else None
             rows.append((bar, encoder_rank(r.encoder), method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
                          u.mean if u else float("nan"), u.n if u else 0))
@@ -494,7 +495,7 @@ def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     sup = rec[rec.evidence == "supervised"]
     data = dict(zip(sup.index, data_clash_labels(sup, ["method", "encoder", "normalisation", "schedule"])))
     rows = sorted({(f"supervised {network_name(r.method, r.encoder)}"
-                    f"{f', data {data[r.Index]}' if data[r.Index] else _prepared(r.normalisation)} "
+                    f"{_prepared(r.normalisation, data[r.Index])} "
                     f"({runs_text(r.stat.n, spread=False)})", r.stat.mean, r.schedule) for r in sup.itertuples()})
     return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
 

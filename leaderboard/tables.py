@@ -646,7 +646,8 @@ def _own_rows(rec: pd.DataFrame, placed: set, sections: Sections) -> None:
         key = ("~suite", *(r[c] for c in OWN_ROW_KEY), data[ri])  # the evidence stays k[4] (real_tables reads it)
         net, enc = r.network if isinstance(r.network, str) else "–", encoder_title(r.encoder)
         name = METHOD_NAME.get(r.method, r.method)
-        difference = ", ".join(x for x in (_difference(r, None), f"data {data[ri]}" if data[ri] else "") if x)
+        # _difference names the preparation already: the data id alone
+        difference = ", ".join(x for x in (_difference(r, None), f"data {data_id(r.fingerprint)}" if data[ri] else "") if x)
         row = sec["extra"].setdefault(key, Row([name, difference, r.cstream, enc, net, str(r.frames)], kind=kind, meta={
             **recipe_meta(r, 0), "stream": r.cstream, "setting": "", "name": f"{name} ({difference})",
             "extra": [enc, net, str(r.frames)], "seeds": ()}))
