@@ -85,6 +85,7 @@ def test_only_a_training_pass_that_builds_a_graph_recomputes(monkeypatch):
     assert len(calls) == len(encoder.blocks)
 
 
+@pytest.mark.slow  # ~35 s; a recomputed step of either graph is bit-identical in the default run (above)
 def test_skelemixclr_pretraining_with_recomputation_ends_with_the_same_weights(tiny_root, tmp_path):
     """Four query passes a step (the plain view and three mixes), BN heads, dropout, the queue:
     two steps with and without recomputation end bit-identical."""
