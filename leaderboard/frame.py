@@ -139,13 +139,16 @@ def protocol_setting(record: dict) -> str:
 
 def schedule(record: dict) -> str:
     """How a protocol's own training schedule departs from the official one: ``"5 of 150 epochs"``
-    for a shortened semi/finetune run (``--epochs``), ``"batch 16"`` for another batch size
-    (``--batch-size``), else ""; such a run is another recipe."""
+    for a shortened semi/finetune run (``--epochs``), ``"120 epochs against the official 110"`` for a
+    lengthened one, ``"batch 16"`` for another batch size (``--batch-size``), else ""; such a run
+    is another recipe."""
     cfg = record.get("protocol_config") or {}
     epochs, official = cfg.get("epochs"), cfg.get("official_epochs")
     parts = []
-    if epochs is not None and official is not None and int(epochs) != int(official):
+    if epochs is not None and official is not None and int(epochs) < int(official):
         parts.append(f"{int(epochs)} of {int(official)} epochs")
+    elif epochs is not None and official is not None and int(epochs) > int(official):
+        parts.append(f"{int(epochs)} epochs against the official {int(official)}")
     batch, official_batch = cfg.get("batch_size"), cfg.get("official_batch_size")
     if batch is not None and official_batch is not None and int(batch) != int(official_batch):
         parts.append(f"batch {int(batch)}")

@@ -488,15 +488,17 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 def supervised_levels(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """The supervised baselines (fine-tune from random init) on a real ``dataset``: ``label``
-    (its network and n), ``mean`` top-1 and ``schedule`` (a shortened one is said in the caption)."""
+    (its network and n), ``mean`` top-1 and ``schedule`` (said in the caption where it departs from
+    the official one, with the training augmentation where there is one)."""
     if df.empty:
         return pd.DataFrame(columns=["label", "mean", "schedule"])
     rec = recipes(df[(df.data_group == "real") & (df.dataset == dataset)], "top1")
     sup = rec[rec.evidence == "supervised"]
-    data = dict(zip(sup.index, data_clash_labels(sup, ["method", "encoder", "normalisation", "schedule"])))
+    data = dict(zip(sup.index, data_clash_labels(sup, ["method", "encoder", "normalisation", "setting", "schedule"])))
     rows = sorted({(f"supervised {network_name(r.method, r.encoder)}"
                     f"{_prepared(r.normalisation, data[r.Index])} "
-                    f"({runs_text(r.stat.n, spread=False)})", r.stat.mean, r.schedule) for r in sup.itertuples()})
+                    f"({runs_text(r.stat.n, spread=False)})", r.stat.mean, ", ".join(x for x in (r.setting, r.schedule) if x))
+                   for r in sup.itertuples()})
     return pd.DataFrame(rows, columns=["label", "mean", "schedule"])
 
 

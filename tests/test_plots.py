@@ -179,6 +179,7 @@ def test_a_real_benchmarks_probes_figure_has_its_references_and_n():
     assert math.isnan(probes.untrained.iloc[1])  # no untrained run under the standardised probe: no tick
     sup = plots.supervised_levels(df, "nwucla-xview")
     assert sup.label.tolist() == ["supervised ST-GCN (one run)"] and sup["mean"].tolist() == [67.0]
+    assert sup.schedule.tolist() == [""]  # the official schedule, no augmentation: nothing to say
     p = plots.plot_real_probes(probes, sup, "nwucla-xview")
     assert p.name == "plot-real-nwucla-xview.png" and p.png.startswith(PNG)
     assert p.caption.startswith("NW-UCLA xview (real data, reproduced by the suite)")
@@ -249,3 +250,18 @@ def test_a_transformer_run_is_a_bar_and_a_series_of_its_own_with_its_own_untrain
     curve = {**record(encoder="transformer"), "pretraining_curve": CURVE}
     assert set(plots.curves_frame([], [curve, {**record(), "pretraining_curve": CURVE}]).series) == {
         "SkeletonCLR · cpu 10 ep", "SkeletonCLR · Transformer · cpu 10 ep"}
+
+
+def test_the_supervised_line_says_its_augmentation_and_a_schedule_longer_than_the_official():
+    """Two supervised runs that differ in their training clips' augmentation and length are two
+    lines, and the caption says how each was trained."""
+    untrained = dict(checkpoint={"source": "random", "path": None, "sha256": "r"}, preset=None, epochs=0,
+                     pretrain_seed=None, bn_statistics="trained")
+    short = {"epochs": 60, "official_epochs": 110, "batch_size": 16, "official_batch_size": 128, "augment": "none"}
+    long = {**short, "epochs": 120, "augment": "rotate"}
+    recs = [record(_path="/x/a.json", protocol="finetune", metrics={"top1": 79.0}, protocol_config=short, **untrained),
+            record(_path="/x/b.json", protocol="finetune", metrics={"top1": 86.0}, protocol_config=long, **untrained)]
+    sup = plots.supervised_levels(records_frame(recs), "nwucla-xview").sort_values("mean")
+    assert sup.schedule.tolist() == ["60 of 110 epochs, batch 16",
+                                     "rotate augmentation, 120 epochs against the official 110, batch 16"]
+    assert "rotate augmentation, 120 epochs against the official 110" in plots.supervised_text(sup)

@@ -252,6 +252,7 @@ def test_protocol_setting_separates_what_makes_runs_incomparable():
     official = {"epochs": 110, "official_epochs": 110, "batch_size": 128, "official_batch_size": 128}
     assert schedule({"protocol_config": official}) == ""
     assert schedule({"protocol_config": {**official, "epochs": 60, "batch_size": 16}}) == "60 of 110 epochs, batch 16"
+    assert schedule({"protocol_config": {**official, "epochs": 120, "batch_size": 16}}) == "120 epochs against the official 110, batch 16"
     transfer = {"source": "ntu120-xsub", "eval": "linear", "overlap": 0}
     assert protocol_setting({"protocol": "transfer", "protocol_config": transfer}) == "from ntu120-xsub (linear)"
     assert (protocol_setting({"protocol": "transfer", "protocol_config": {**transfer, "overlap_dropped": 5392}})
