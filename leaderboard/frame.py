@@ -145,10 +145,10 @@ def schedule(record: dict) -> str:
     cfg = record.get("protocol_config") or {}
     epochs, official = cfg.get("epochs"), cfg.get("official_epochs")
     parts = []
-    if epochs is not None and official is not None and int(epochs) < int(official):
-        parts.append(f"{int(epochs)} of {int(official)} epochs")
-    elif epochs is not None and official is not None and int(epochs) > int(official):
-        parts.append(f"{int(epochs)} epochs against the official {int(official)}")
+    if epochs is not None and official is not None and int(epochs) != int(official):
+        shorter = int(epochs) < int(official)
+        parts.append(f"{int(epochs)} of {int(official)} epochs" if shorter
+                     else f"{int(epochs)} epochs against the official {int(official)}")
     batch, official_batch = cfg.get("batch_size"), cfg.get("official_batch_size")
     if batch is not None and official_batch is not None and int(batch) != int(official_batch):
         parts.append(f"batch {int(batch)}")

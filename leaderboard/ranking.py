@@ -238,8 +238,8 @@ def current_rows(rows: list[Row]) -> list[Row]:
 
 
 def pinned_references(references: list[Row], ranked: list[Row]) -> list[Row]:
-    """The reference rows a ranked table pins: the supervised network at its full schedule (a
-    shortened run only where no full one exists) and the untrained network on the streams and
+    """The reference rows a ranked table pins: the supervised network at its official schedule (a
+    run of another length or batch only where no official one exists) and the untrained network on the streams and
     setting of the ranked rows (all of them where nothing is ranked)."""
     supervised = [r for r in references if r.meta.get("evidence") == "supervised"]
     keep = [r for r in supervised if not r.meta.get("schedule")] or supervised
