@@ -46,6 +46,9 @@ def shipped() -> list[dict]:
     return list(newest.values())
 
 
+#: Clips per split of the CTR-GCN release of NW-UCLA that every shipped record was made on.
+RELEASE_COUNTS = {"train": 1020, "val": 464}
+
 def record_id(rec: dict) -> str:
     source = (rec.get("checkpoint") or {}).get("source")
     who = (rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune"
@@ -94,13 +97,18 @@ def with_options(command: str, **values: str) -> list[str]:
 @pytest.mark.realdata
 def test_the_users_download_is_the_data_the_records_were_made_on(request):
     root = data_root_for(request.config, 50)
-    ours = fingerprint(read_manifest(root / BENCHMARK))
+    manifest = read_manifest(root / BENCHMARK)
+    # what no CPU changes: the release's clips per split and its classes (docs/nwucla.md)
+    assert (manifest["counts"], manifest["num_classes"]) == (RELEASE_COUNTS, 10), (
+        f"{root / BENCHMARK} has {manifest['counts']} clips and {manifest['num_classes']} classes, not the CTR-GCN "
+        f"release's {RELEASE_COUNTS} and 10: another release of NW-UCLA, or a partial download")
+    ours = fingerprint(manifest)
     theirs = {(r.get("data") or {}).get("fingerprint") for r in shipped()}
     assert theirs, "no shipped NW-UCLA record"
     if ours not in theirs:  # the accuracies below are then the check, within their tolerance
         pytest.skip(f"{root / BENCHMARK} holds other bytes than the records' (fingerprint {ours[:12]} vs "
                     f"{', '.join(sorted(t[:12] for t in theirs if t))}): another CPU's preparation of the same "
-                    "download (docs/nwucla.md) or another release of NW-UCLA")
+                    "download (docs/nwucla.md)")
 
 
 @pytest.mark.realdata
