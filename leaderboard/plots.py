@@ -50,6 +50,11 @@ DPI = 100
 LABEL_MAX = 30
 #: A line joins a series' points only from this many on: two joined points imply a curve in between.
 MIN_LINE_POINTS = 3
+#: Width in inches of one bar group of a real benchmark's figure, and the characters a tick line
+#: holds under it (9 pt DejaVu Sans averages about 0.07 in a character, and the axes get less than
+#: the whole figure): longer tick lines are wrapped, so neighbouring group names never run together.
+GROUP_INCHES = 2.0
+TICK_CHARS = 20
 #: Real benchmark ids as a reader knows them.
 DATASET_NAME = {"nwucla": "NW-UCLA", "ntu60": "NTU-60", "ntu120": "NTU-120", "pku1": "PKU-MMD I", "pku2": "PKU-MMD II"}
 #: Option names of a variant as a legend can hold them.
@@ -103,6 +108,11 @@ def clip(text: str, limit: int = LABEL_MAX) -> str:
 def wrap(text: str, limit: int = LABEL_MAX) -> str:
     """``text`` on lines of at most ``limit`` characters (an axis label that must say it all)."""
     return "\n".join(textwrap.wrap(text, limit)) or text
+
+
+def tick_label(bar: str, limit: int = TICK_CHARS) -> str:
+    """A bar group's name as its tick holds it: each line wrapped to ``limit`` characters."""
+    return "\n".join(wrap(line, limit) for line in bar.splitlines())
 
 
 def method_name(method: str, variant: str = "") -> str:
@@ -477,7 +487,7 @@ def probes_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
             stream = "" if r.stream == "joint" else f" {STREAM_CODE.get(r.stream, r.stream)}"
             bn = "" if r.bn == "training" else f", {r.bn} BN"
             tag = encoder_tag(r.method, r.encoder)
-            bar = (f"{clip(method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else ''))}\n"
+            bar = (f"{method_name(r.method, r.variant) + stream + (f' · {tag}' if tag else '')}\n"
                    f"{recipe_short(r.preset, r.epochs)}{bn}{_prepared(r.normalisation, data[r.Index])}")
             u = base.iloc[0].stat if len(base) else None
             rows.append((bar, encoder_rank(r.encoder), method_rank(r.method), label, r.stat.mean, r.stat.sd, r.stat.n,
@@ -513,7 +523,7 @@ def plot_real_probes(probes: pd.DataFrame, supervised: pd.DataFrame, dataset: st
     labels = [p for _, _, p in PROBES if p in set(probes.probe)]
     colors = dict(zip(labels, _colors(len(labels))))
     width = 0.8 / len(labels)
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.9 * len(bars) + 2), 5.6))
+    fig, ax = plt.subplots(figsize=(max(7.0, GROUP_INCHES * len(bars) + 2), 5.6))
     for j, label in enumerate(labels):
         p = probes[probes.probe == label].set_index("bar").reindex(bars)
         xs = [i - 0.4 + width * (j + 0.5) for i in range(len(bars))]
@@ -534,12 +544,12 @@ def plot_real_probes(probes: pd.DataFrame, supervised: pd.DataFrame, dataset: st
     styles = ("--", "-.", ":")
     for k, s in enumerate(supervised.itertuples()):
         references.append(ax.axhline(s.mean, color="#c03030", ls=styles[k % len(styles)], lw=1.2))
-    ax.set_xticks(range(len(bars)), bars)
+    ax.set_xticks(range(len(bars)), [tick_label(b) for b in bars])
     ax.grid(axis="x", visible=False)
     ax.set(ylim=(0, 100), ylabel="top-1 (%)", xlim=(-0.6, len(bars) - 0.4),
            title=f"{benchmark_name(dataset)} (real data, reproduced by the suite)")
     handles, names = ax.get_legend_handles_labels()
-    names += ["untrained, same network"] + [clip(label) for label in supervised.label]
+    names += ["untrained, same network"] + supervised_legend(supervised)
     bottom = _legend_below(fig, handles + references, names, ncol=len(labels))
     fig.tight_layout(rect=(0, bottom, 1, 1))
     un = sorted({int(n) for n in probes.untrained_n if n})
@@ -550,6 +560,14 @@ def plot_real_probes(probes: pd.DataFrame, supervised: pd.DataFrame, dataset: st
                 "each bar (± sd where n ≥ 2). Black tick: the same network untrained under the same probe"
                 + (f" (mean of {'/'.join(map(str, un))} init seeds)" if un else "")
                 + "; red line: " + (supervised_text(supervised) or "no supervised baseline on record") + ".")
+
+
+def supervised_legend(supervised: pd.DataFrame) -> list[str]:
+    """The legend entries of the supervised lines: a label two lines share (the same network on the
+    same data, trained another way) takes its schedule, so each line's entry is its own."""
+    shared = supervised.label.duplicated(keep=False)
+    return [wrap(f"{s.label}: {s.schedule}" if twice and s.schedule else s.label)
+            for s, twice in zip(supervised.itertuples(), shared)]
 
 
 def supervised_text(supervised: pd.DataFrame) -> str:

@@ -207,6 +207,23 @@ def test_one_benchmark_prepared_into_other_bytes_is_a_bar_and_a_line_of_its_own(
     assert plots.plot_real_probes(probes, sup, "nwucla-xview").png.startswith(PNG)
 
 
+def test_a_real_benchmarks_group_names_fit_under_their_bars():
+    """Neighbouring group names ran into each other on the NW-UCLA figure: each tick line is now
+    wrapped to what a group's width holds, measured with the figure's font."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(family=plots.RC["font.family"], size=plots.RC["font.size"])
+    names = ["SkeleMixCLR+ t=0.07 · Transformer-large\ncpu 50 ep, precise BN, clip-normalised data",
+             "CrosSCLR no shared head\ncpu 50 ep, data e107bddc", "AimCLR\nquick 300 ep, precise BN, data 6001c4e8"]
+    for name in names:
+        lines = plots.tick_label(name).splitlines()
+        widths = [TextToPath().get_text_width_height_descent(line, font, ismath=False)[0] / 72 for line in lines]
+        assert max(widths) < 0.8 * plots.GROUP_INCHES, (name, widths)
+    assert len(plots.tick_label(names[0]).splitlines()) > 2  # each of its two lines was wider than a group
+    assert plots.tick_label("SkeletonCLR\ncpu 50 ep") == "SkeletonCLR\ncpu 50 ep"
+
+
 def test_labels_stay_short():
     assert plots.method_name("crossclr", "[shared_head=False]") == "CrosSCLR no shared head"
     assert plots.method_name("skelemixclr", "[temperature=0.07]") == "SkeleMixCLR+ t=0.07"
@@ -265,3 +282,7 @@ def test_the_supervised_line_says_its_augmentation_and_a_schedule_longer_than_th
     assert sup.schedule.tolist() == ["60 of 110 epochs, batch 16",
                                      "rotate augmentation, 120 epochs against the official 110, batch 16"]
     assert "rotate augmentation, 120 epochs against the official 110" in plots.supervised_text(sup)
+    legend = [entry.replace("\n", " ") for entry in plots.supervised_legend(sup)]
+    assert legend == ["supervised ST-GCN (one run): 60 of 110 epochs, batch 16",  # one label, two lines: each says
+                      "supervised ST-GCN (one run): rotate augmentation, 120 epochs against the official 110, batch 16"]
+    assert plots.supervised_legend(sup.iloc[:1]) == ["supervised ST-GCN (one run)"]  # alone, its label is enough
