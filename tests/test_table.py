@@ -185,3 +185,18 @@ def test_a_pretraining_steps_collapse_warning_is_read_from_its_run(tmp_path: Pat
     assert table.run_warning(pre) == "the held-out KNN monitor did not rise"
     assert table.run_warning(replace(pre, argv=(*pre.argv[:-1], "0"))) is None  # no run.json there
     assert table.run_warning(Step("eval", ("protocols.knn",), 1.0, lambda: False)) is None
+
+
+def test_the_tables_ceiling_is_the_shipped_ceilings_command(tmp_path):
+    """The supervised step runs the recipe chosen on a held-out training view (docs/nwucla.md: batch
+    16, the random camera, 120 epochs), so on clip-normalised arrays it makes again the shipped
+    NW-UCLA ceiling record, rather than the shorter recipe that record replaced."""
+    steps = plan("nwucla", tmp_path / "dl", tmp_path / "data", ["skeletonclr"], (0,), (0,), True, None,
+                 normalise="clip")
+    sup = next(s for s in steps if s.label.startswith("supervised"))
+    shipped = {r["command"]: r for r in (json.loads(p.read_text()) for p in
+               (Path(__file__).parents[1] / "results" / "records").glob("*-finetune-nwucla-xview-joint.json"))}
+    ceiling = shipped.get(table.recorded_as(sup.argv, tmp_path / "data"))
+    assert ceiling is not None, f"no shipped record of {sup.command}"
+    assert ceiling["data"]["normalisation"] == "clip" and ceiling["protocol_config"]["augment"] == "rotate"
+    assert ceiling["wall_s"] == pytest.approx(table.SUPERVISED_S, rel=0.1)  # the estimate is that run's time
