@@ -19,6 +19,7 @@ from protocols.supervised import (
     Classifier,
     StoppedEarly,
     SupervisedConfig,
+    chance_warning,
     epoch_batches,
     optimisation_step,
     scale_schedule,
@@ -254,3 +255,34 @@ def test_camera_rotation_moves_the_loss_and_refuses_a_2d_layout(tiny_parts, tmp_
         train_supervised(backbone, run_dir=tmp_path / "2d", config=rotate, coordinates=2, **run)
     assert not (tmp_path / "2d").exists()
 
+
+
+def test_a_fit_that_ends_at_chance_is_flagged():
+    """ln 10 = 2.3026: a 10-class fit whose last training loss is within 2 % of it guessed a constant
+    (NW-UCLA semi-supervised in eval-mode BN ended at 2.3040, top-1 10.56)."""
+    def curve(last: float, epochs: int = 12) -> list[dict]:
+        return [{"epoch": e, "loss": 2.31} for e in range(1, epochs)] + [{"epoch": epochs, "loss": last}]
+
+    warning = chance_warning(curve(2.3040), 10, "eval")
+    assert warning.startswith("the training loss ended at 2.3040, the chance level of 10 classes (ln 10 = 2.3026)")
+    assert "--bn-mode train" in warning
+    assert "lower the LR" in chance_warning(curve(2.2600), 10, "train")  # 1.8 % under ln 10: still chance
+    assert chance_warning(curve(2.2500), 10, "eval") is None  # 2.3 % under: it learnt something
+    assert chance_warning(curve(0.7), 10, "eval") is None
+    assert chance_warning(curve(2.3040, epochs=9), 10, "eval") is None  # too short to tell
+
+
+def test_the_chance_warning_reaches_the_terminal_and_the_record(tiny_root, tmp_path, capsys, monkeypatch):
+    from protocols import supervised
+
+    argv = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", "random", "--epochs", "1",
+            "--results-dir", str(tmp_path), "--json"]
+    assert finetune.main(argv) == 0
+    assert "warning" not in _last_json(capsys)["protocol_config"]
+    monkeypatch.setattr(supervised, "CHANCE_MIN_EPOCHS", 1)
+    monkeypatch.setattr(supervised, "CHANCE_MARGIN", 100.0)  # every loss is "at chance"
+    assert finetune.main(argv + ["--restart"]) == 0
+    out = capsys.readouterr()
+    rec = json.loads(out.out.strip().splitlines()[-1])
+    assert rec["protocol_config"]["warning"].startswith("the training loss ended at")
+    assert "warning: the training loss ended at" in out.err
