@@ -571,7 +571,7 @@ def supervised_legend(supervised: pd.DataFrame) -> list[str]:
 
 
 def supervised_text(supervised: pd.DataFrame) -> str:
-    """The supervised lines in words, with a schedule shorter than the official one said."""
+    """The supervised lines in words, with a schedule or augmentation other than the official said."""
     return "; ".join(f"{s.label.split(' (')[0].removeprefix('supervised ')} fine-tuned from random init"
                      + (f" ({s.schedule})" if s.schedule else "") for s in supervised.itertuples())
 

@@ -424,8 +424,9 @@ def same_encoder(method: str, encoder: str | None = None) -> list[str]:
 
 def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, manifest: dict, frames: int,
            metrics: dict, protocol_config: dict, wall_s: float, device: torch.device,
-           logits: TestLogits | None = None) -> dict:
+           logits: TestLogits | None = None, warning: str | None = None) -> dict:
     """Write the run's one result record and print its summary (or the record with --json) last.
+    ``warning`` (a fit that learnt nothing) is kept in the record, as a pretraining's ``run.json`` keeps its own.
 
     The record names the data by its verified fingerprint and folder, so a run on other files
     (regenerated, re-prepared, edited) is never mistaken for this one (the leaderboard keys on it).
@@ -449,6 +450,7 @@ def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, ma
         **({"pretraining_curve": encoder.pretraining_curve} if encoder.pretraining_curve else {}),
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
+        **({"warning": warning} if warning else {}),
     }
     path = write_record(record, spec.results_dir, logits.arrays() if logits is not None else None)
     record["record_path"] = str(path)

@@ -242,7 +242,7 @@ class StoppedEarly(Exception):
 class SupervisedFit:
     """A finished whole-network run: metrics, the trained model, its test logits, and where its
     state lies. ``resumed``: this call continued an interrupted run; ``reused``: it found the run
-    finished and trained nothing."""
+    finished and trained nothing; ``warning``: :func:`chance_warning`'s, when the fit learnt nothing."""
 
     metrics: dict
     model: Classifier
@@ -253,6 +253,7 @@ class SupervisedFit:
     train_size: int
     batches_per_epoch: int
     train_wall_s: float
+    warning: str | None = None
 
 
 def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes: int, stream: str,
@@ -331,10 +332,13 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
             raise StoppedEarly(f"stopped after epoch {epoch}")
         epoch += 1
     bar.close()
+    warning = chance_warning(curve, num_classes, config.bn_mode)
+    if warning:  # on the terminal and in the run's log, as a pretraining's collapse warning
+        log.line(f"warning: {warning}")
     logits = TestLogits(np.asarray(last_logits, np.float32), np.asarray(best_logits, np.float32), val.labels,
                         list(val.names))
     return SupervisedFit(fit_metrics(curve), model.eval(), logits, run_dir, resumed, finished, len(positions),
-                         batches_per_epoch, round(wall, 2))
+                         batches_per_epoch, round(wall, 2), warning)
 
 
 def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, config: SupervisedConfig, batches,
@@ -500,13 +504,9 @@ def run_protocol(spec: TrainingSpec, device: torch.device, encoder: Encoder, t0:
     fit = train_supervised(encoder.module, train, val, num_classes, spec.stream, device, config, spec.seed, indices,
                            identity, spec.run_dir, spec.restart,
                            desc=f"{protocol} {spec.method}", coordinates=coordinate_channels(manifest))
-    warning = chance_warning(fit.metrics["curve"], num_classes, config.bn_mode)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    record_config = {**protocol_config, **asdict(config), **({"warning": warning} if warning else {}),
-                     "num_classes": num_classes, "train_size": fit.train_size,
+    record_config = {**protocol_config, **asdict(config), "num_classes": num_classes, "train_size": fit.train_size,
                      "batches_per_epoch": fit.batches_per_epoch,
                      "single_batch": fit.train_size < config.batch_size, "run_dir": str(fit.run_dir),
                      "resumed": fit.resumed, "reused": fit.reused, "train_wall_s": fit.train_wall_s}
     return finish(spec, protocol, encoder, folder, manifest, frames, fit.metrics, record_config, time.time() - t0,
-                  device, logits=fit.logits)
+                  device, logits=fit.logits, warning=fit.warning)

@@ -16,6 +16,7 @@ from methods import get_method
 from methods.base import build_backbone
 from protocols import finetune, semi
 from protocols.supervised import (
+    LOG_FILE,
     Classifier,
     StoppedEarly,
     SupervisedConfig,
@@ -161,7 +162,7 @@ def test_finetune_supervised_baseline_end_to_end(tiny_root, tmp_path, capsys):
     cfg = rec["protocol_config"]
     assert rec["protocol"] == "finetune" and rec["checkpoint"]["source"] == "random"
     assert (cfg["bn_mode"], cfg["clip"], cfg["schedule_scaled"], cfg["resumed"]) == ("train", "norm", True, False)
-    assert "warning" not in cfg  # one epoch is too short to call chance (test_the_chance_warning_reaches_...)
+    assert "warning" not in rec  # one epoch is too short to call chance (test_the_chance_warning_reaches_...)
     assert (tmp_path / rec["logits"]).is_file() and set(rec["metrics"]) >= {"top1", "top5", "best_top1", "curve"}
     with np.load(tmp_path / rec["logits"]) as z:
         assert z["final"].shape == (72, 24) and z["best"].shape == (72, 24)
@@ -283,5 +284,6 @@ def test_the_chance_warning_reaches_the_terminal_and_the_record(tiny_root, tmp_p
     assert finetune.main(argv) == 0
     out = capsys.readouterr()
     rec = json.loads(out.out.strip().splitlines()[-1])
-    assert rec["protocol_config"]["warning"].startswith("the training loss ended at")
+    assert rec["warning"].startswith("the training loss ended at")  # where a pretraining's run.json keeps its own
     assert "warning: the training loss ended at" in out.err
+    assert "warning: the training loss ended at" in (local_path(rec["protocol_config"]["run_dir"]) / LOG_FILE).read_text()

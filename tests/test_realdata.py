@@ -49,6 +49,7 @@ def shipped() -> list[dict]:
 #: Clips per split of the CTR-GCN release of NW-UCLA that every shipped record was made on.
 RELEASE_COUNTS = {"train": 1020, "val": 464}
 
+
 def record_id(rec: dict) -> str:
     source = (rec.get("checkpoint") or {}).get("source")
     who = (rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune"
