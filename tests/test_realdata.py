@@ -50,13 +50,24 @@ def shipped() -> list[dict]:
 RELEASE_COUNTS = {"train": 1020, "val": 464}
 
 
+#: The preparation (``--normalise``) of each data fingerprint, as the records that name it say.
+PREPARATIONS = {(r.get("data") or {}).get("fingerprint"): r["data"]["normalisation"] for r in read_records(RECORDS_DIR)
+                if (r.get("data") or {}).get("normalisation")}
+
+
 def record_id(rec: dict) -> str:
     source = (rec.get("checkpoint") or {}).get("source")
     who = (rec["method"] if source != "random" else "supervised" if rec["protocol"] == "finetune"
            else f"untrained-{rec['method']}")  # the untrained network of that method (ST-GCN on its graph)
-    probe = (rec.get("protocol_config") or {}).get("probe", "")
-    clip = "-clip" if (rec.get("data") or {}).get("normalisation") == "clip" else ""
-    return f"{who}{clip}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{'-' + probe if probe else ''}"
+    cfg, data = rec.get("protocol_config") or {}, rec.get("data") or {}
+    probe = cfg.get("probe", "")
+    # a record made before manifests named the preparation shares its files with one made after
+    clip = "-clip" if (data.get("normalisation") or PREPARATIONS.get(data.get("fingerprint"))) == "clip" else ""
+    who += f"-{rec['encoder']}" if rec.get("encoder") not in (None, "stgcn") else ""
+    # fine-tunes of one network on one preparation differ by their schedule and augmentation
+    trained = (f"-e{cfg['epochs']}" + (f"-{cfg['augment']}" if cfg.get("augment") not in (None, "none") else "")
+               if rec["protocol"] == "finetune" and "epochs" in cfg else "")
+    return f"{who}{clip}-s{rec.get('pretrain_seed') or 0}-{rec['protocol']}{trained}{'-' + probe if probe else ''}"
 
 
 def data_root_for(config: pytest.Config, frames: int, data: dict | None = None) -> Path:
