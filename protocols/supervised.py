@@ -269,8 +269,7 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
     always part of it. ``restart`` moves an existing run folder aside first. ``max_steps`` caps the
     batches per epoch and ``stop_after`` interrupts after that epoch (tests only). With
     ``config.augment="normal"`` the shear moves the first ``coordinates`` channels only (a 2D
-    layout's score stays; None: every channel).
-    """
+    layout's score stays; None: every channel)."""
     view = training_view(config.augment, coordinates)  # a bad choice fails before any run folder exists
     positions = np.arange(len(train)) if indices is None else np.asarray(indices, dtype=np.int64)
     if len(positions) == 0:
@@ -332,9 +331,7 @@ def train_supervised(backbone: nn.Module, train: Split, val: Split, num_classes:
             raise StoppedEarly(f"stopped after epoch {epoch}")
         epoch += 1
     bar.close()
-    warning = chance_warning(curve, num_classes, config.bn_mode)
-    if warning:  # on the terminal and in the run's log, as a pretraining's collapse warning
-        log.line(f"warning: {warning}")
+    warning = logged_chance_warning(curve, num_classes, config.bn_mode, log)
     logits = TestLogits(np.asarray(last_logits, np.float32), np.asarray(best_logits, np.float32), val.labels,
                         list(val.names))
     return SupervisedFit(fit_metrics(curve), model.eval(), logits, run_dir, resumed, finished, len(positions),
@@ -397,6 +394,14 @@ def chance_warning(curve: list[dict], num_classes: int, bn_mode: str) -> str | N
             if bn_mode == "eval" else "; lower the LR (or the batch size's share of it) or check the data")
     return (f"the training loss ended at {last:.4f}, the chance level of {num_classes} classes (ln {num_classes} = "
             f"{chance:.4f}): the network learnt nothing and its accuracy is a constant guess's{hint}")
+
+
+def logged_chance_warning(curve: list[dict], num_classes: int, bn_mode: str, log: RunLog) -> str | None:
+    """:func:`chance_warning`, said on the terminal and in the run's log (as a pretraining's collapse warning)."""
+    warning = chance_warning(curve, num_classes, bn_mode)
+    if warning:
+        log.line(f"warning: {warning}")
+    return warning
 
 
 def fit_metrics(curve: list[dict]) -> dict:
