@@ -338,3 +338,26 @@ def test_the_heldout_view_script_trains_on_view_1_and_scores_view_2_only(tmp_pat
     # two clips of view 2: every score is 0, 50 or 100
     scores = [float(s) for s in out.split("[")[1].split("]")[0].split(",")]
     assert len(scores) == 2 and set(scores) <= {0.0, 50.0, 100.0}
+
+
+def test_the_heldout_probe_script_scores_an_encoder_on_training_clips_only(tmp_path: Path, capsys) -> None:
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location("probe", Path(__file__).parents[1] / "scripts" /
+                                                  "nwucla_heldout_probe.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    write_ucla(tmp_path / "ucla")
+    quiet("nwucla", None, tmp_path / "ucla", tmp_path / "data", workers=1)
+    train = load_split(tmp_path / "data" / "nwucla-xview", "train")
+    bank, queries = script.bank_and_queries(train, "subjects")  # four performers: the last one is held out
+    assert queries.names == ["a05_s04_e00_v02"] and len(bank) == 3 and "a05_s04_e00_v02" not in bank.names
+    bank, queries = script.bank_and_queries(train, "view")
+    assert bank.names == ["a01_s01_e00_v01", "a12_s03_e02_v01"] and all(n.endswith("_v02") for n in queries.names)
+    assert script.main(["--method", "skeletonclr", "--checkpoint", "random", "--data-root",
+                        str(tmp_path / "data")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["subjects (bank 3, queries 1)", "view (bank 2, queries 2)"]
+    scores = {float(x) for line in lines for x in re.findall(r"(?:probe|1-NN) ([0-9.]+)", line)}
+    assert scores <= {0.0, 50.0, 100.0} and all("random init seed 0" in line for line in lines)
