@@ -56,7 +56,7 @@ ZOO_DIR = REPO_ROOT / "methods" / "zoo"
 RECORD_COLUMNS = ["record", "data_group", "dataset", "data", "method", "encoder", "variant", "stream", "protocol",
                   "setting", "schedule", "evidence", "checkpoint", "layout", "preset", "epochs", "bn", "pretrain_seed",
                   "seed", "frames", "top1", "best_top1", "top5", "extra", "mismatch", "wall_s", "pretrain_wall_s",
-                  "device", "commit", "created", "command"]
+                  "device", "commit", "created", "command", "warning"]
 #: The page's records table: what a reader looks for first (the run, what it measured, its top-1),
 #: then everything else in records.csv's order.
 PAGE_RECORD_FIRST = ["record", "method", "dataset", "protocol", "top1", "best_top1", "top5", "encoder", "stream",

@@ -206,6 +206,14 @@ def _int_or_none(value: object) -> int | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
 
 
+def record_warning(record: dict) -> str:
+    """What a record warns of, "" when nothing: the protocol's own warning (a fit at chance) and the
+    warning its encoder's pretraining ended with (a likely collapse), each named by where it comes from."""
+    parts = [f"{what}: {record[key]}" for key, what in (("warning", "evaluation"), ("pretraining_warning", "pretraining"))
+             if isinstance(record.get(key), str) and record[key]]
+    return "; ".join(parts)
+
+
 def records_frame(records: list[dict]) -> pd.DataFrame:
     """One row per run (reruns of one run: the newest), with the columns the tables group by.
     ``metrics`` keeps the record's whole metrics dict for the tables that read more than top-1;
@@ -239,6 +247,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             "fused_protocol": (r.get("protocol_config") or {}).get("fused_protocol", ""),
             "wall_s": r.get("wall_s"), "pretrain_wall_s": r.get("pretrain_wall_s"), "device": r.get("device", ""),
             "commit": str(r.get("commit", ""))[:8], "command": r.get("command", ""), "metrics": m,
+            "warning": record_warning(r),
         })
     df = pd.DataFrame(rows)
     if df.empty:
@@ -295,18 +304,22 @@ class Aggregate:
     n: int
     records: tuple[str, ...]
     values: tuple[float, ...] = field(default=())
+    #: how many of those runs' records carry a warning (:func:`record_warning`): a cell shows it
+    warned: int = 0
 
 
-def aggregate(values: list[float], records: list[str]) -> Aggregate | None:
-    """Mean ± sd of the finite ``values`` (None when there is none); ``records`` names their runs."""
-    pairs = [(float(v), r) for v, r in zip(values, records) if v is not None and not pd.isna(v)]
-    if not pairs:
+def aggregate(values: list[float], records: list[str], warnings: list[str] | None = None) -> Aggregate | None:
+    """Mean ± sd of the finite ``values`` (None when there is none); ``records`` names their runs,
+    ``warnings`` (each run's :func:`record_warning`, "" for none) counts those that warn."""
+    warnings = warnings if warnings is not None else [""] * len(values)
+    kept = [(float(v), r, w) for v, r, w in zip(values, records, warnings) if v is not None and not pd.isna(v)]
+    if not kept:
         return None
-    xs = [v for v, _ in pairs]
+    xs = [v for v, _, _ in kept]
     n = len(xs)
     mean = sum(xs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
-    return Aggregate(mean, sd, n, tuple(r for _, r in pairs), tuple(xs))
+    return Aggregate(mean, sd, n, tuple(r for _, r, _ in kept), tuple(xs), sum(bool(w) for _, _, w in kept))
 
 
 def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
@@ -318,7 +331,7 @@ def recipes(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = []
     for key, g in df.groupby(list(RECIPE_KEY), dropna=False, sort=True):
-        agg = aggregate(list(g[metric]), list(g.record))
+        agg = aggregate(list(g[metric]), list(g.record), list(g.warning))
         if agg is None:
             continue
         seeds = ",".join(f"{'–' if pd.isna(p) else p}/{'–' if pd.isna(s) else s}" for p, s in zip(g.pretrain_seed, g.seed))

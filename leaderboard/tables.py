@@ -151,13 +151,19 @@ def fmt(x: float | None, digits: int = 2) -> str:
     return "–" if x is None or pd.isna(x) else f"{x:.{digits}f}"
 
 
+#: The mark of a cell some of whose runs warned (a fit at chance, a pretraining that likely collapsed).
+WARNED_MARK = "⚠"
+
+
 def agg_text(agg: Aggregate | None, digits: int = 2) -> str:
-    """``67.91 ± 0.42 (n=3)``; ``67.91 (n=1)``; ``0.153 ± 0.071 (n=2)`` below 1; ``–``."""
+    """``67.91 ± 0.42 (n=3)``; ``67.91 (n=1)``; ``0.153 ± 0.071 (n=2)`` below 1; ``–``; with
+    ``1 ⚠`` after n when one of the runs' records carries a warning (``57.04 ± 18.03 (n=3, 1 ⚠)``)."""
     if agg is None:
         return "–"
     digits = 3 if 0 < abs(agg.mean) < 1 else digits  # fractions (calibration errors, accuracy kept) need more
     sd = f" ± {agg.sd:.{digits}f}" if agg.sd is not None else ""
-    return f"{agg.mean:.{digits}f}{sd} (n={agg.n})"
+    warned = f", {agg.warned} {WARNED_MARK}" if agg.warned else ""
+    return f"{agg.mean:.{digits}f}{sd} (n={agg.n}{warned})"
 
 
 def signed(x: float) -> str:

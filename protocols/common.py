@@ -237,6 +237,8 @@ class Encoder:
     pretraining_curve: dict | None = None
     #: the registered encoder (:data:`methods.encoders.ENCODERS`): records name it, the leaderboard groups by it
     backbone: str = "stgcn"
+    #: the warning its pretraining run ended with (:func:`run_warning`), when it ended with one
+    pretraining_warning: str | None = None
 
 
 #: Config fields whose departure from a method's defaults names a variant (key_init is the quick
@@ -338,7 +340,8 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.checkpoint_format,
                    meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
-                   mismatch or None, loaded.skeleton, run_curve(Path(path), meta), loaded.name)
+                   mismatch or None, loaded.skeleton, run_curve(Path(path), meta), loaded.name,
+                   run_warning(Path(path), meta))
 
 
 def refuse_other_encoder(path: Path, held: str, asked: str | None) -> None:
@@ -349,9 +352,9 @@ def refuse_other_encoder(path: Path, held: str, asked: str | None) -> None:
                          f"--encoder) to evaluate it, or a checkpoint pretrained with --encoder {asked}")
 
 
-def run_curve(checkpoint: Path, meta: dict) -> dict | None:
-    """The monitor curve of the run that wrote ``checkpoint``: its run folder's ``run.json``, or a
-    zoo entry's recipe (its ``loss_history`` is that run's history), when it names the same method,
+def pretraining_run(checkpoint: Path, meta: dict) -> tuple[dict, list] | None:
+    """The run that wrote ``checkpoint`` and its history: its run folder's ``run.json``, or a zoo
+    entry's recipe (its ``loss_history`` is that run's history), when it names the same method,
     seed and data as the checkpoint (another run's file in the same folder says nothing about it)."""
     for path, key in ((checkpoint.parent / RUN_FILE, "history"), (checkpoint.with_suffix(".json"), "loss_history")):
         try:
@@ -363,8 +366,28 @@ def run_curve(checkpoint: Path, meta: dict) -> dict | None:
         if any(meta.get(k) is not None and run.get(k) is not None and run[k] != meta[k]
                for k in ("method", "seed", "data_fingerprint")):
             continue
-        return monitor_curve(run[key], meta.get("epoch"))
+        return run, run[key]
     return None
+
+
+def run_curve(checkpoint: Path, meta: dict) -> dict | None:
+    """The held-out monitor curve of the run that wrote ``checkpoint`` (:func:`pretraining_run`), up
+    to the checkpoint's epoch."""
+    found = pretraining_run(checkpoint, meta)
+    return monitor_curve(found[1], meta.get("epoch")) if found else None
+
+
+def run_warning(checkpoint: Path, meta: dict) -> str | None:
+    """The warning the run that wrote ``checkpoint`` ended with (a likely collapse:
+    :func:`methods.train.monitor.collapse_warning`), for the final encoder of that run only: an
+    evaluation of it says so, and its record keeps it, so no table shows the number without it."""
+    found = pretraining_run(checkpoint, meta)
+    if not found:
+        return None
+    run, _ = found
+    last = meta.get("epoch")
+    warning = run.get("warning")
+    return warning if isinstance(warning, str) and warning and (last is None or last == run.get("epochs")) else None
 
 
 def precise_bn(encoder: Encoder, train: Split, stream: str, device: torch.device, force: bool = False) -> None:
@@ -448,6 +471,7 @@ def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, ma
         "variant": encoder.variant or {},
         **({"mismatch": encoder.mismatch} if encoder.mismatch else {}),
         **({"pretraining_curve": encoder.pretraining_curve} if encoder.pretraining_curve else {}),
+        **({"pretraining_warning": encoder.pretraining_warning} if encoder.pretraining_warning else {}),
         "protocol_config": protocol_config, "commit": git_commit(), "wall_s": round(wall_s, 2),
         "device": device_name(device), "created": now(), "command": command_line(),
         **({"warning": warning} if warning else {}),
@@ -466,6 +490,9 @@ def finish(spec: ProtocolSpec, protocol: str, encoder: Encoder, folder: Path, ma
             print("how to read: the headline top1 is the official probe (SGD at LR 3.0 on the raw features, the "
                   "papers' protocol), which depends on how the features are conditioned; the standardised probe "
                   "does not. Compare each figure with its own random-init reference.")
+    if encoder.pretraining_warning:
+        print(f"warning: this encoder's pretraining ended with a warning, kept in the record: "
+              f"{encoder.pretraining_warning}", file=sys.stderr)
     print(json.dumps(record, sort_keys=True) if spec.json else summary_line(record))
     return record
 

@@ -216,3 +216,16 @@ def test_a_method_is_compared_with_the_untrained_network_it_shares(tmp_path):
     section = build(recs, tmp_path / "lb").read_text().split("#### Linear evaluation — synthetic v3")[1]
     aim = [line for line in section.split("</details>")[0].splitlines() if line.startswith("| 1 | AimCLR |")]
     assert len(aim) == 1 and "| joint | 30.00 (n=1), Δinit +10.00 |" in aim[0], aim
+
+
+def test_a_cell_whose_run_warned_is_marked_and_the_records_say_why(tmp_path):
+    recs = tmp_path / "records"
+    write_record(record(method="aimclr", preset="quick", epochs=4, metrics={"top1": 30.0, "top5": 60.0},
+                        pretraining_warning="the held-out KNN monitor did not rise"), recs)
+    readme = build(recs, tmp_path / "lb").read_text()
+    section = readme.split("#### Linear evaluation — synthetic v3")[1]
+    aim = [line for line in section.split("</details>")[0].splitlines() if line.startswith("| 1 | AimCLR |")]
+    assert len(aim) == 1 and "| joint | 30.00 (n=1, 1 ⚠) |" in aim[0], aim
+    rows = (tmp_path / "lb" / "records.csv").read_text()
+    assert "pretraining: the held-out KNN monitor did not rise" in rows
+    assert "⚠" in (tmp_path / "lb" / "index.html").read_text()

@@ -183,6 +183,23 @@ def test_a_method_whose_other_seeds_have_not_run_is_ranked_and_its_own_diagnosti
     assert [r.labels[0] for r in current_rows(rows)] == ["SkeletonCLR", "SkeleMixCLR+", "CrosSCLR"]
 
 
+def test_a_cell_counts_the_runs_that_warned_and_the_records_table_says_which():
+    from leaderboard.frame import aggregate, record_warning
+    from leaderboard.tables import agg_text
+
+    assert record_warning({"warning": "loss at chance"}) == "evaluation: loss at chance"
+    assert record_warning({"warning": "a", "pretraining_warning": "b"}) == "evaluation: a; pretraining: b"
+    assert record_warning({"pretraining_warning": ""}) == "" and record_warning({}) == ""
+    agg = aggregate([64.87, 36.42, 69.83], ["s0", "s1", "s2"], ["", "pretraining: collapsed", ""])
+    assert agg.warned == 1 and agg_text(agg) == "57.04 ± 18.03 (n=3, 1 ⚠)"
+    assert agg_text(aggregate([70.0, None], ["a", "b"], ["", "evaluation: x"])) == "70.00 (n=1)"  # no value, no count
+    assert agg_text(aggregate([70.0], ["a"])) == "70.00 (n=1)"
+    from tests.test_leaderboard_output import record
+
+    frame = records_frame([{**record(), "pretraining_warning": "collapsed", "_path": "r1.json"}])
+    assert frame.warning.tolist() == ["pretraining: collapsed"]
+
+
 def test_a_switched_method_option_is_a_diagnostic_and_a_preset_field_is_not():
     from leaderboard.frame import method_option
     from leaderboard.ranking import current_rows

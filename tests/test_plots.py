@@ -79,6 +79,35 @@ def test_a_protocol_record_carries_the_pretraining_runs_monitor_curve(tiny_root,
     assert written["pretraining_curve"] == CURVE
 
 
+def test_run_warning_is_the_final_encoders_only(tmp_path):
+    from protocols.common import run_warning
+
+    run = {"method": "skeletonclr", "seed": 0, "epochs": 10, "history": HISTORY, "warning": "may have collapsed"}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert run_warning(tmp_path / "encoder.pt", {"method": "skeletonclr", "seed": 0, "epoch": 10}) == "may have collapsed"
+    assert run_warning(tmp_path / "encoder.pt", {"method": "skeletonclr", "seed": 0, "epoch": 5}) is None  # a snapshot
+    assert run_warning(tmp_path / "encoder.pt", {"method": "skeletonclr", "seed": 1, "epoch": 10}) is None
+    (tmp_path / "run.json").write_text(json.dumps({**run, "warning": None}))
+    assert run_warning(tmp_path / "encoder.pt", {"method": "skeletonclr", "seed": 0, "epoch": 10}) is None
+
+
+def test_an_evaluation_of_an_encoder_whose_pretraining_warned_says_so_and_keeps_it(tiny_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    config = get_method("skeletonclr").default_config
+    meta = {"stream": "joint", "method": "skeletonclr", "seed": 0, "epoch": 10}
+    path = atomic_save(encoder_checkpoint(build_backbone(config), "stgcn", config.encoder_kwargs(), meta),
+                       run / "encoder.pt")
+    (run / "run.json").write_text(json.dumps({"method": "skeletonclr", "seed": 0, "epochs": 10, "history": HISTORY,
+                                              "warning": "the encoder may have collapsed"}))
+    assert knn.main(["--method", "skeletonclr", "--checkpoint", str(path), "--data-root", str(tiny_root),
+                     "--results-dir", str(tmp_path / "records")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: this encoder's pretraining ended with a warning, kept in the record: the encoder may have collapsed" in err
+    written = json.loads(next((tmp_path / "records").glob("*.json")).read_text())
+    assert written["pretraining_warning"] == "the encoder may have collapsed"
+
+
 @pytest.mark.parametrize("curve, problem", [
     ({**CURVE, "top1": [25.0, math.nan]}, "pretraining_curve.top1[1] NaN is not an accuracy in [0, 100]"),
     ({**CURVE, "top1": [25.0]}, "pretraining_curve has 2 epochs but 1 top1 values"),
