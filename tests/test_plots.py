@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -59,16 +60,21 @@ def test_run_curve_reads_the_run_json_beside_the_checkpoint_of_the_same_run(tmp_
     assert run_curve(tmp_path / "elsewhere" / "encoder.pt", {}) is None
 
 
-def test_a_protocol_record_carries_the_pretraining_runs_monitor_curve(tiny_root, tmp_path, capsys):
-    """Hand-checkable: a checkpoint whose run folder's run.json monitored epochs 5 and 10 at 25
-    and 30 gives a KNN record whose ``pretraining_curve`` is exactly those points."""
+def epoch_10_encoder(tmp_path: Path, run_json: dict) -> Path:
+    """An untrained SkeletonCLR encoder saved as epoch 10 of a run folder whose run.json is ``run_json``."""
     run = tmp_path / "run"
     run.mkdir()
     config = get_method("skeletonclr").default_config
     meta = {"stream": "joint", "method": "skeletonclr", "seed": 0, "epoch": 10}
-    path = atomic_save(encoder_checkpoint(build_backbone(config), "stgcn", config.encoder_kwargs(), meta),
+    (run / "run.json").write_text(json.dumps(run_json))
+    return atomic_save(encoder_checkpoint(build_backbone(config), "stgcn", config.encoder_kwargs(), meta),
                        run / "encoder.pt")
-    (run / "run.json").write_text(json.dumps({"method": "skeletonclr", "seed": 0, "history": HISTORY}))
+
+
+def test_a_protocol_record_carries_the_pretraining_runs_monitor_curve(tiny_root, tmp_path, capsys):
+    """Hand-checkable: a checkpoint whose run folder's run.json monitored epochs 5 and 10 at 25
+    and 30 gives a KNN record whose ``pretraining_curve`` is exactly those points."""
+    path = epoch_10_encoder(tmp_path, {"method": "skeletonclr", "seed": 0, "history": HISTORY})
     code = knn.main(["--method", "skeletonclr", "--checkpoint", str(path), "--data-root", str(tiny_root),
                      "--results-dir", str(tmp_path / "records"), "--json"])
     out = capsys.readouterr().out.strip().splitlines()
@@ -92,14 +98,8 @@ def test_run_warning_is_the_final_encoders_only(tmp_path):
 
 
 def test_an_evaluation_of_an_encoder_whose_pretraining_warned_says_so_and_keeps_it(tiny_root, tmp_path, capsys):
-    run = tmp_path / "run"
-    run.mkdir()
-    config = get_method("skeletonclr").default_config
-    meta = {"stream": "joint", "method": "skeletonclr", "seed": 0, "epoch": 10}
-    path = atomic_save(encoder_checkpoint(build_backbone(config), "stgcn", config.encoder_kwargs(), meta),
-                       run / "encoder.pt")
-    (run / "run.json").write_text(json.dumps({"method": "skeletonclr", "seed": 0, "epochs": 10, "history": HISTORY,
-                                              "warning": "the encoder may have collapsed"}))
+    path = epoch_10_encoder(tmp_path, {"method": "skeletonclr", "seed": 0, "epochs": 10, "history": HISTORY,
+                                       "warning": "the encoder may have collapsed"})
     assert knn.main(["--method", "skeletonclr", "--checkpoint", str(path), "--data-root", str(tiny_root),
                      "--results-dir", str(tmp_path / "records")]) == 0
     err = capsys.readouterr().err
