@@ -320,15 +320,20 @@ def test_utdmhad_mat_files(tmp_path: Path) -> None:
         quiet("utdmhad", None, tmp_path / "utd", tmp_path / "o2", workers=1)
 
 
-def test_the_heldout_view_script_trains_on_view_1_and_scores_view_2_only(tmp_path: Path, capsys) -> None:
+def script_on_prepared_ucla(name: str, tmp_path: Path):
+    """A file of scripts/ loaded as a module, with a small NW-UCLA prepared at ``tmp_path/data``."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("heldout", Path(__file__).parents[1] / "scripts" /
-                                                  "nwucla_heldout_view.py")
+    spec = importlib.util.spec_from_file_location(Path(name).stem, Path(__file__).parents[1] / "scripts" / name)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     write_ucla(tmp_path / "ucla")
     quiet("nwucla", None, tmp_path / "ucla", tmp_path / "data", workers=1)
+    return script
+
+
+def test_the_heldout_view_script_trains_on_view_1_and_scores_view_2_only(tmp_path: Path, capsys) -> None:
+    script = script_on_prepared_ucla("nwucla_heldout_view.py", tmp_path)
     train = load_split(tmp_path / "data" / "nwucla-xview", "train")
     assert script.view_split(train, 2).names == ["a05_s04_e00_v02", "a08_s02_e01_v02"]
     assert script.main(["--data-root", str(tmp_path / "data"), "--seeds", "0", "--epochs", "2", "--batch-size", "2",
@@ -341,15 +346,9 @@ def test_the_heldout_view_script_trains_on_view_1_and_scores_view_2_only(tmp_pat
 
 
 def test_the_heldout_probe_script_scores_an_encoder_on_training_clips_only(tmp_path: Path, capsys) -> None:
-    import importlib.util
     import re
 
-    spec = importlib.util.spec_from_file_location("probe", Path(__file__).parents[1] / "scripts" /
-                                                  "nwucla_heldout_probe.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    write_ucla(tmp_path / "ucla")
-    quiet("nwucla", None, tmp_path / "ucla", tmp_path / "data", workers=1)
+    script = script_on_prepared_ucla("nwucla_heldout_probe.py", tmp_path)
     train = load_split(tmp_path / "data" / "nwucla-xview", "train")
     bank, queries = script.bank_and_queries(train, "subjects")  # four performers: the last one is held out
     assert queries.names == ["a05_s04_e00_v02"] and len(bank) == 3 and "a05_s04_e00_v02" not in bank.names
