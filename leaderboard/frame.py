@@ -111,6 +111,24 @@ def method_option(method: str, variant: str) -> bool:
     return bool(set(re.findall(r"(\w+)=", variant)) & set(methods()[method]["options"]))
 
 
+def recipe_variant(method: str, preset: str | None, variant: object) -> object:
+    """A record's variant (what its pretraining changed against the method's defaults) restated
+    against its recipe, where the recipe sets method options itself (CrosSCLR's ``cpu``): an option
+    at the recipe's value is no departure, and one the run left at the method's default, where the
+    recipe sets another, is (``shared_head=True`` for a run of the official head before the recipe set it)."""
+    facts = methods().get(method, {})
+    own = facts.get("recipe_options", {}).get(preset)
+    if not own or not isinstance(variant, dict | None):
+        return variant
+    changed = dict(variant or {})
+    for key, value in own.items():
+        if changed.get(key, facts["option_defaults"][key]) == value:
+            changed.pop(key, None)
+        else:
+            changed[key] = changed.get(key, facts["option_defaults"][key])
+    return changed
+
+
 def protocol_setting(record: dict) -> str:
     """What makes runs of one protocol incomparable with each other: the labelled fraction
     (semi), the features and bank (knn), the source and any test clips dropped for overlap
@@ -230,7 +248,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         encoder = record_encoder(r)
         rows.append({
             "record": Path(r["_path"]).name, "created": r.get("created", ""), "method": r["method"], "encoder": encoder,
-            "variant": variant_label(r.get("variant")).strip(),
+            "variant": variant_label(recipe_variant(r["method"], r.get("preset"), r.get("variant"))).strip(),
             "network": network(r["method"], r.get("variant"), encoder),
             "dataset": r["dataset"], "split": r.get("split", ""),
             "stream": r["stream"], "protocol": r["protocol"], "setting": protocol_setting(r),

@@ -35,6 +35,7 @@ from leaderboard.frame import (
     encoder_title,
     method_rank,
     prepared_as,
+    recipe_variant,
     recipes,
     untrained_baseline,
 )
@@ -268,7 +269,8 @@ def curves_frame(zoo: list[dict], records: list[dict]) -> pd.DataFrame:
         if not curve:
             continue
         bench = benchmark_title(data_group(r), r["dataset"])
-        name = method_name(r["method"], variant_label(r.get("variant")).strip())
+        variant = recipe_variant(r["method"], r.get("preset"), r.get("variant"))
+        name = method_name(r["method"], variant_label(variant).strip())
         tag = encoder_tag(r["method"], record_encoder(r))
         series = " · ".join(x for x in (name, tag) if x) + f" · {recipe_short(r.get('preset'), r.get('epochs'))}"
         blocks.append(_curve_rows(bench, series, method_rank(r["method"]), KNN_CURVE, curve.get("every"),

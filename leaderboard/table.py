@@ -33,12 +33,13 @@ from datasets import load_benchmark
 from datasets.benchmarks import CPU_SIZED
 from datasets.integrity import data_identity, fingerprint
 from datasets.preprocess import NORMALISATIONS
+from leaderboard.frame import method_option, recipe_variant
 from leaderboard.reproduce import find_data_root
 from methods import available, get_method
 from methods.encoders import ENCODERS, encoder_class
 from methods.train import TrainConfig
 from methods.train.folder import RUN_FILE, default_run_dir, encoder_file, run_stream
-from results import portable, read_records, records_dir
+from results import portable, read_records, records_dir, variant_label
 from utils.cli import ArgumentParser, seed_list
 from utils.paths import REPO_ROOT, cache_dir
 from utils.progress import log_line
@@ -140,6 +141,14 @@ def finished(folder: Path, method: str) -> bool:
     return (folder / "run.json").is_file() and (folder / encoder_file(own, own)).is_file()
 
 
+def of_the_recipe(record: dict) -> bool:
+    """Whether a record's encoder was trained with the options its recipe sets now: a record of the
+    same command made before the recipe set them (CrosSCLR's official head under ``cpu``) is of
+    another encoder, so its step runs again rather than count as done."""
+    variant = recipe_variant(record.get("method", ""), record.get("preset"), record.get("variant"))
+    return not method_option(record.get("method", ""), variant_label(variant if isinstance(variant, dict) else None).strip())
+
+
 def recorded_as(argv: Sequence[str], data_root: Path) -> str:
     """The command a step's record will carry (:func:`results.portable`: ``<data-root>`` for the
     folder of prepared benchmarks, ``<cache>`` and ``<repo>``)."""
@@ -157,8 +166,8 @@ def plan(source: str, download: Path, data_root: Path, methods: Sequence[str], s
     benchmark = BENCHMARKS[source]
     # a record counts for a step when its command and its data match: the same command on the
     # benchmark prepared another way (--normalise) is another result
-    have = ({(r.get("command"), (r.get("data") or {}).get("identity")) for r in read_records(results)}
-            if records_dir(results).is_dir() else set())
+    have = ({(r.get("command"), (r.get("data") or {}).get("identity")) for r in read_records(results)
+             if of_the_recipe(r)} if records_dir(results).is_dir() else set())
     out = ["--results-dir", str(results)] if results is not None else []
     net = ("--encoder", encoder) if encoder else ()
     title = encoder_class(encoder).title if encoder else "ST-GCN"

@@ -55,6 +55,13 @@ class Preset:
     #: ``step`` (:func:`step_decay` at ``milestones``) or ``cosine`` (timm's, after ``warmup_epochs``).
     schedule: str = "step"
     warmup_epochs: int = 0
+    #: method options (``MethodConfig.extra``) this recipe sets, as ``((key, value), ...)``: a named
+    #: per-method override of one recipe (CrosSCLR's ``cpu``), below ``--option`` and above the defaults.
+    options: tuple[tuple[str, object], ...] = ()
+
+    def options_with(self, asked: dict | None) -> dict:
+        """The method options a run trains with: the recipe's own, then those asked (``--option``)."""
+        return {**dict(self.options), **(asked or {})}
 
     def lr_at(self, epoch: int) -> float:
         """:func:`step_decay` of the recipe's LR (the official ``adjust_lr``); a ``cosine`` schedule

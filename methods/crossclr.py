@@ -43,6 +43,9 @@ SUFFIX: dict[str, str] = {"joint": "", "motion": "_motion", "bone": "_bone"}
 #: ``config.extra`` keys and their official values; the corrected behaviour is ``False`` for the two quirks.
 OPTIONS: dict[str, object] = {"shared_head": True, "stale_keys": True, "topk": 1, "context": True}
 
+#: CrosSCLR's override of the ``cpu`` recipe (the small real benchmarks): both quirks off. MEASUREMENTS
+CPU_OPTIONS: tuple[tuple[str, object], ...] = (("shared_head", False), ("stale_keys", False))
+
 
 def cross_view_logits(l_pos: torch.Tensor, l_neg_a: torch.Tensor, l_neg_b: torch.Tensor, temperature: float,
                       context: bool = True) -> torch.Tensor:
@@ -106,7 +109,7 @@ class CrosSCLR(MoCoMethod):
     presets: dict[str, Preset] = with_cpu_preset({
         "paper": PAPER_MINING_150,
         "quick": quick_preset(mining=True),  # the official shared heads and stale key encoders kept
-    })
+    }, options=CPU_OPTIONS)
 
     def __init__(self, config: MethodConfig | None = None, queue_size: int = 32768, key_momentum: float = 0.999,
                  mining_epoch: int = 0) -> None:

@@ -84,9 +84,10 @@ def cpu_preset(quick: Preset) -> Preset:
     )
 
 
-def with_cpu_preset(presets: dict[str, Preset]) -> dict[str, Preset]:
-    """A method's presets with ``cpu`` derived from its ``quick``."""
-    return {**presets, "cpu": cpu_preset(presets["quick"])}
+def with_cpu_preset(presets: dict[str, Preset], options: tuple[tuple[str, object], ...] = ()) -> dict[str, Preset]:
+    """A method's presets with ``cpu`` derived from its ``quick``; ``options`` are the method options
+    its ``cpu`` recipe sets, a per-method override that the method's docstring names and justifies."""
+    return {**presets, "cpu": replace(cpu_preset(presets["quick"]), options=options)}
 
 
 #: How a transformer encoder is optimised in place of a recipe's SGD (issue 28 item 3): AdamW with

@@ -38,9 +38,11 @@ IDENTITY = ("method", "dataset", "stream", "frames", "config", "seed", "steps_pe
 #: Identity fields added later, with what a state written before them did: the dropout masks'
 #: stream (:mod:`methods.encoders.dropout`) and where the views are drawn (:mod:`datasets.augment_batch`).
 BEFORE_FIELD = {"dropout_masks": LEGACY_MASKS, "augment": "loader"}
-#: Preset fields that may differ on resume: ``--resume --epochs N`` extends a finished run; and
-#: ``note``, prose that states of older versions carried in their preset (a preset is its numbers).
-EXTENSIBLE = ("epochs", "note")
+#: Preset fields not compared on resume: ``--resume --epochs N`` extends a finished run; ``note``,
+#: prose that states of older versions carried in their preset (a preset is its numbers); and
+#: ``options``, the method options a recipe sets, which the run's config (``extra``) holds and
+#: :data:`IDENTITY` checks, whether a preset or ``--option`` set them.
+EXTENSIBLE = ("epochs", "note", "options")
 #: Preset fields added later (the transformer's optimiser, issue 28), with what every state written
 #: before them trained with: SGD under step decay, no warm-up.
 BEFORE_PRESET = {"optimizer": "sgd", "schedule": "step", "warmup_epochs": 0}

@@ -232,6 +232,11 @@ def test_options_presets_and_registry():
     official = cls.from_preset(replace(paper, queue_size=64))  # cross_epoch 150, 1-based `epoch <= 150`
     assert not official.mining(150) and official.mining(151)
     assert (quick.epochs, quick.mining_epoch) == (QUICK_EPOCHS, QUICK_EPOCHS // 2)
+    # the one per-method override of the small-real-data recipe: both official quirks off (docs/nwucla.md)
+    assert dict(cls.presets["cpu"].options) == {"shared_head": False, "stale_keys": False}
+    assert paper.options == quick.options == () and cls.presets["cpu"].options_with({"topk": 2}) == {
+        "shared_head": False, "stale_keys": False, "topk": 2}
+    assert all(not get_method(m).presets["cpu"].options for m in ("skeletonclr", "aimclr", "skelemixclr"))
     model = cls.from_preset(replace(quick, queue_size=64), extra={"shared_head": False})
     assert model.config.extra == {"shared_head": False, "stale_keys": True, "topk": 1, "context": True}
     half = QUICK_EPOCHS // 2
@@ -247,7 +252,9 @@ def test_options_presets_and_registry():
 def test_pretrain_exports_one_encoder_per_stream(tiny_root, tmp_path, monkeypatch):
     # batch 8 instead of 32: a step runs six ST-GCN passes, ~30 s at batch 32 on a loaded 2-core CPU
     quick = CrosSCLR.presets["quick"]
-    monkeypatch.setitem(CrosSCLR.presets, "quick", replace(quick, batch_size=8, queue_size=64))
+    # a recipe's own option reaches the trained config (as the cpu recipe's do), the others stay official
+    monkeypatch.setitem(CrosSCLR.presets, "quick", replace(quick, batch_size=8, queue_size=64,
+                                                           options=(("shared_head", False),)))
     path = pretrain("crossclr", "synthetic-xsub", "quick", epochs=1, out=tmp_path, data_root=tiny_root, max_steps=2)
     assert path == tmp_path / "encoder.pt"
     files = {s: tmp_path / name for s, name in
@@ -256,6 +263,7 @@ def test_pretrain_exports_one_encoder_per_stream(tiny_root, tmp_path, monkeypatc
                     stream="motion") == files["motion"]
     meta = json.loads((tmp_path / "run.json").read_text())
     assert meta["streams"] == ["joint", "motion", "bone"] and meta["config"]["extra"]["stale_keys"] is True
+    assert meta["config"]["extra"]["shared_head"] is False
     weights = []
     for stream, file in files.items():
         assert torch.load(file, weights_only=True)["meta"]["stream"] == stream

@@ -132,6 +132,11 @@ def test_method_options_from_the_command_line():
         method_config_overrides(get_method("crossclr"), "joint", {"stale_key": False})
     assert run_name("crossclr", "synthetic-xsub", "joint", quick_preset(), 0, {"stale_keys": False}).endswith(
         "+stale_keys=False")
+    cpu = get_method("crossclr").presets["cpu"]  # a recipe's own options name its runs too, below --option
+    assert run_name("crossclr", "nwucla-xview", "joint", cpu, 0, data="ab" * 32).endswith(
+        "-s0-dabababababab+shared_head=False+stale_keys=False")
+    assert run_name("crossclr", "nwucla-xview", "joint", cpu, 0, {"shared_head": True}).endswith(
+        "-s0+shared_head=True+stale_keys=False")
 
 
 def test_method_variant_names_what_departs_from_the_defaults():

@@ -200,6 +200,23 @@ def test_a_cell_counts_the_runs_that_warned_and_the_records_table_says_which():
     assert frame.warning.tolist() == ["pretraining: collapsed"]
 
 
+def test_a_variant_is_read_against_the_recipe_that_sets_options_itself():
+    """CrosSCLR's cpu recipe turns both official quirks off: its runs are the method as the recipe
+    runs it (no variant), and the runs of the official head before it are its departures."""
+    from leaderboard.frame import method_option, recipe_variant
+    from results import variant_label
+
+    assert recipe_variant("crossclr", "cpu", {"shared_head": False, "stale_keys": False}) == {}
+    official = recipe_variant("crossclr", "cpu", {})
+    assert official == {"shared_head": True, "stale_keys": True}
+    assert method_option("crossclr", variant_label(official).strip())
+    assert recipe_variant("crossclr", "cpu", {"shared_head": False}) == {"stale_keys": True}
+    assert recipe_variant("crossclr", "cpu", {"topk": 2, "shared_head": False, "stale_keys": False}) == {"topk": 2}
+    assert recipe_variant("crossclr", "quick", {"shared_head": False}) == {"shared_head": False}  # synthetic: official
+    assert recipe_variant("skelemixclr", "cpu", {"temperature": 0.07}) == {"temperature": 0.07}
+    assert recipe_variant("crossclr", None, None) is None
+
+
 def test_a_switched_method_option_is_a_diagnostic_and_a_preset_field_is_not():
     from leaderboard.frame import method_option
     from leaderboard.ranking import current_rows

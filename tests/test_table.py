@@ -100,6 +100,18 @@ def test_a_step_is_done_when_its_record_or_its_data_is_there(tmp_path: Path) -> 
         clip[0].done()
 
 
+def test_a_record_counts_for_a_step_only_when_trained_with_the_recipes_own_options() -> None:
+    # CrosSCLR's cpu recipe turned its official quirks off: an older record of the same command is of
+    # the official head, another encoder, and its step must run again
+    assert table.of_the_recipe({"method": "crossclr", "preset": "cpu",
+                                "variant": {"shared_head": False, "stale_keys": False}})
+    assert not table.of_the_recipe({"method": "crossclr", "preset": "cpu", "variant": {}})
+    assert not table.of_the_recipe({"method": "crossclr", "preset": "cpu", "variant": {"shared_head": False}})
+    assert table.of_the_recipe({"method": "crossclr", "preset": "quick", "variant": {}})
+    assert table.of_the_recipe({"method": "skelemixclr", "preset": "cpu", "variant": {"temperature": 0.07}})
+    assert table.of_the_recipe({"method": "skeletonclr", "preset": None, "variant": None})  # an untrained encoder
+
+
 def test_frames_root_keeps_50_frames_at_the_data_root() -> None:
     assert frames_root(Path("D"), 50) == Path("D") and frames_root(Path("D"), 64) == Path("D/frames64")
     assert clock(3725.4) == "1:02:05"

@@ -68,3 +68,21 @@ def test_a_state_whose_preset_carried_a_note_still_resumes(tmp_path):
     other = {"meta": {**meta, "preset": {**meta["preset"], "lr": 0.1}}}
     with pytest.raises(ValueError, match=r"another preset \(lr differ\)"):
         check_training_state(other, tmp_path / "last.pt", meta)
+
+
+def test_a_state_from_before_recipes_set_options_still_resumes(tmp_path):
+    """A recipe's method options live in the run's config (``extra``), which the identity check
+    compares; the preset's copy of them is not compared again, so a state written before presets
+    carried options (CrosSCLR's ``--option`` run that became its ``cpu`` recipe) resumes."""
+    from dataclasses import asdict
+
+    from methods import get_method
+    from methods.training_state import check_training_state
+
+    cpu = get_method("crossclr").presets["cpu"]
+    before = {k: v for k, v in asdict(cpu).items() if k != "options"}
+    meta = {"method": "crossclr", "data_fingerprint": "f" * 64, "dropout_masks": "bits", "augment": "loader",
+            "config": {"extra": {"shared_head": False}}, "preset": asdict(cpu)}
+    check_training_state({"meta": {**meta, "preset": before}}, tmp_path / "last.pt", meta)
+    with pytest.raises(ValueError, match="its config is"):
+        check_training_state({"meta": {**meta, "config": {"extra": {"shared_head": True}}}}, tmp_path / "last.pt", meta)

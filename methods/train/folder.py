@@ -43,8 +43,9 @@ def run_stream(method_cls: type[MoCoMethod], stream: str) -> str:
 def run_name(method: str, dataset: str, stream: str, preset: Preset, seed: int, options: dict | None = None,
              data: str | None = None, encoder: str | None = None) -> str:
     """The name of a run's default folder; ``data`` (the data fingerprint) adds ``-d<12 hex digits>``,
-    an ``encoder`` other than the method's own (None) ``-<encoder>`` after the stream."""
-    opts = "".join(f"+{k}={v}" for k, v in sorted((options or {}).items()))
+    an ``encoder`` other than the method's own (None) ``-<encoder>`` after the stream, and the method
+    options (the recipe's own and ``options``) end it, so a run of other options is another folder."""
+    opts = "".join(f"+{k}={v}" for k, v in sorted(preset.options_with(options).items()))
     tag = f"-d{data[:DATA_TAG]}" if data else ""
     net = f"-{encoder}" if encoder else ""
     return f"{method}-{dataset}-{stream}{net}-{preset.name}-e{preset.epochs}-s{seed}{tag}{opts}"

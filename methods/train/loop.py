@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -139,7 +139,8 @@ def train(config: TrainConfig) -> Path:
     if config.sync_bn and device.type != "cuda":
         raise ValueError("--sync-bn needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel); without it each "
                          "process normalises with its own share of the batch")
-    overrides = method_config_overrides(method_cls, config.own_stream, config.options, config.encoder)
+    overrides = method_config_overrides(method_cls, config.own_stream, preset.options_with(config.options),
+                                        config.encoder)
     # the data first: a run is of these very files, and its folder is reused or resumed only for them
     # (the encoder is built for the benchmark's skeleton layout: its manifest's, ntu25 where absent)
     train_split, _, manifest = load_benchmark(config.dataset, method_cls.default_config.frames, config.data_root)
@@ -166,7 +167,8 @@ def train(config: TrainConfig) -> Path:
                               config.encoder_name):
             return final  # another process finished it meanwhile
         if not explicit and world.main and not (out / "last.pt").is_file():
-            base = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed, encoder=config.encoder)
+            base = run_name(method_cls.name, config.dataset, name_stream, replace(preset, options=()), config.seed,
+                            encoder=config.encoder)
             opts = run_name(method_cls.name, config.dataset, name_stream, preset, config.seed, config.options,
                             encoder=config.encoder)[len(base):]
             note_other_data(out, base, opts, data)
