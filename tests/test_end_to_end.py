@@ -130,6 +130,17 @@ def test_method_options_from_the_command_line():
     assert chain == "123456"  # the option's default is a string, so it stays one
     with pytest.raises(ValueError, match="no option stale_key; its options"):
         method_config_overrides(get_method("crossclr"), "joint", {"stale_key": False})
+    # a value of the wrong kind is refused before training, not deep inside the first step
+    aimclr = get_method("aimclr")
+    threshold = parse_options(["drop_threshold=Infinity"])
+    assert method_config_overrides(aimclr, "joint", threshold)["extra"]["drop_threshold"] == float("inf")
+    with pytest.raises(ValueError, match="drop_threshold takes a number .default 0.7., got 'inf'.*Infinity"):
+        method_config_overrides(aimclr, "joint", parse_options(["drop_threshold=inf"]))
+    with pytest.raises(ValueError, match="normalise_blur takes true or false"):
+        method_config_overrides(aimclr, "joint", {"normalise_blur": 1})
+    with pytest.raises(ValueError, match="topk takes a whole number, got 1.5"):
+        method_config_overrides(aimclr, "joint", {"topk": 1.5})
+    assert method_config_overrides(aimclr, "joint", {"drop_threshold": 1})["extra"]["drop_threshold"] == 1
     assert run_name("crossclr", "synthetic-xsub", "joint", quick_preset(), 0, {"stale_keys": False}).endswith(
         "+stale_keys=False")
     cpu = get_method("crossclr").presets["cpu"]  # a recipe's own options name its runs too, below --option
