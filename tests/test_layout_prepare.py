@@ -360,6 +360,15 @@ def test_the_heldout_probe_script_scores_an_encoder_on_training_clips_only(tmp_p
     assert [line.split(":")[0] for line in lines] == ["subjects (bank 3, queries 1)", "view (bank 2, queries 2)"]
     scores = [float(x) for line in lines for x in re.findall(r"(?:probe|1-NN) ([0-9.]+)", line)]
     assert len(scores) == 6 and set(scores) <= {0.0, 50.0, 100.0}
-    assert all("random init seed 0" in line and "(batch 1;" in line for line in lines)
+    assert all("random init seed 0" in line and "(raw, batch 1;" in line for line in lines)
     # 100 epochs of the official probe on three bank clips: a linear layer fits them
     assert all(re.search(r"; 100\.0 on its bank\)", line) for line in lines), lines
+    # the conditioning question: the probe's input centred or standardised with the bank's statistics
+    bank_x, query_x = np.array([[1.0, 10.0], [3.0, 30.0]]), np.array([[2.0, 50.0]])
+    centred, query_c = script.probe_input(bank_x, query_x, "centred")
+    np.testing.assert_allclose(centred, [[-1.0, -10.0], [1.0, 10.0]])
+    np.testing.assert_allclose(query_c, [[0.0, 30.0]])
+    standard, query_s = script.probe_input(bank_x, query_x, "standardised")
+    np.testing.assert_allclose(standard, [[-1.0, -1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(query_s, [[0.0, 3.0]])
+    assert script.probe_input(bank_x, query_x, "raw")[0] is bank_x
