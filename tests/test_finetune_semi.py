@@ -154,6 +154,7 @@ def _last_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # ~33 s; the default run trains the same random-init fine-tune in test_the_chance_warning_...
 def test_finetune_supervised_baseline_end_to_end(tiny_root, tmp_path, capsys):
     argv = ["--method", "skeletonclr", "--data-root", str(tiny_root), "--checkpoint", "random", "--epochs", "1",
             "--results-dir", str(tmp_path), "--json"]

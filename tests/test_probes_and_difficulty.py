@@ -100,6 +100,7 @@ def test_difficulty_report_end_to_end(tiny_root, tmp_path, capsys):
     assert rec["protocol_config"]["seeds"] == [0, 1] and len(set(rec["protocol_config"]["encoder_sha256"])) == 2
 
 
+@pytest.mark.slow  # ~18 s; the report itself runs in test_difficulty_report_end_to_end
 def test_difficulty_report_on_another_encoder_names_it(tiny_root, tmp_path, capsys):
     argv = ["--data-root", str(tiny_root), "--seeds", "0", "--epochs", "1", "--logistic-iterations", "5",
             "--encoder", "transformer", "--results-dir", str(tmp_path), "--json"]

@@ -68,6 +68,7 @@ def test_paper_preset_records_reproduce_their_claims():
     assert chk.passed.all(), "claims not reproduced within their tolerance:\n" + format_checks(chk[~chk.passed])
 
 
+@pytest.mark.slow  # ~20 s: a pytest in a subprocess
 def test_without_inputs_the_reproduction_tests_skip_saying_what_to_provide():
     done = subprocess.run([sys.executable, "-m", "pytest", __file__, "-m", "reproduction", "-q", "-rs", "-p",
                            "no:cacheprovider"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)

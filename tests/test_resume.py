@@ -240,6 +240,7 @@ def test_a_run_keeps_its_dropout_masks_on_resume(tiny_root, tmp_path):
     assert json.loads((out / "run.json").read_text())["dropout_masks"] == "torch"
 
 
+@pytest.mark.slow  # ~29 s; the device views are checked against the loader views in test_augment_batch
 def test_views_drawn_on_the_device_train_and_resume_exactly(tiny_root, tmp_path):
     """--augment device (the default on a GPU) on this CPU: the run says so, and one epoch then a
     resume to two ends with the weights of two epochs in one go (the views are a function of the
