@@ -150,24 +150,14 @@ def parse_options(pairs: list[str] | None) -> dict:
     return options
 
 
-#: What ``--option`` values may be, named as an error message says them.
-OPTION_KINDS = {"boolean": "true or false", "integer": "a whole number", "number": "a number",
-                "list": "a list", "string": "a string", "null": "null", "object": "an object"}
-
-
 def option_kind(value: object) -> str:
-    """The JSON kind of a method option's value (a bool is not a number; a tuple is a list)."""
+    """What kind of value a method option is, as an error names it: a bool is not a number, an int
+    and a float are both numbers, a tuple is a list."""
     if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    return "null" if value is None else "object"
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, (list, tuple)) else f"a {type(value).__name__}"
 
 
 def method_config_overrides(method_cls: type[MoCoMethod], stream: str, options: dict | None,
@@ -185,12 +175,12 @@ def method_config_overrides(method_cls: type[MoCoMethod], stream: str, options: 
         # a value whose default is a string stays one (AimCLR's chain "123456" must not become an int)
         typed = {k: str(v) if isinstance(defaults[k], str) else v for k, v in options.items()}
         for key, value in typed.items():
-            want, got = option_kind(defaults[key]), option_kind(value)
-            if got != want and {got, want} != {"integer", "number"}:
-                raise ValueError(f"method {method_cls.name}'s option {key} takes {OPTION_KINDS[want]} (default "
+            want = option_kind(defaults[key])
+            if option_kind(value) != want:
+                raise ValueError(f"method {method_cls.name}'s option {key} takes {want} (default "
                                  f"{json.dumps(defaults[key])}), got {value!r}; values are JSON: true/false, "
                                  "numbers (Infinity for ∞), [lists]")
-            if want == "integer" and isinstance(value, float) and not value.is_integer():
+            if type(defaults[key]) is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError(f"method {method_cls.name}'s option {key} takes a whole number, got {value!r}")
         overrides["extra"] = {**defaults, **typed}
     return overrides
