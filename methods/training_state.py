@@ -121,13 +121,22 @@ def check_training_state(state: dict, path: Path, meta: dict) -> None:
             raise ValueError(f"training state {path} belongs to another run: its {key} is "
                              f"{_short(have.get(key, BEFORE_FIELD.get(key)))}, this run's is {_short(meta.get(key))}; "
                              f"{_FRESH}, or pass another --out")
-    preset, want = {**BEFORE_PRESET, **(have.get("preset") or {})}, {**BEFORE_PRESET, **(meta.get("preset") or {})}
-    for key in EXTENSIBLE:
-        preset.pop(key, None)
-        want.pop(key, None)
-    if preset != want:
-        diff = sorted(k for k in set(preset) | set(want) if preset.get(k) != want.get(k))
+    diff = preset_differences(have.get("preset"), meta.get("preset"))
+    if diff:
         raise ValueError(f"training state {path} was trained with another preset ({', '.join(diff)} differ); {_FRESH}")
+
+
+def preset_differences(have: dict | None, want: dict | None) -> list[str]:
+    """The recipe fields in which a run's recorded preset (``have``) differs from the asked one, as
+    dicts (``asdict`` of a preset, or a ``run.json``'s: both are read as JSON, so tuples and lists
+    compare alike); :data:`EXTENSIBLE` fields aside, and fields added later read as what older runs
+    trained with (:data:`BEFORE_PRESET`)."""
+    def numbers(preset: dict | None) -> dict:
+        fields = {**BEFORE_PRESET, **json.loads(json.dumps(preset or {}))}
+        return {k: v for k, v in fields.items() if k not in EXTENSIBLE}
+
+    a, b = numbers(have), numbers(want)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
 def other_data(folder: Path, what: str, have: str | None, want: str | None) -> str:

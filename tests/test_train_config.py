@@ -86,3 +86,26 @@ def test_a_state_from_before_recipes_set_options_still_resumes(tmp_path):
     check_training_state({"meta": {**meta, "preset": before}}, tmp_path / "last.pt", meta)
     with pytest.raises(ValueError, match="its config is"):
         check_training_state({"meta": {**meta, "config": {"extra": {"shared_head": True}}}}, tmp_path / "last.pt", meta)
+
+
+def test_a_finished_run_of_other_recipe_numbers_is_not_reused(tmp_path):
+    """A run folder is named by its preset's name and epochs, not its numbers: a finished run made
+    before a recipe changed (AimCLR's ``cpu`` at another LR, say) is refused rather than evaluated
+    as the new recipe's; the same numbers, read back from ``run.json`` as lists, are reused."""
+    import json
+    from dataclasses import asdict, replace
+
+    from methods.presets import quick_preset
+    from methods.train.folder import check_run_folder
+
+    quick = quick_preset(mining=True)
+    final = tmp_path / "encoder.pt"
+    final.write_bytes(b"")
+    run = {"epochs": quick.epochs, "config": {"encoder": "stgcn"}, "preset": asdict(replace(quick, lr=0.003))}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    with pytest.raises(ValueError, match=r"other recipe numbers than the quick preset's now \(lr differ\).*--restart"):
+        check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)
+    (tmp_path / "run.json").write_text(json.dumps({**run, "preset": asdict(quick)}))
+    assert check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)
+    (tmp_path / "run.json").write_text(json.dumps({k: v for k, v in run.items() if k != "preset"}))
+    assert check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)  # a run that does not say

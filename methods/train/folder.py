@@ -11,13 +11,14 @@ import json
 import re
 import sys
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from methods.base import MoCoMethod, Preset
 from methods.checkpoint import atomic_save, encoder_checkpoint, free_bytes, megabytes
-from methods.training_state import LOCK_FILE, RunLock, move_aside, other_data, recorded_data
+from methods.training_state import LOCK_FILE, RunLock, move_aside, other_data, preset_differences, recorded_data
 from utils.paths import cache_dir
 from utils.progress import log_line
 
@@ -90,13 +91,14 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
 
 
 def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: str | None = None,
-                     require_run: bool = False, encoder: str | None = None) -> bool:
+                     require_run: bool = False, encoder: str | None = None, preset: Preset | None = None) -> bool:
     """Whether ``out`` already holds this run finished (reuse it). Refuses to overwrite a run:
     an unfinished one without ``--resume``, or a finished one of another length; refuses a run
     trained on other data than ``data`` (their fingerprint), finished or not, whatever ``resume``
-    says; a finished run of another encoder than ``encoder``; and with ``require_run`` (the user's
-    ``--resume``) a folder with no run to continue. (An unfinished run of another encoder is refused
-    when its state is loaded: the encoder is part of the run's configuration.)"""
+    says; a finished run of another encoder than ``encoder``, or of other recipe numbers than
+    ``preset`` (a recipe changed since the run, which its folder name does not show); and with
+    ``require_run`` (the user's ``--resume``) a folder with no run to continue. (An unfinished run of
+    another encoder or preset is refused when its state is loaded: both are part of its configuration.)"""
     done = out / RUN_FILE
     if done.is_file() and final.is_file():
         try:
@@ -110,6 +112,11 @@ def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: st
         if encoder is not None and trained_encoder != encoder:
             raise ValueError(f"{out} holds a finished run of the {trained_encoder} encoder, not {encoder}; pass "
                              f"--encoder {trained_encoder} to use it, or another --out for a {encoder} run")
+        diff = preset_differences(record.get("preset"), asdict(preset)) if preset and "preset" in record else []
+        if diff:
+            raise ValueError(f"{out} holds a finished run of other recipe numbers than the {preset.name} preset's now "
+                             f"({', '.join(diff)} differ): it was trained before the recipe changed; start afresh "
+                             "with --restart (moves it aside), or pass another --out")
         if trained == epochs:
             return True
         if not resume:

@@ -153,7 +153,7 @@ def train(config: TrainConfig) -> Path:
     if world.main and (pid := lock_holder(out)) is not None:
         raise ValueError(in_use(out, pid))
     if not config.restart and check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
-                                                  config.encoder_name):
+                                                  config.encoder_name, preset):
         return final
     lock = RunLock(out) if world.main else None
     trainer = None
@@ -164,7 +164,7 @@ def train(config: TrainConfig) -> Path:
                 lock = restart_run_folder(lock)
         distributed.barrier()
         if check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
-                              config.encoder_name):
+                              config.encoder_name, preset):
             return final  # another process finished it meanwhile
         if not explicit and world.main and not (out / "last.pt").is_file():
             base = run_name(method_cls.name, config.dataset, name_stream, replace(preset, options=()), config.seed,
