@@ -104,8 +104,8 @@ def test_a_finished_run_of_other_recipe_numbers_is_not_reused(tmp_path):
     run = {"epochs": quick.epochs, "config": {"encoder": "stgcn"}, "preset": asdict(replace(quick, lr=0.003))}
     (tmp_path / "run.json").write_text(json.dumps(run))
     with pytest.raises(ValueError, match=r"other recipe numbers than the quick preset's now \(lr differ\).*--restart"):
-        check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)
+        check_run_folder(tmp_path, final, quick, False)
     (tmp_path / "run.json").write_text(json.dumps({**run, "preset": asdict(quick)}))
-    assert check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)
+    assert check_run_folder(tmp_path, final, quick, False)
     (tmp_path / "run.json").write_text(json.dumps({k: v for k, v in run.items() if k != "preset"}))
-    assert check_run_folder(tmp_path, final, quick.epochs, False, preset=quick)  # a run that does not say
+    assert check_run_folder(tmp_path, final, quick, False)  # a run that does not say

@@ -4,6 +4,7 @@ and one pretraining step of every method on it."""
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -112,8 +113,8 @@ def test_a_checkpoint_of_one_encoder_refuses_another(tmp_path):
     final.write_bytes(b"")
     (tmp_path / "run.json").write_text(json.dumps({"epochs": 2, "config": {"encoder": "transformer"}}))
     with pytest.raises(ValueError, match="finished run of the transformer encoder, not stgcn"):
-        check_run_folder(tmp_path, final, 2, False, encoder="stgcn")
-    assert check_run_folder(tmp_path, final, 2, False, encoder="transformer")
+        check_run_folder(tmp_path, final, replace(quick_preset(), epochs=2), False, encoder="stgcn")
+    assert check_run_folder(tmp_path, final, replace(quick_preset(), epochs=2), False, encoder="transformer")
 
 
 def test_the_encoder_names_the_run_and_its_own_name_is_the_default():

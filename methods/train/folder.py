@@ -90,13 +90,13 @@ def export_encoders(model: MoCoMethod, out: Path, own_stream: str, meta: dict, e
                                        {**meta, "stream": s}), out / encoder_file(s, own_stream, epoch))
 
 
-def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: str | None = None,
-                     require_run: bool = False, encoder: str | None = None, preset: Preset | None = None) -> bool:
-    """Whether ``out`` already holds this run finished (reuse it). Refuses to overwrite a run:
-    an unfinished one without ``--resume``, or a finished one of another length; refuses a run
+def check_run_folder(out: Path, final: Path, preset: Preset, resume: bool, data: str | None = None,
+                     require_run: bool = False, encoder: str | None = None) -> bool:
+    """Whether ``out`` already holds this run of ``preset`` finished (reuse it). Refuses to overwrite
+    a run: an unfinished one without ``--resume``, or a finished one of another length; refuses a run
     trained on other data than ``data`` (their fingerprint), finished or not, whatever ``resume``
-    says; a finished run of another encoder than ``encoder``, or of other recipe numbers than
-    ``preset`` (a recipe changed since the run, which its folder name does not show); and with
+    says; a finished run of another encoder than ``encoder``, or of other recipe numbers than the
+    preset's (a recipe changed since the run, which its folder name does not show); and with
     ``require_run`` (the user's ``--resume``) a folder with no run to continue. (An unfinished run of
     another encoder or preset is refused when its state is loaded: both are part of its configuration.)"""
     done = out / RUN_FILE
@@ -112,15 +112,15 @@ def check_run_folder(out: Path, final: Path, epochs: int, resume: bool, data: st
         if encoder is not None and trained_encoder != encoder:
             raise ValueError(f"{out} holds a finished run of the {trained_encoder} encoder, not {encoder}; pass "
                              f"--encoder {trained_encoder} to use it, or another --out for a {encoder} run")
-        diff = preset_differences(record.get("preset"), asdict(preset)) if preset and "preset" in record else []
+        diff = preset_differences(record["preset"], asdict(preset)) if "preset" in record else []
         if diff:
             raise ValueError(f"{out} holds a finished run of other recipe numbers than the {preset.name} preset's now "
                              f"({', '.join(diff)} differ): it was trained before the recipe changed; start afresh "
                              "with --restart (moves it aside), or pass another --out")
-        if trained == epochs:
+        if trained == preset.epochs:
             return True
         if not resume:
-            raise ValueError(f"{out} holds a finished {trained}-epoch run, not {epochs}; continue it with --resume "
+            raise ValueError(f"{out} holds a finished {trained}-epoch run, not {preset.epochs}; continue it with --resume "
                              "--epochs N, start afresh with --restart (moves it aside), or pass another --out")
         return False
     if (out / "last.pt").is_file():

@@ -152,8 +152,8 @@ def train(config: TrainConfig) -> Path:
     final = out / encoder_file(config.stream, config.own_stream)
     if world.main and (pid := lock_holder(out)) is not None:
         raise ValueError(in_use(out, pid))
-    if not config.restart and check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
-                                                  config.encoder_name, preset):
+    if not config.restart and check_run_folder(out, final, preset, config.resume, data, config.require_run,
+                                                  config.encoder_name):
         return final
     lock = RunLock(out) if world.main else None
     trainer = None
@@ -163,8 +163,8 @@ def train(config: TrainConfig) -> Path:
             if config.restart:
                 lock = restart_run_folder(lock)
         distributed.barrier()
-        if check_run_folder(out, final, preset.epochs, config.resume, data, config.require_run,
-                              config.encoder_name, preset):
+        if check_run_folder(out, final, preset, config.resume, data, config.require_run,
+                              config.encoder_name):
             return final  # another process finished it meanwhile
         if not explicit and world.main and not (out / "last.pt").is_file():
             base = run_name(method_cls.name, config.dataset, name_stream, replace(preset, options=()), config.seed,
