@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from methods.encoders.features import encoder_fingerprint
 from methods.train import TrainConfig, train
 from methods.train.config import default_preset, resolve_preset
 from methods.train.folder import RUN_FILE
+from methods.training_state import BEFORE_PRESET, preset_differences
 from methods.zoo import zoo_entry, zoo_recipe
 from results import records_dir, reference_line, reference_records, summary_line, write_record
 from results.curves import monitor_curve
@@ -246,16 +247,24 @@ class Encoder:
 VARIANT_FIELDS = ("frames", "graph", "head", "temperature", "dropout", "hidden_channels", "out_channels")
 
 
-def method_variant(method_cls: type, config: dict | None) -> dict:
-    """What a checkpoint's recorded pretraining config changes against the method's defaults:
-    its options (``config.extra``) and the architecture/loss fields; ``{}`` for the defaults or
-    when the file does not say (official files)."""
+def method_variant(method_cls: type, config: dict | None, preset: dict | None = None) -> dict:
+    """What a checkpoint's recorded pretraining changes against the method's defaults: its options
+    (``config.extra``), the architecture/loss fields, and the recipe numbers (LR, batch, queue, …)
+    where the run's recorded ``preset`` differs from the preset of its name as this code defines it
+    for the run's encoder and epochs. Without the numbers, a run of a patched or since-changed
+    recipe would be recorded, ranked and averaged as the named one. ``{}`` for the defaults or when
+    the file does not say (official files)."""
     if not config:
         return {}
     default = method_cls.default_config.to_dict()
     diff = {k: config[k] for k in VARIANT_FIELDS if k in config and config[k] != default[k]}
     extra, default_extra = config.get("extra") or {}, default["extra"]
     diff.update({k: v for k, v in extra.items() if k in default_extra and v != default_extra[k]})
+    name = (preset or {}).get("name")
+    if name in method_cls.presets:
+        named = asdict(resolve_preset(method_cls, name, preset.get("epochs"), config.get("encoder")))
+        recorded = {**BEFORE_PRESET, **preset}
+        diff.update({k: recorded.get(k) for k in preset_differences(preset, named)})
     return diff
 
 
@@ -339,7 +348,7 @@ def resolve_encoder(spec: ProtocolSpec, device: torch.device) -> Encoder:
         preset, epochs = (meta.get("preset") or {}).get("name"), meta.get("epoch")
     module = loaded.encoder.eval()
     return Encoder(module, source, str(path), preset, epochs, encoder_fingerprint(module), loaded.checkpoint_format,
-                   meta.get("wall_s"), method_variant(method_cls, meta.get("config")), meta.get("seed"), "training",
+                   meta.get("wall_s"), method_variant(method_cls, meta.get("config"), meta.get("preset")), meta.get("seed"), "training",
                    mismatch or None, loaded.skeleton, run_curve(Path(path), meta), loaded.name,
                    run_warning(Path(path), meta))
 

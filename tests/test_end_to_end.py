@@ -160,3 +160,24 @@ def test_method_variant_names_what_departs_from_the_defaults():
     config = {**config, "temperature": 0.2, "key_init": "copy", "extra": {**config["extra"], "stale_keys": False}}
     assert method_variant(cls, config) == {"temperature": 0.2, "stale_keys": False}
 
+
+
+def test_method_variant_names_recipe_numbers_that_depart_from_the_named_preset():
+    """A run of a patched ``cpu`` recipe (another LR) must not be recorded as the ``cpu`` recipe;
+    another length (``--epochs``) is recorded apart, and a run.json written before the optimiser
+    fields existed reads as the SGD recipe it trained with."""
+    from dataclasses import asdict
+
+    from methods import get_method
+    from protocols.common import method_variant
+
+    cls = get_method("aimclr")
+    config = cls.default_config.to_dict()
+    cpu = asdict(cls.presets["cpu"])
+    assert method_variant(cls, config, cpu) == {}
+    assert method_variant(cls, config, {**cpu, "epochs": 7}) == {}
+    old = {k: v for k, v in cpu.items() if k not in ("optimizer", "schedule", "warmup_epochs")}
+    assert method_variant(cls, config, json.loads(json.dumps(old))) == {}
+    assert method_variant(cls, config, {**cpu, "lr": cpu["lr"] / 3}) == {"lr": cpu["lr"] / 3}
+    transformer = {**config, "encoder": "transformer"}
+    assert method_variant(cls, transformer, cpu)["optimizer"] == "sgd"  # an SGD run is not the transformer's recipe
