@@ -30,7 +30,7 @@ from methods import get_method
 from protocols.cli import spec_from_args
 from protocols.common import RecordSpec, check_results_dir, each, spec_field
 from protocols.linear import topk_accuracy
-from results import read_logits, read_records, summary_line, write_record
+from results import read_logits, read_records, record_encoder, summary_line, write_record
 from results.provenance import command_line, git_commit, now
 from utils.cli import ArgumentParser
 
@@ -80,23 +80,57 @@ def check_aligned(parts: Sequence[dict[str, np.ndarray]], sources: Sequence[str]
             raise ValueError(f"the labels of {source} differ from those of {sources[0]}")
 
 
+def fusion_identity(record: dict) -> dict:
+    """What the streams of one fusion must share: the method and its recipe, one benchmark's data,
+    the encoder family, whether the encoder was trained, the pretraining and probe seeds, the probe.
+    The fused record takes these from its first stream, so streams that differ in any of them would
+    make a record that misnames what it fused (an official probe's logits summed with a
+    standardised one's, seed 0's joint with seed 1's bone)."""
+    data = record.get("data") or {}
+    return {"method": record.get("method"), "dataset": record.get("dataset"),
+            "data": data.get("identity") or data.get("fingerprint"),
+            "encoder": record_encoder(record), "variant": record.get("variant") or {},
+            "preset": record.get("preset"), "epochs": record.get("epochs"),
+            "untrained": record["checkpoint"]["source"] == "random",
+            "pretraining seed": record.get("pretrain_seed"), "seed": record.get("seed"),
+            "probe": (record.get("protocol_config") or {}).get("probe", "official")}
+
+
+def identity_differences(a: dict, b: dict) -> list[str]:
+    """The fields of :func:`fusion_identity` in which two records differ."""
+    x, y = fusion_identity(a), fusion_identity(b)
+    return [k for k in x if x[k] != y[k]]
+
+
+def check_compatible(records: Sequence[dict]) -> None:
+    """Refuse named records (``--records``) that were not made alike (:func:`fusion_identity`)."""
+    first = records[0]
+    for r in records[1:]:
+        diff = identity_differences(first, r)
+        if diff:
+            said = ", ".join(f"{k} {fusion_identity(r)[k]!r} against {fusion_identity(first)[k]!r}" for k in diff)
+            raise ValueError(f"{Path(r['_path']).name} was not made as {Path(first['_path']).name} ({said}); fuse "
+                             "the streams of one run of one method on the same data, with the same probe")
+
+
 def select_records(records: list[dict], method: str, dataset: str, protocol: str, source: str | None) -> list[dict]:
     """The newest record with saved logits of each stream for (method, dataset, protocol[, source]).
 
-    Without ``source``, untrained and trained encoders are never fused together: the newest
-    joint record decides which of the two the other streams' records must be (a random-init
-    motion baseline run after the pretrained one must not slip into the method's fusion)."""
-    def kind(r: dict) -> bool:
-        return r["checkpoint"]["source"] == "random"
-
+    The newest joint record decides what the other streams' records must share with it
+    (:func:`fusion_identity`): a random-init motion baseline run after the pretrained one, another
+    pretraining seed or the standardised probe's record must not slip into the method's fusion."""
     candidates = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["protocol"] == protocol
                   and r.get("logits") and (source is None or r["checkpoint"]["source"] == source)]
     chosen = []
     for stream in STREAMS:
-        hits = [r for r in candidates if r["stream"] == stream and (not chosen or kind(r) == kind(chosen[0]))]
+        hits = [r for r in candidates if r["stream"] == stream and (not chosen or not identity_differences(chosen[0], r))]
         if not hits:
-            where = f"{method} {protocol} on {dataset}" + (f" (checkpoint {source})" if source else "") + \
-                    (f" with {'an untrained' if kind(chosen[0]) else 'a trained'} encoder as the joint one" if chosen else "")
+            where = f"{method} {protocol} on {dataset}" + (f" (checkpoint {source})" if source else "")
+            if chosen:
+                joint = fusion_identity(chosen[0])
+                where += (f" made as the joint one was ({'an untrained' if joint['untrained'] else 'a trained'} encoder, "
+                          f"pretraining seed {joint['pretraining seed']}, seed {joint['seed']}, probe {joint['probe']}, "
+                          "the same data and recipe)")
             raise ValueError(f"no {stream}-stream record with saved logits for {where}; run "
                              f"`python -m protocols.{protocol} --method {method} --dataset {dataset} --stream {stream}` "
                              "first, or name the records with --records")
@@ -128,6 +162,7 @@ def evaluate(spec: EnsembleSpec) -> dict:
     t0 = time.time()
     if spec.records:
         records = [read_records_file(Path(p)) for p in spec.records]
+        check_compatible(records)
     else:
         records = select_records(read_records(spec.results_dir), get_method(spec.method).name, spec.dataset,
                                  spec.protocol, spec.source)

@@ -80,5 +80,30 @@ def test_untrained_and_trained_streams_are_not_fused_together(tmp_path):
     chosen = ensemble.select_records(read_records(tmp_path), "skeletonclr", "synthetic-xsub", "linear", None)
     assert [r["checkpoint"]["source"] for r in chosen] == ["zoo"] * 3
     saved(tmp_path, "joint", np.eye(3), created="2026-11-27T10:00:00Z", **random)
-    with pytest.raises(ValueError, match="no bone-stream record .* with an untrained encoder as the joint one"):
+    with pytest.raises(ValueError, match="no bone-stream record .* made as the joint one was .an untrained encoder"):
         ensemble.select_records(read_records(tmp_path), "skeletonclr", "synthetic-xsub", "linear", None)
+
+
+def test_streams_of_another_seed_or_probe_are_not_fused_together(tmp_path, capsys):
+    """The newest bone record of another pretraining seed, or of the standardised probe, is passed
+    over for the one made as the joint was; named records that differ are refused, saying how."""
+    def seed(s):
+        return {"pretrain_seed": s, "seed": s}
+    standardised = {"protocol_config": {"probe": "standardised"}}
+    for stream in ("joint", "motion", "bone"):
+        saved(tmp_path, stream, np.eye(3), created="2026-11-25T10:00:00Z", **seed(0))
+    saved(tmp_path, "bone", np.eye(3), created="2026-11-26T10:00:00Z", **seed(1))
+    saved(tmp_path, "bone", np.eye(3), created="2026-11-27T10:00:00Z", **seed(0), **standardised)
+    chosen = ensemble.select_records(read_records(tmp_path), "skeletonclr", "synthetic-xsub", "linear", None)
+    assert [r["created"] for r in chosen] == ["2026-11-25T10:00:00Z"] * 3
+    by_created = {(r["stream"], r["created"]): r["_path"] for r in read_records(tmp_path)}
+    joint, other = by_created["joint", "2026-11-25T10:00:00Z"], by_created["bone", "2026-11-26T10:00:00Z"]
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path), "--records", joint, other,
+                          "--weights", "1,1"]) == 2
+    err = capsys.readouterr().err
+    assert "pretraining seed 1 against 0" in err and "seed 1 against 0" in err
+    probe = by_created["bone", "2026-11-27T10:00:00Z"]
+    assert ensemble.main(["--method", "skeletonclr", "--results-dir", str(tmp_path), "--records", joint, probe,
+                          "--weights", "1,1"]) == 2
+    assert "probe 'standardised' against 'official'" in capsys.readouterr().err
+    assert not [r for r in read_records(tmp_path) if r["protocol"] == "ensemble"]
