@@ -96,10 +96,10 @@ def fusion_identity(record: dict) -> dict:
             "probe": (record.get("protocol_config") or {}).get("probe", "official")}
 
 
-def identity_differences(a: dict, b: dict) -> list[str]:
-    """The fields of :func:`fusion_identity` in which two records differ."""
+def identity_differences(a: dict, b: dict) -> dict[str, tuple]:
+    """The fields of :func:`fusion_identity` in which two records differ: ``{field: (a's, b's)}``."""
     x, y = fusion_identity(a), fusion_identity(b)
-    return [k for k in x if x[k] != y[k]]
+    return {k: (x[k], y[k]) for k in x if x[k] != y[k]}
 
 
 def check_compatible(records: Sequence[dict]) -> None:
@@ -108,7 +108,7 @@ def check_compatible(records: Sequence[dict]) -> None:
     for r in records[1:]:
         diff = identity_differences(first, r)
         if diff:
-            said = ", ".join(f"{k} {fusion_identity(r)[k]!r} against {fusion_identity(first)[k]!r}" for k in diff)
+            said = ", ".join(f"{k} {theirs!r} against {ours!r}" for k, (ours, theirs) in diff.items())
             raise ValueError(f"{Path(r['_path']).name} was not made as {Path(first['_path']).name} ({said}); fuse "
                              "the streams of one run of one method on the same data, with the same probe")
 
